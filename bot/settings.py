@@ -1,0 +1,135 @@
+"""The one settings object: every environment variable VizDots reads, validated at start-up."""
+
+from __future__ import annotations
+
+import logging
+from datetime import time
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+log = logging.getLogger("vizdots.settings")
+
+Secret = Annotated[SecretStr | None, Field(default=None)]
+OptionalUrl = Annotated[AnyHttpUrl | None, Field(default=None)]
+
+
+class Settings(BaseSettings):
+    """Read from the environment (and a `.env` file); field names are the variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    database_url: str = "sqlite:///./vizdots.db"
+    app_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
+    default_timezone: str = "UTC"
+    session_grace_hours: int = Field(default=2, ge=0, le=48)
+    log_level: str = "INFO"
+
+    openai_api_key: Secret
+    openai_model: str = "gpt-4o-mini"
+    openai_base_url: OptionalUrl
+    openai_timeout_seconds: float = Field(default=20.0, gt=0)
+    openai_max_retries: int = Field(default=2, ge=0, le=10)
+
+    scheduler_secret: Secret
+    scheduler_reminders_secret: Secret
+    reminder_slots: str = "09:00,14:00"
+
+    stripe_secret_key: Secret
+    stripe_base_price_id: str | None = None
+    stripe_seat_price_id: str | None = None
+    stripe_webhook_secret: Secret
+    stripe_api_base: OptionalUrl
+
+    aws_ses_access_key_id: Secret
+    aws_ses_secret_access_key: Secret
+    aws_ses_region: str = "us-east-1"
+    aws_ses_endpoint_url: OptionalUrl
+    email_from: str = "noreply@vizdots.com"
+
+    slack_signing_secret: Secret
+    slack_bot_token: Secret
+    slack_client_id: str | None = None
+    slack_client_secret: Secret
+    slack_api_url: OptionalUrl
+
+    microsoft_app_id: str | None = None
+    microsoft_app_password: Secret
+    microsoft_app_tenant_id: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_parses(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL ({exc})") from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError("only sqlite:/// and postgresql:// URLs are supported")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone_is_iana(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA timezone name") from None
+        return value
+
+    @field_validator("reminder_slots")
+    @classmethod
+    def _slots_are_times(cls, value: str) -> str:
+        for slot in value.split(","):
+            try:
+                time.fromisoformat(slot.strip())
+            except ValueError:
+                raise ValueError(f"{slot!r} is not HH:MM") from None
+        return value
+
+    def reminder_times(self) -> list[time]:
+        return [time.fromisoformat(s.strip()) for s in self.reminder_slots.split(",")]
+
+    def integrations(self) -> dict[str, bool]:
+        """Which outside services have the credentials they need."""
+        return {
+            "openai": self.openai_api_key is not None,
+            "slack": self.slack_signing_secret is not None
+            and (self.slack_bot_token is not None or self.slack_client_id is not None),
+            "teams": self.microsoft_app_id is not None,
+            "stripe": self.stripe_secret_key is not None,
+            "email": self.aws_ses_access_key_id is not None
+            and self.aws_ses_secret_access_key is not None,
+        }
+
+    def log_disabled_integrations(self) -> None:
+        for name, enabled in self.integrations().items():
+            if not enabled:
+                log.info("%s integration disabled: its credentials are not set", name)
+
+
+class SettingsError(Exception):
+    """Start-up configuration is invalid; the message names the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "?"
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"invalid setting {name}: {reason}")
+        raise SettingsError("; ".join(lines)) from None

@@ -1,0 +1,61 @@
+"""The global agents every organisation starts with."""
+
+from __future__ import annotations
+
+from core.domain import AgentSpec, Question, QuestionKind
+
+_MOOD = Question(
+    key="mood",
+    text="How are you feeling today, from 1 (rough) to 5 (great)?",
+    kind=QuestionKind.SCALE,
+)
+
+GLOBAL_AGENTS: tuple[AgentSpec, ...] = (
+    AgentSpec(
+        slug="daily",
+        name="Daily check-in",
+        persona="A warm, brief teammate who respects people's time.",
+        goal="Learn how the person feels, what they focus on today and what blocks them.",
+        questions=(
+            _MOOD,
+            Question(key="focus", text="What's your main focus today?"),
+            Question(key="blockers", text="Anything blocking you? (say 'none' if not)"),
+        ),
+        max_follow_ups=2,
+        dot_keys=("mood", "focus", "blockers"),
+    ),
+    AgentSpec(
+        slug="pulse",
+        name="Weekly pulse",
+        persona="A thoughtful team lead taking the week's temperature.",
+        goal="Gauge mood and workload over the week and surface wins and blockers.",
+        questions=(
+            Question(
+                key="mood",
+                text="How was your week overall, from 1 (rough) to 5 (great)?",
+                kind=QuestionKind.SCALE,
+            ),
+            Question(
+                key="workload",
+                text="How heavy was your workload, from 1 (light) to 5 (overloaded)?",
+                kind=QuestionKind.SCALE,
+            ),
+            Question(key="wins", text="What was a win this week, big or small?"),
+            Question(key="blockers", text="What slowed you down? (say 'none' if nothing)"),
+        ),
+        max_follow_ups=2,
+        dot_keys=("mood", "workload", "wins", "blockers"),
+    ),
+    AgentSpec(
+        slug="retro",
+        name="Retro",
+        persona="A neutral facilitator running a blameless retrospective.",
+        goal="Collect what went well and what the team should improve.",
+        questions=(
+            Question(key="went_well", text="What went well since the last retro?"),
+            Question(key="to_improve", text="What should we improve next time?"),
+        ),
+        max_follow_ups=1,
+        dot_keys=("went_well", "to_improve"),
+    ),
+)

@@ -1,0 +1,56 @@
+"""Database engines for one DATABASE_URL: async for the service, sync for Alembic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+_DRIVERS = {
+    ("sqlite", False): "sqlite",
+    ("sqlite", True): "sqlite+aiosqlite",
+    ("postgresql", False): "postgresql+psycopg",
+    ("postgresql", True): "postgresql+psycopg",
+}
+
+
+def database_url(url: str, *, asynchronous: bool) -> URL:
+    """The URL with the driver VizDots uses (users write plain sqlite:/// or postgresql://)."""
+    parsed = make_url(url)
+    return parsed.set(drivername=_DRIVERS[(parsed.get_backend_name(), asynchronous)])
+
+
+def _enforce_sqlite_rules(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _prepare(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _enforce_sqlite_rules)
+
+
+def make_sync_engine(url: str, **options: Any) -> Engine:
+    engine = create_engine(database_url(url, asynchronous=False), **options)
+    _prepare(engine)
+    return engine
+
+
+def make_async_engine(url: str, **options: Any) -> AsyncEngine:
+    parsed = database_url(url, asynchronous=True)
+    if parsed.get_backend_name() == "postgresql":
+        options.setdefault("pool_size", 10)
+        options.setdefault("pool_pre_ping", True)
+    engine = create_async_engine(parsed, **options)
+    _prepare(engine.sync_engine)
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,301 @@
+"""SQLAlchemy tables: the facts of DESIGN.md's domain section.
+
+Every multi-process guarantee rests on a constraint here: one session per
+(schedule, member, local date), one message per inbound event, one email per
+(session, kind, slot), one row per Stripe event.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from core.store.types import Id, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now())
+
+
+def _org_fk() -> Mapped[int]:
+    return mapped_column(Id, ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    plan_status: Mapped[str] = mapped_column(String(16), default="trialing")
+    trial_ends_at: Mapped[datetime | None]
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(64))
+    billing_state_at: Mapped[datetime | None] = mapped_column(
+        doc="created time of the Stripe event that last set plan_status (out-of-order guard)"
+    )
+    billed_seats: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_agents: Mapped[list[Any]] = mapped_column(default=list)
+    store_ai_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class Installation(Base):
+    __tablename__ = "installations"
+    __table_args__ = (UniqueConstraint("provider", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    provider: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    bot_user_id: Mapped[str | None] = mapped_column(String(64))
+    credentials_ref: Mapped[str | None] = mapped_column(
+        String(200),
+        doc="where the token lives (env var name or installation-store key), never the token",
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    installed_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("org_id", "email"),
+        UniqueConstraint("org_id", "slack_user_id"),
+        UniqueConstraint("org_id", "teams_aad_object_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    slack_dm_channel_id: Mapped[str | None] = mapped_column(String(32))
+    teams_aad_object_id: Mapped[str | None] = mapped_column(String(64))
+    teams_conversation_ref: Mapped[dict[str, Any] | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    vacation_until: Mapped[date | None] = mapped_column(Date)
+    preferred_time: Mapped[time | None] = mapped_column(Time)
+    email_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    email_suppressed: Mapped[str | None] = mapped_column(String(16), doc="bounce or complaint")
+    created_at: Mapped[datetime] = _created()
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    __table_args__ = (
+        UniqueConstraint("org_id", "slug"),
+        Index(
+            "uq_agents_global_slug",
+            "slug",
+            unique=True,
+            sqlite_where=text("org_id IS NULL"),
+            postgresql_where=text("org_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    persona: Mapped[str] = mapped_column(Text)
+    goal: Mapped[str] = mapped_column(Text)
+    questions: Mapped[list[Any]]
+    max_follow_ups: Mapped[int] = mapped_column(Integer, default=2)
+    dot_keys: Mapped[list[Any]]
+    created_at: Mapped[datetime] = _created()
+
+
+class Schedule(Base):
+    __tablename__ = "schedules"
+    __table_args__ = (UniqueConstraint("org_id", "agent_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    agent_id: Mapped[int] = mapped_column(Id, ForeignKey("agents.id", ondelete="CASCADE"))
+    weekdays: Mapped[int] = mapped_column(Integer, doc="bit i set = weekday i (Monday = 0)")
+    local_time: Mapped[time] = mapped_column(Time)
+    participants: Mapped[str] = mapped_column(String(16), default="everyone")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    report_channel: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+
+
+class ScheduleParticipant(Base):
+    """Members of a schedule whose participants are a list (or a channel, resolved)."""
+
+    __tablename__ = "schedule_participants"
+
+    schedule_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("schedules.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class CheckinSession(Base):
+    __tablename__ = "checkin_sessions"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "member_id", "local_date"),
+        Index("ix_checkin_sessions_state_due_at", "state", "due_at"),
+        Index("ix_checkin_sessions_member_state", "member_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    schedule_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("schedules.id", ondelete="CASCADE")
+    )
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(Id, ForeignKey("agents.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)
+    due_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="scheduled")
+    channel: Mapped[str | None] = mapped_column(String(16))
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    nudged_at: Mapped[datetime | None]
+    summary: Mapped[str | None] = mapped_column(Text)
+    brain_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome_note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _created()
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("checkin_sessions.id", ondelete="CASCADE"), index=True
+    )
+    speaker: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    question_key: Mapped[str | None] = mapped_column(String(32))
+    channel_message_id: Mapped[str | None] = mapped_column(String(128))
+    inbound_event_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    edited_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created()
+
+
+class Dot(Base):
+    __tablename__ = "dots"
+    __table_args__ = (UniqueConstraint("session_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("checkin_sessions.id", ondelete="CASCADE")
+    )
+    org_id: Mapped[int] = _org_fk()
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(32))
+    num_value: Mapped[float | None] = mapped_column(Float)
+    text_value: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+
+
+class AiLog(Base):
+    __tablename__ = "ai_logs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("checkin_sessions.id", ondelete="SET NULL")
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(64))
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    cached_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    prompt_text: Mapped[str | None] = mapped_column(Text, doc="only when the org opted in")
+    created_at: Mapped[datetime] = _created()
+
+
+class EmailLog(Base):
+    __tablename__ = "email_logs"
+    __table_args__ = (UniqueConstraint("session_id", "kind", "slot"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    session_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("checkin_sessions.id", ondelete="CASCADE")
+    )
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    slot: Mapped[str] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _created()
+
+
+class BillingEvent(Base):
+    __tablename__ = "billing_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    stripe_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    org_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("organizations.id", ondelete="SET NULL")
+    )
+    event_created_at: Mapped[datetime]
+    result: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _created()
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    actor_member_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("members.id", ondelete="SET NULL")
+    )
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()

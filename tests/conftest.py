@@ -1,0 +1,113 @@
+"""Database fixtures: every test that takes `db_url` runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from TEST_DATABASE_URL, or a throwaway cluster when its binaries
+are installed; otherwise those tests are skipped — unless VIZDOTS_REQUIRE_POSTGRES=1
+(as in CI), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.store.engine import make_async_engine, make_sync_engine
+from core.store.migrate import upgrade_to_head
+from tests.postgres import find_bindir, throwaway_cluster
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str | None]:
+    """Admin URL of a PostgreSQL server, or None when there is none."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        yield None
+        return
+    with throwaway_cluster(bindir) as url:
+        yield url
+
+
+def _create_database(admin_url: str, name: str, template: str | None = None) -> str:
+    engine = make_sync_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        suffix = f" TEMPLATE {template}" if template else ""
+        connection.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
+    engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: str | None) -> str | None:
+    """A database migrated to head once, cloned for each test."""
+    if postgres_server is None:
+        return None
+    name = f"vizdots_template_{os.getpid()}"
+    upgrade_to_head(_create_database(postgres_server, name))
+    return name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "head.db"
+    upgrade_to_head(f"sqlite:///{path}")
+    return path
+
+
+def _fresh_database(
+    backend: str,
+    tmp_path: Path,
+    sqlite_source: Path | None,
+    server: str | None,
+    template: str | None,
+) -> str:
+    if backend == "sqlite":
+        target = tmp_path / "test.db"
+        if sqlite_source is not None:
+            shutil.copy(sqlite_source, target)
+        return f"sqlite:///{target}"
+    if server is None:
+        if os.environ.get("VIZDOTS_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required (VIZDOTS_REQUIRE_POSTGRES=1) but unavailable")
+        pytest.skip("no PostgreSQL: install its binaries or set TEST_DATABASE_URL")
+    return _create_database(server, f"vizdots_t{os.getpid()}_{next(_counter)}", template)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres_server: str | None,
+    postgres_template: str | None,
+) -> str:
+    """A fresh database at head, on each backend."""
+    return _fresh_database(
+        request.param, tmp_path, sqlite_template, postgres_server, postgres_template
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_server: str | None
+) -> str:
+    """A fresh, empty database (no schema), on each backend."""
+    return _fresh_database(request.param, tmp_path, None, postgres_server, None)
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_async_engine(db_url)
+    yield engine
+    await engine.dispose()
