@@ -192,6 +192,12 @@ class CheckinSession(Base):
     state: Mapped[str] = mapped_column(String(16), default="scheduled")
     channel: Mapped[str | None] = mapped_column(String(16))
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(
+        doc="when a worker took the session for delivery (state delivering)"
+    )
+    version: Mapped[int] = mapped_column(
+        Integer, default=0, doc="bumped by every agent turn: concurrent turns retry, never clash"
+    )
     delivered_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     nudged_at: Mapped[datetime | None]

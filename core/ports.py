@@ -1,0 +1,209 @@
+"""The ports core needs from the outside world, as small Protocols.
+
+Adapters implement them (adapters/slack, adapters/teams, adapters/dev, adapters/email,
+adapters/llm); tests use the in-memory fakes under tests/fakes/. Rich content is a
+core value type (`OutgoingMessage` with buttons) that each channel renders in its own
+way (Block Kit, Adaptive Card, HTML) and that degrades to plain text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from core.domain import AgentSpec, Provider, Question, Speaker
+
+
+# --- values crossing the ports ---------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """What core wants shown to a member; `buttons` degrade to a text hint where unsupported."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    session_id: int | None = None
+
+    def as_plain_text(self) -> str:
+        if not self.buttons:
+            return self.text
+        return f"{self.text}\n(" + " · ".join(b.label for b in self.buttons) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAddress:
+    """A stored, serialisable address a channel can rebuild to reach a member proactively."""
+
+    member_id: int
+    org_id: int
+    display_name: str
+    slack_user_id: str | None = None
+    slack_dm_channel_id: str | None = None
+    teams_conversation_ref: Mapping[str, Any] | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    message_id: str
+    #: Channel-specific address learned while sending (e.g. a Slack DM channel id) to store.
+    learned: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProfile:
+    """One person as a chat directory describes them (members sync)."""
+
+    external_id: str
+    display_name: str
+    email: str | None
+    timezone: str | None
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    unsubscribe_url: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+# --- channel, mailer, clock ------------------------------------------------------------------
+class DeliveryError(Exception):
+    """A channel could not deliver; `retryable` says whether trying later may succeed."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """A chat channel: Slack, Teams, the local dev chat."""
+
+    provider: Provider
+
+    def can_reach(self, to: MemberAddress) -> bool:
+        """Whether this channel has what it needs to DM the member (no network call)."""
+        ...
+
+    async def send(self, to: MemberAddress, message: OutgoingMessage) -> SentMessage:
+        """DM the member; raise DeliveryError when it cannot."""
+        ...
+
+    async def update(self, to: MemberAddress, message_id: str, message: OutgoingMessage) -> None:
+        """Replace a message already sent (e.g. to show the chosen button)."""
+        ...
+
+
+class Mailer(Protocol):
+    async def send(self, email: Email) -> str:
+        """Send one email; return the provider's message id; raise DeliveryError otherwise."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class MemberDirectory(Protocol):
+    """Who is in an organisation's chat workspace (for `members sync`)."""
+
+    async def list_members(self, org_external_id: str) -> list[MemberProfile]: ...
+
+    async def channel_members(self, org_external_id: str, channel_id: str) -> list[str]:
+        """External user ids of the people in a channel."""
+        ...
+
+
+# --- the brain -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Turn:
+    speaker: Speaker
+    text: str
+    question_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AiCall:
+    """One LLM call, for ai_logs. `prompt_text` is kept only when the org opted in."""
+
+    purpose: str
+    model: str
+    outcome: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cached_tokens: int = 0
+    latency_ms: int = 0
+    error: str | None = None
+    request_id: str | None = None
+    prompt_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BrainInput:
+    """Everything a brain may use to produce the next agent turn.
+
+    `state` is the session's brain_state as the previous turn left it. Shared keys,
+    understood by every brain so a session can switch brains mid-way:
+      answers: {question key: value}  — what the member answered per question
+      pending: question key being asked, or None
+      follow_ups: follow-up questions asked so far
+      summary: a running summary of the conversation (LLM brains)
+    `answers` already holds the engine's reading of a scale or choice answer.
+    """
+
+    agent: AgentSpec
+    member_name: str
+    transcript: tuple[Turn, ...]
+    state: Mapping[str, Any]
+    org_id: int
+    session_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class BrainReply:
+    """The next agent turn, or the end of the check-in with its dots and summary."""
+
+    text: str
+    state: Mapping[str, Any]
+    question: Question | None = None
+    done: bool = False
+    dots: Mapping[str, float | str] = field(default_factory=dict)
+    summary: str | None = None
+    calls: tuple[AiCall, ...] = ()
+
+
+class BrainUnavailable(Exception):
+    """The brain failed after its retries; `calls` records the attempts for ai_logs."""
+
+    def __init__(self, reason: str, *, calls: tuple[AiCall, ...] = ()) -> None:
+        super().__init__(reason)
+        self.calls = calls
+
+
+class Brain(Protocol):
+    name: str
+
+    async def opening(self, given: BrainInput) -> BrainReply:
+        """Greeting and first question."""
+        ...
+
+    async def respond(self, given: BrainInput) -> BrainReply:
+        """Next turn after the member's latest turn (the last in the transcript)."""
+        ...
