@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from bot.bootstrap import Services
+from bot.internal import internal_routes
 from core.store.health import schema_problem
+
+
+async def malformed_request(_request: Request, exc: Exception) -> JSONResponse:
+    """A body that does not match its schema is a 400 naming the fields, never a change."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(p) for p in error["loc"][1:]), "problem": error["msg"]}
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": "malformed request", "problems": problems}, status_code=400)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -20,6 +32,7 @@ def create_app(services: Services) -> FastAPI:
 
     app = FastAPI(title="VizDots", lifespan=lifespan)
     app.state.services = services
+    app.add_exception_handler(RequestValidationError, malformed_request)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -32,4 +45,15 @@ def create_app(services: Services) -> FastAPI:
             return JSONResponse({"status": "unavailable", "reason": problem}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    app.include_router(internal_routes())
+    if services.dev_chat:
+        from adapters.dev.web import dev_chat_routes
+
+        app.include_router(
+            dev_chat_routes(
+                sessions=services.sessions,
+                conversations=services.conversations,
+                run_command=services.run_command,
+            )
+        )
     return app

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from bot.settings import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from bot.bootstrap import Services
+
 app = typer.Typer(
     help="VizDots: scheduled AI check-ins in Slack, Teams and email.", no_args_is_help=True
 )
+T = TypeVar("T")
+NOW = typer.Option(None, "--now", help="Act as if it were this ISO-8601 instant (replays).")
 
 
 def settings_or_exit() -> Settings:
@@ -24,22 +34,57 @@ def settings_or_exit() -> Settings:
     return settings
 
 
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        message = f"{value!r} is not an ISO-8601 date-time"
+        raise typer.BadParameter(message, param_hint="--now") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def with_services(work: Callable[[Services], Awaitable[T]], *, now: str | None = None) -> T:
+    """Build the services (no background loop), run `work`, release them."""
+    from bot.bootstrap import build_services
+    from core.ports import FixedClock, SystemClock
+
+    settings = settings_or_exit()
+    clock = FixedClock(parse_now(now)) if now else SystemClock()
+
+    async def run() -> T:
+        services = build_services(settings, clock=clock, loop_interval=None)
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    return asyncio.run(run())
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
 @app.command()
 def migrate() -> None:
     """Upgrade the database schema to head and seed the global agents (idempotent)."""
     from core.store.migrate import upgrade_to_head
 
     settings = settings_or_exit()
-    revision = upgrade_to_head(settings.database_url)
-    print(f"database at revision {revision}")
+    print(f"database at revision {upgrade_to_head(settings.database_url)}")
 
 
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    loop: bool = typer.Option(
+        True, help="Plan and deliver every minute in this process (--no-loop with cron/workers)."
+    ),
 ) -> None:
-    """Serve the HTTP API (and, by default, the in-process planning/delivery loop)."""
+    """Serve the HTTP API, the local dev chat (when no chat is configured) and the loop."""
     import uvicorn
 
     from bot.app import create_app
@@ -47,4 +92,73 @@ def serve(
 
     settings = settings_or_exit()
     settings.log_disabled_integrations()
-    uvicorn.run(create_app(build_services(settings)), host=host, port=port, log_level="info")
+    services = build_services(settings, loop_interval=60.0 if loop else None)
+    if services.dev_chat:
+        print(f"local chat: http://{host}:{port}/dev  (run `vizdots demo` for a demo team)")
+    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+
+
+@app.command()
+def plan(now: str | None = NOW) -> None:
+    """Create the check-in sessions due in the next 36 hours (idempotent)."""
+    from bot.worker import plan as plan_now
+
+    created = with_services(lambda s: plan_now(s, now=s.clock.now()), now=now)
+    print(f"planned {created} new sessions")
+
+
+@app.command()
+def deliver(now: str | None = NOW) -> None:
+    """Send every due check-in once; expire those past their end."""
+    from dataclasses import asdict
+
+    counts = with_services(lambda s: s.delivery.deliver_due(now=s.clock.now()), now=now)
+    print_json(asdict(counts))
+
+
+@app.command()
+def report(
+    org: str | None = typer.Option(None, help="Organisation slug; default: every organisation."),
+    agent: str | None = typer.Option(None, help="Only this agent (daily, pulse, retro, …)."),
+    days: int = typer.Option(7, min=1, max=366, help="How many days back."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    now: str | None = NOW,
+) -> None:
+    """Check-in results per organisation: participation and dots."""
+    from bot.reporting import org_reports
+    from core.report import last_days
+
+    async def work(services: Services) -> list[dict[str, Any]]:
+        since, until = last_days(services.clock.now(), days)
+        return await org_reports(services.sessions, org=org, agent=agent, since=since, until=until)
+
+    reports = with_services(work, now=now)
+    if as_json:
+        print_json(reports)
+        return
+    if not reports:
+        print("no organisation found" + (f" with slug {org!r}" if org else ""))
+    for entry in reports:
+        print(f"== {entry['org']} ==\n{entry['text']}\n")
+
+
+@app.command()
+def demo() -> None:
+    """Create a demo team (idempotent) and deliver a check-in to each member."""
+    from bot.demo import create_demo
+
+    result = with_services(create_demo)
+    print(f"demo team ready: {len(result.members)} members, {result.delivered} check-ins delivered")
+    print("answer in the browser at /dev, or: vizdots chat --member " + result.members[0])
+
+
+@app.command()
+def chat(member: str = typer.Option(..., "--member", help="The member's email.")) -> None:
+    """Answer check-ins in the terminal as a member: one line per turn, EOF to stop."""
+    from bot.terminal import chat_as
+
+    state = with_services(lambda s: chat_as(s, email=member))
+    if state is None:
+        print(f"no active member with email {member!r}", file=sys.stderr)
+        raise typer.Exit(code=1)
+    print(f"(check-in {state.replace('_', ' ')})")

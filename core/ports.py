@@ -34,7 +34,7 @@ class OutgoingMessage:
     def as_plain_text(self) -> str:
         if not self.buttons:
             return self.text
-        return f"{self.text}\n(" + " · ".join(b.label for b in self.buttons) + ")"
+        return self.text + "\n" + " ".join(f"[{b.label}]" for b in self.buttons)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,3 +207,13 @@ class Brain(Protocol):
     async def respond(self, given: BrainInput) -> BrainReply:
         """Next turn after the member's latest turn (the last in the transcript)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class FixedClock:
+    """A clock stopped at one instant: CLI replays with --now."""
+
+    instant: datetime
+
+    def now(self) -> datetime:
+        return self.instant

@@ -1,0 +1,77 @@
+"""`vizdots chat --member EMAIL`: the dev channel in a terminal.
+
+Each stdin line is the member's turn and agent turns are printed; it ends at EOF or
+when the check-in completes. `/vizdots …` lines are commands, as in the web chat.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.conversation import Conversations
+from core.domain import Provider
+from core.inbound import CommandRequest, IncomingMessage, Sender
+from core.store.models import CheckinSession, Member, Message, Organization
+
+COMMAND_PREFIX = "/vizdots"
+
+
+async def find_sender(sessions: async_sessionmaker[AsyncSession], email: str) -> Sender | None:
+    async with sessions() as db:
+        row = await db.execute(
+            select(Organization.slug)
+            .join(Member, Member.org_id == Organization.id)
+            .where(Member.email == email, Member.active.is_(True))
+            .order_by(Member.id)
+            .limit(1)
+        )
+        slug = row.scalar()
+    return Sender(Provider.DEV, slug, email) if slug else None
+
+
+async def last_agent_turn(sessions: async_sessionmaker[AsyncSession], session_id: int) -> str:
+    async with sessions() as db:
+        text = await db.scalar(
+            select(Message.text)
+            .where(Message.session_id == session_id, Message.speaker == "agent")
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+    return text or ""
+
+
+async def chat_in_terminal(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    conversations: Conversations,
+    run_command: Callable[[CommandRequest], Awaitable[str]],
+    sender: Sender,
+    session_id: int,
+    lines: TextIO = sys.stdin,
+) -> str:
+    """Run the conversation of `session_id` until it ends; returns its final state."""
+    print(f"vizdots> {await last_agent_turn(sessions, session_id)}", flush=True)
+    for line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower().startswith(COMMAND_PREFIX):
+            request = CommandRequest(sender=sender, text=text[len(COMMAND_PREFIX) :])
+            print(f"vizdots> {await run_command(request)}", flush=True)
+            continue
+        for reply in await conversations.handle_message(IncomingMessage(sender, text)):
+            print(f"vizdots> {reply.as_plain_text()}", flush=True)
+        state = await _state(sessions, session_id)
+        if state not in {"delivered", "in_progress"}:
+            return state
+    return await _state(sessions, session_id)
+
+
+async def _state(sessions: async_sessionmaker[AsyncSession], session_id: int) -> str:
+    async with sessions() as db:
+        return (await db.get_one(CheckinSession, session_id, populate_existing=True)).state

@@ -1,0 +1,133 @@
+"""The local web chat at /dev: pick a member, answer their check-ins, type commands.
+
+Mounted only when no Slack or Teams credentials are set (the embedded default), so it
+is never exposed beside a real chat integration. It speaks to core exactly as the other
+channels do: an IncomingMessage for a turn, a CommandRequest for `/vizdots …`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from importlib.resources import files
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.conversation import OPEN_STATES, Conversations
+from core.domain import Provider
+from core.inbound import CommandRequest, IncomingMessage, Sender
+from core.records import agent_spec
+from core.rendering import question_buttons
+from core.store.models import Agent, CheckinSession, Member, Message, Organization
+
+RunCommand = Callable[[CommandRequest], Awaitable[str]]
+COMMAND_PREFIX = "/vizdots"
+
+
+class Said(BaseModel):
+    text: str = Field(max_length=4000)
+    choice: str | None = Field(default=None, max_length=200)
+
+
+def dev_chat_routes(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    conversations: Conversations,
+    run_command: RunCommand,
+) -> APIRouter:
+    router = APIRouter(prefix="/dev", include_in_schema=False)
+    page = files("adapters.dev").joinpath("chat.html").read_text(encoding="utf-8")
+
+    @router.get("", response_class=HTMLResponse)
+    async def chat_page() -> str:
+        return page
+
+    @router.get("/api/members")
+    async def members() -> list[dict[str, Any]]:
+        async with sessions() as db:
+            rows = await db.execute(
+                select(Member, Organization.slug)
+                .join(Organization, Organization.id == Member.org_id)
+                .where(Member.active.is_(True), Member.email.is_not(None))
+                .order_by(Organization.slug, Member.display_name)
+            )
+            return [_member_json(member, slug) for member, slug in rows]
+
+    @router.get("/api/members/{member_id}/chat")
+    async def chat(member_id: int) -> dict[str, Any]:
+        async with sessions() as db:
+            return await _chat_json(db, member_id)
+
+    @router.post("/api/members/{member_id}/say")
+    async def say(member_id: int, said: Said) -> dict[str, Any]:
+        sender = await _sender(sessions, member_id)
+        if said.text.strip().lower().startswith(COMMAND_PREFIX):
+            text = said.text.strip()[len(COMMAND_PREFIX) :]
+            return {"command_reply": await run_command(CommandRequest(sender=sender, text=text))}
+        incoming = IncomingMessage(sender=sender, text=said.text, choice=said.choice)
+        replies = await conversations.handle_message(incoming)
+        return {"replies": [r.text for r in replies]}
+
+    return router
+
+
+def _member_json(member: Member, org_slug: str) -> dict[str, Any]:
+    return {
+        "id": member.id,
+        "name": member.display_name,
+        "email": member.email,
+        "org": org_slug,
+        "timezone": member.timezone,
+        "role": member.role,
+    }
+
+
+async def _sender(sessions: async_sessionmaker[AsyncSession], member_id: int) -> Sender:
+    async with sessions() as db:
+        row = await db.execute(
+            select(Member.email, Organization.slug)
+            .join(Organization, Organization.id == Member.org_id)
+            .where(Member.id == member_id)
+        )
+        found = row.first()
+    if found is None or found[0] is None:
+        raise HTTPException(404, "no such member (or the member has no email)")
+    return Sender(provider=Provider.DEV, workspace=found[1], user=found[0])
+
+
+async def _chat_json(db: AsyncSession, member_id: int) -> dict[str, Any]:
+    """The member's recent check-ins, oldest first, with buttons on the open question."""
+    recent = list(
+        await db.scalars(
+            select(CheckinSession)
+            .where(CheckinSession.member_id == member_id, CheckinSession.delivered_at.is_not(None))
+            .order_by(CheckinSession.delivered_at.desc())
+            .limit(5)
+        )
+    )
+    return {"sessions": [await _session_json(db, s) for s in reversed(recent)]}
+
+
+async def _session_json(db: AsyncSession, session: CheckinSession) -> dict[str, Any]:
+    agent = agent_spec(await db.get_one(Agent, session.agent_id))
+    messages = await db.scalars(
+        select(Message).where(Message.session_id == session.id).order_by(Message.id)
+    )
+    pending = next(
+        (q for q in agent.questions if q.key == session.brain_state.get("pending")), None
+    )
+    is_open = session.state in OPEN_STATES
+    buttons = question_buttons(session.id, pending) if is_open else ()
+    return {
+        "id": session.id,
+        "agent": agent.name,
+        "state": session.state,
+        "local_date": session.local_date.isoformat(),
+        "summary": session.summary,
+        "messages": [{"speaker": m.speaker, "text": m.text} for m in messages],
+        "buttons": [{"label": b.label, "value": b.value} for b in buttons],
+    }

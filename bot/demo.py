@@ -1,0 +1,80 @@
+"""`vizdots demo`: a demo team in several timezones with a check-in waiting for each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.bootstrap import Services
+from core.conversation import OPEN_STATES
+from core.store.models import Agent, CheckinSession, Member, Organization, Schedule
+
+DEMO_SLUG = "demo"
+DEMO_TEAM = (
+    ("Ana Owner", "ana@demo.vizdots.dev", "America/New_York", "owner"),
+    ("Ben Berlin", "ben@demo.vizdots.dev", "Europe/Berlin", "member"),
+    ("Chitra Rao", "chitra@demo.vizdots.dev", "Asia/Kolkata", "member"),
+    ("Dan Sydney", "dan@demo.vizdots.dev", "Australia/Sydney", "member"),
+    ("Eve West", "eve@demo.vizdots.dev", "America/Los_Angeles", "admin"),
+)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    members: list[str]
+    delivered: int
+
+
+async def create_demo(services: Services) -> DemoResult:
+    """Idempotent: a second run adds nothing and delivers only to members with nothing open."""
+    async with services.sessions.begin() as db:
+        org = await _demo_org(db)
+        members = [await _demo_member(db, org, *person) for person in DEMO_TEAM]
+        await _daily_schedule(db, org)
+    delivered = 0
+    for member in members:
+        if not await _has_open_session(services, member.id):
+            delivered += bool(await services.delivery.start_now(member_id=member.id))
+    return DemoResult(members=[m.email or "" for m in members], delivered=delivered)
+
+
+async def _demo_org(db: AsyncSession) -> Organization:
+    org = await db.scalar(select(Organization).where(Organization.slug == DEMO_SLUG))
+    if org is None:
+        org = Organization(slug=DEMO_SLUG, name="Demo Co", plan_status="trialing")
+        db.add(org)
+        await db.flush()
+    return org
+
+
+async def _demo_member(
+    db: AsyncSession, org: Organization, name: str, email: str, zone: str, role: str
+) -> Member:
+    member = await db.scalar(select(Member).where(Member.org_id == org.id, Member.email == email))
+    if member is None:
+        member = Member(org_id=org.id, display_name=name, email=email, timezone=zone, role=role)
+        db.add(member)
+        await db.flush()
+    return member
+
+
+async def _daily_schedule(db: AsyncSession, org: Organization) -> None:
+    daily = await db.scalar(select(Agent.id).where(Agent.slug == "daily", Agent.org_id.is_(None)))
+    exists = await db.scalar(select(Schedule.id).where(Schedule.org_id == org.id))
+    if daily is not None and exists is None:
+        db.add(Schedule(org_id=org.id, agent_id=daily, weekdays=0b0011111, local_time=time(9)))
+
+
+async def _has_open_session(services: Services, member_id: int) -> bool:
+    async with services.sessions() as db:
+        found = await db.scalar(
+            select(CheckinSession.id).where(
+                CheckinSession.member_id == member_id,
+                CheckinSession.state.in_(OPEN_STATES),
+                CheckinSession.expires_at > services.clock.now(),
+            )
+        )
+    return found is not None

@@ -1,0 +1,36 @@
+"""Cron endpoints: POST /api/internal/scheduler (and, later, /reminders)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from pydantic import SecretStr
+
+from bot.bootstrap import Services
+from bot.worker import plan_and_deliver
+
+
+def require_bearer(secret: SecretStr | None, authorization: str | None) -> None:
+    """401 unless `Authorization: Bearer <secret>` (constant-time); 503 when unconfigured."""
+    if secret is None:
+        raise HTTPException(503, "this endpoint is disabled: its secret is not configured")
+    expected = f"Bearer {secret.get_secret_value()}".encode()
+    given = (authorization or "").encode()
+    if not hmac.compare_digest(given, expected):
+        raise HTTPException(401, "missing or wrong bearer token")
+
+
+def internal_routes() -> APIRouter:
+    router = APIRouter(prefix="/api/internal", tags=["cron"])
+
+    @router.post("/scheduler")
+    async def scheduler(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> dict[str, Any]:
+        services: Services = request.app.state.services
+        require_bearer(services.settings.scheduler_secret, authorization)
+        return await plan_and_deliver(services, now=services.clock.now())
+
+    return router

@@ -1,0 +1,57 @@
+"""`agents`, `agents enable` and `agents disable`: which agents an organisation uses."""
+
+from __future__ import annotations
+
+from core.commands import types as c
+from core.commands.context import CommandContext, no_such_agent
+from core.domain import Question, QuestionKind
+from core.store.models import Agent, Organization
+
+
+def describe_questions(agent: Agent) -> str:
+    """One line naming what the agent asks, e.g. `mood (1-5), focus, blockers`."""
+    questions = [Question.from_json(q) for q in agent.questions]
+    asks = [f"{q.key} (1-5)" if q.kind is QuestionKind.SCALE else q.key for q in questions]
+    return ", ".join(asks) or "no questions yet"
+
+
+async def list_agents(ctx: CommandContext, command: c.AgentsList) -> str:
+    agents = await ctx.agents()
+    if not agents:
+        return "There are no agents yet."
+    disabled = set(ctx.org.disabled_agents)
+    lines = ["Agents (name them by the first word):"]
+    for slug, agent in agents.items():
+        state = "disabled" if slug in disabled else "enabled"
+        lines.append(f"• {slug}: {agent.name}, asks {describe_questions(agent)} ({state})")
+    return "\n".join(lines)
+
+
+async def enable_agent(ctx: CommandContext, command: c.AgentsEnable) -> str:
+    return await _switch(ctx, command.agent, enabled=True)
+
+
+async def disable_agent(ctx: CommandContext, command: c.AgentsDisable) -> str:
+    return await _switch(ctx, command.agent, enabled=False)
+
+
+async def _locked_org(ctx: CommandContext) -> Organization:
+    """The org re-read under a row lock: two admins switching agents at once both count."""
+    return await ctx.db.get_one(
+        Organization, ctx.org.id, with_for_update=True, populate_existing=True
+    )
+
+
+async def _switch(ctx: CommandContext, slug: str, *, enabled: bool) -> str:
+    agents = await ctx.agents()
+    if slug not in agents:
+        return no_such_agent(slug, agents)
+    org = await _locked_org(ctx)
+    disabled = set(org.disabled_agents)
+    if (slug not in disabled) == enabled:
+        return f"{slug} is already {'enabled' if enabled else 'disabled'}."
+    org.disabled_agents = sorted(disabled - {slug} if enabled else disabled | {slug})
+    ctx.audit("agents.enable" if enabled else "agents.disable", agent=slug)
+    if enabled:
+        return f"{slug} is enabled again; its schedule plans check-ins from the next planning."
+    return f"{slug} is disabled: no new check-ins from it. `agents enable {slug}` turns it on."

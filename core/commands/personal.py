@@ -1,0 +1,79 @@
+"""Commands every member may run about their own check-ins: skip, vacation, time, email."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import update
+
+from core.commands import types as c
+from core.commands.context import CommandContext
+from core.domain import SessionState
+from core.store.models import CheckinSession
+
+#: Sessions not yet answered or ended, which skip and vacation may still skip.
+_SKIPPABLE = tuple(
+    state.value
+    for state in (
+        SessionState.SCHEDULED,
+        SessionState.DELIVERING,
+        SessionState.DELIVERED,
+        SessionState.IN_PROGRESS,
+    )
+)
+
+
+async def _skip_sessions(ctx: CommandContext, *, first: date, last: date, note: str) -> list[int]:
+    """Mark the member's skippable sessions dated `first`..`last` skipped; their ids."""
+    result = await ctx.db.execute(
+        update(CheckinSession)
+        .where(
+            CheckinSession.member_id == ctx.member.id,
+            CheckinSession.local_date.between(first, last),
+            CheckinSession.state.in_(_SKIPPABLE),
+        )
+        .values(state=SessionState.SKIPPED.value, outcome_note=note)
+        .returning(CheckinSession.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(result.scalars())
+
+
+async def skip_today(ctx: CommandContext, command: c.Skip) -> str:
+    today = ctx.today()
+    skipped = await _skip_sessions(ctx, first=today, last=today, note="skipped by member")
+    if not skipped:
+        return "You have no check-in left to skip today."
+    ctx.audit("member.skip", local_date=today.isoformat(), sessions=skipped)
+    return "Done: today's check-in is skipped. See you next time!"
+
+
+async def go_on_vacation(ctx: CommandContext, command: c.Vacation) -> str:
+    today = ctx.today()
+    if command.until < today:
+        return f"{command.until.isoformat()} has passed; give today or a later date."
+    ctx.member.vacation_until = command.until
+    skipped = await _skip_sessions(ctx, first=today, last=command.until, note="on vacation")
+    ctx.audit("member.vacation", until=command.until.isoformat(), sessions=skipped)
+    planned = f" I skipped {len(skipped)} check-in(s) already planned." if skipped else ""
+    return f"Enjoy! No check-ins for you up to and including {command.until.isoformat()}.{planned}"
+
+
+async def set_own_time(ctx: CommandContext, command: c.Time) -> str:
+    ctx.member.preferred_time = command.at
+    at = command.at.strftime("%H:%M")
+    ctx.audit("member.time", time=at)
+    return (
+        f"Got it: your check-ins will come at {at} ({ctx.member.timezone} time) on the "
+        "schedule's days, from the next planning on. Check-ins already planned keep their time."
+    )
+
+
+async def set_email_reminders(ctx: CommandContext, command: c.EmailReminders) -> str:
+    ctx.member.email_opt_out = not command.enabled
+    ctx.audit("member.email", enabled=command.enabled)
+    if not command.enabled:
+        return "Okay, no more reminder emails. Say `email on` to get them again."
+    if not ctx.member.email:
+        return "Reminder emails are on, but I have no email address for you yet."
+    return f"Reminder emails are on again (to {ctx.member.email})."

@@ -1,0 +1,72 @@
+"""`members` and `members sync`: who takes part in an organisation's check-ins."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.commands import types as c
+from core.commands.context import CommandContext
+from core.domain import Role
+from core.members import sync_members
+from core.store.models import Member
+
+_ADMIN_ROLES = {role.value for role in Role if role.is_admin}
+#: Names listed in full before "and N more".
+_NAMES_SHOWN = 30
+
+
+def _names(names: list[str]) -> str:
+    more = len(names) - _NAMES_SHOWN
+    return ", ".join(names[:_NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+async def list_members(ctx: CommandContext, command: c.MembersList) -> str:
+    members = list(
+        await ctx.db.scalars(
+            select(Member)
+            .where(Member.org_id == ctx.org.id, Member.active.is_(True))
+            .order_by(Member.display_name)
+        )
+    )
+    if not members:
+        return "No active members yet. Run `members sync` to bring them in."
+    today = ctx.today()
+    admins = [m.display_name for m in members if m.role in _ADMIN_ROLES]
+    away = [
+        f"{m.display_name} (until {m.vacation_until.isoformat()})"
+        for m in members
+        if m.vacation_until is not None and m.vacation_until >= today
+    ]
+    return "\n".join(
+        [
+            f"{len(members)} active members: {_names([m.display_name for m in members])}",
+            f"Admins: {_names(admins) or 'none'}",
+            f"On vacation: {_names(away)}" if away else "Nobody is on vacation.",
+        ]
+    )
+
+
+async def sync_from_directory(ctx: CommandContext, command: c.MembersSync) -> str:
+    if ctx.directory is None:
+        return "Members sync is not available from this chat."
+    profiles = await ctx.directory.list_members(ctx.request.sender.workspace)
+    if not profiles:
+        return "Your workspace directory listed nobody, so nothing changed."
+    result = await sync_members(
+        ctx.db,
+        org_id=ctx.org.id,
+        provider=ctx.provider,
+        profiles=profiles,
+        # A new member without a zone most likely shares the admin's.
+        default_timezone=ctx.member.timezone,
+    )
+    ctx.audit(
+        "members.sync",
+        added=result.added,
+        updated=result.updated,
+        deactivated=result.deactivated,
+    )
+    return (
+        f"Members synced: {result.added} added, {result.updated} updated, "
+        f"{result.deactivated} deactivated."
+    )

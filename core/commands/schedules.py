@@ -1,0 +1,163 @@
+"""`schedule show | set | pause | resume`: when each agent checks in, and with whom."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core.commands import types as c
+from core.commands.context import CommandContext, no_such_agent
+from core.commands.participants import resolve_participants
+from core.commands.values import weekday_mask, weekdays_in_words, weekdays_of
+from core.domain import ParticipantsKind
+from core.store.models import Agent, Member, Schedule, ScheduleParticipant
+
+_TIME_ZONE_NOTE = "Times are each person's own time zone."
+
+
+async def show_schedules(ctx: CommandContext, command: c.ScheduleShow) -> str:
+    rows = (
+        await ctx.db.execute(
+            select(Schedule, Agent.slug)
+            .join(Agent, Agent.id == Schedule.agent_id)
+            .where(Schedule.org_id == ctx.org.id)
+            .order_by(Agent.slug)
+        )
+    ).all()
+    if not rows:
+        return "There are no schedules yet. An admin can add one: schedule set daily mon-fri 09:30"
+    names = await _participant_names(ctx, [schedule.id for schedule, _ in rows])
+    lines = ["Schedules:"]
+    lines += [_schedule_line(ctx, s, slug, names[s.id]) for s, slug in rows]
+    return "\n".join([*lines, _TIME_ZONE_NOTE])
+
+
+def _schedule_line(ctx: CommandContext, schedule: Schedule, slug: str, names: list[str]) -> str:
+    days = weekdays_in_words(weekdays_of(schedule.weekdays))
+    state = "active" if schedule.active else "paused"
+    if slug in ctx.org.disabled_agents:
+        state += ", agent disabled"
+    return (
+        f"• {slug}: {days} at {schedule.local_time.strftime('%H:%M')}, "
+        f"{_who(schedule.participants, names)} ({state})"
+    )
+
+
+def _who(participants: str, names: list[str]) -> str:
+    if participants == ParticipantsKind.EVERYONE.value:
+        return "everyone"
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"{len(names)} people: {shown}" if names else "nobody listed"
+
+
+async def _participant_names(ctx: CommandContext, schedule_ids: list[int]) -> dict[int, list[str]]:
+    rows = await ctx.db.execute(
+        select(ScheduleParticipant.schedule_id, Member.display_name)
+        .join(Member, Member.id == ScheduleParticipant.member_id)
+        .where(ScheduleParticipant.schedule_id.in_(schedule_ids))
+        .order_by(Member.display_name)
+    )
+    names: defaultdict[int, list[str]] = defaultdict(list)
+    for schedule_id, name in rows:
+        names[schedule_id].append(name)
+    return names
+
+
+async def set_schedule(ctx: CommandContext, command: c.ScheduleSet) -> str:
+    agents = await ctx.agents()
+    agent = agents.get(command.agent)
+    if agent is None:
+        return no_such_agent(command.agent, agents)
+    resolved = await resolve_participants(ctx, command.participants)
+    if resolved.problems:
+        return "Nothing changed: " + "; ".join(resolved.problems) + "."
+    schedule_id, active = await _upsert_schedule(ctx, agent, command)
+    await _replace_participants(ctx, schedule_id, resolved.member_ids)
+    ctx.audit(
+        "schedule.set",
+        agent=agent.slug,
+        weekdays=sorted(command.weekdays),
+        time=command.at.strftime("%H:%M"),
+        participants=_kind(command).value,
+        users=list(command.participants.users),
+        channels=list(command.participants.channels),
+        member_ids=sorted(resolved.member_ids),
+    )
+    return _set_reply(ctx, command, len(resolved.member_ids), active=active)
+
+
+def _kind(command: c.ScheduleSet) -> ParticipantsKind:
+    everyone = command.participants.everyone
+    return ParticipantsKind.EVERYONE if everyone else ParticipantsKind.LISTED
+
+
+async def _upsert_schedule(
+    ctx: CommandContext, agent: Agent, command: c.ScheduleSet
+) -> tuple[int, bool]:
+    """Insert or update the org's schedule for the agent in one statement (race-free)."""
+    values = {
+        "weekdays": weekday_mask(command.weekdays),
+        "local_time": command.at,
+        "participants": _kind(command).value,
+    }
+    dialect = postgresql if ctx.db.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(Schedule)
+        .values(org_id=ctx.org.id, agent_id=agent.id, report_channel=ctx.request.channel_id)
+        .values(**values)
+        .on_conflict_do_update(index_elements=["org_id", "agent_id"], set_=values)
+        .returning(Schedule.id, Schedule.active)
+    )
+    schedule_id, active = (await ctx.db.execute(statement)).one()
+    return schedule_id, active
+
+
+async def _replace_participants(
+    ctx: CommandContext, schedule_id: int, member_ids: frozenset[int]
+) -> None:
+    await ctx.db.execute(
+        delete(ScheduleParticipant).where(ScheduleParticipant.schedule_id == schedule_id)
+    )
+    if member_ids:
+        rows = [{"schedule_id": schedule_id, "member_id": m} for m in sorted(member_ids)]
+        await ctx.db.execute(insert(ScheduleParticipant), rows)
+
+
+def _set_reply(ctx: CommandContext, command: c.ScheduleSet, people: int, *, active: bool) -> str:
+    days = weekdays_in_words(command.weekdays)
+    who = "everyone" if command.participants.everyone else f"{people} people"
+    reply = f"{command.agent} check-ins: {days} at {command.at.strftime('%H:%M')}, for {who}."
+    if not active:
+        reply += f" The schedule is paused; `schedule resume {command.agent}` starts it."
+    if command.agent in ctx.org.disabled_agents:
+        reply += f" The agent is disabled; `agents enable {command.agent}` turns it on."
+    return f"{reply} {_TIME_ZONE_NOTE}"
+
+
+async def pause_schedule(ctx: CommandContext, command: c.SchedulePause) -> str:
+    return await _set_active(ctx, command.agent, active=False)
+
+
+async def resume_schedule(ctx: CommandContext, command: c.ScheduleResume) -> str:
+    return await _set_active(ctx, command.agent, active=True)
+
+
+async def _set_active(ctx: CommandContext, slug: str, *, active: bool) -> str:
+    agents = await ctx.agents()
+    if slug not in agents:
+        return no_such_agent(slug, agents)
+    schedule = await ctx.db.scalar(
+        select(Schedule).where(Schedule.org_id == ctx.org.id, Schedule.agent_id == agents[slug].id)
+    )
+    if schedule is None:
+        return f"{slug} has no schedule yet. Set one first: schedule set {slug} mon-fri 09:30"
+    word = "resumed" if active else "paused"
+    if schedule.active == active:
+        return f"The {slug} schedule is already {word}."
+    schedule.active = active
+    ctx.audit("schedule.resume" if active else "schedule.pause", agent=slug)
+    return f"The {slug} schedule is {word}." + (
+        "" if active else f" `schedule resume {slug}` starts it again."
+    )

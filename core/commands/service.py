@@ -1,0 +1,104 @@
+"""Carry out a command from any channel: who asks, may they, and what changes.
+
+Each command runs in one transaction; every change it makes writes an audit entry
+in that same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.commands import agents, personal, reports, roster, schedules
+from core.commands import types as c
+from core.commands.context import CommandContext
+from core.commands.help import COMMAND_WORDS, help_text
+from core.commands.parser import parse_command
+from core.domain import Role
+from core.identity import find_member
+from core.inbound import CommandRequest
+from core.ports import Clock, MemberDirectory
+from core.store.models import Member
+
+UNKNOWN_SENDER = (
+    "I don't know you in this workspace yet. Ask an admin to run `members sync`, then try again."
+)
+
+Handler = Callable[[CommandContext, Any], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReply:
+    """Plain text for the channel to show the person who typed the command."""
+
+    text: str
+
+
+async def run_command(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    request: CommandRequest,
+    directory: MemberDirectory | None,
+    clock: Clock,
+) -> CommandReply:
+    async with sessions.begin() as db:
+        found = await find_member(db, request.sender)
+        if found is None or not found[1].active:
+            return CommandReply(text=UNKNOWN_SENDER)
+        org, member = found
+        context = CommandContext(
+            db=db, org=org, member=member, request=request, directory=directory, clock=clock
+        )
+        return CommandReply(text=await _answer(context))
+
+
+async def _answer(ctx: CommandContext) -> str:
+    try:
+        command = parse_command(ctx.request.text)
+    except c.CommandSyntaxError as error:
+        return f"{error}\nType `help` to see what you can ask."
+    if type(command) in c.ADMIN_COMMANDS and not ctx.is_admin:
+        return await _refusal(ctx, command)
+    return await HANDLERS[type(command)](ctx, command)
+
+
+async def _refusal(ctx: CommandContext, command: c.Command) -> str:
+    admins = await ctx.db.scalars(
+        select(Member.display_name)
+        .where(Member.org_id == ctx.org.id, Member.active.is_(True))
+        .where(Member.role.in_([Role.OWNER.value, Role.ADMIN.value]))
+        .order_by(Member.display_name)
+        .limit(3)
+    )
+    ask = ", ".join(admins) or "an admin"
+    return (
+        f"Sorry, only admins can use `{COMMAND_WORDS[type(command)]}`. "
+        f"If something should change, ask {ask}. Type `help` to see what you can do."
+    )
+
+
+async def _help(ctx: CommandContext, command: c.Help) -> str:
+    return help_text(is_admin=ctx.is_admin)
+
+
+HANDLERS: dict[type[c.Command], Handler] = {
+    c.Help: _help,
+    c.ScheduleShow: schedules.show_schedules,
+    c.ScheduleSet: schedules.set_schedule,
+    c.SchedulePause: schedules.pause_schedule,
+    c.ScheduleResume: schedules.resume_schedule,
+    c.AgentsList: agents.list_agents,
+    c.AgentsEnable: agents.enable_agent,
+    c.AgentsDisable: agents.disable_agent,
+    c.MembersList: roster.list_members,
+    c.MembersSync: roster.sync_from_directory,
+    c.Report: reports.show_report,
+    c.Skip: personal.skip_today,
+    c.Vacation: personal.go_on_vacation,
+    c.Time: personal.set_own_time,
+    c.EmailReminders: personal.set_email_reminders,
+}

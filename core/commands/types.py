@@ -1,0 +1,140 @@
+"""The commands, as values: what `parse_command` returns and the service carries out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Literal
+
+
+class CommandSyntaxError(ValueError):
+    """Text that is not a command: says what was wrong and shows a correct example."""
+
+    def __init__(self, problem: str, *, example: str) -> None:
+        super().__init__(f"{problem}\nFor example: {example}")
+        self.problem = problem
+        self.example = example
+
+
+@dataclass(frozen=True, slots=True)
+class Participants:
+    """Who a schedule asks: everyone (no mentions), or mentioned people and channels' members.
+
+    Ids are as the channel wrote them: Slack/Teams user and channel ids, or emails and
+    channel names in the dev chat.
+    """
+
+    users: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    @property
+    def everyone(self) -> bool:
+        return not self.users and not self.channels
+
+
+EVERYONE = Participants()
+Period = Literal["week", "month"]
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleShow:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSet:
+    agent: str
+    weekdays: frozenset[int]
+    at: time
+    participants: Participants = EVERYONE
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePause:
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleResume:
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentsList:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AgentsEnable:
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentsDisable:
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class MembersList:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MembersSync:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    agent: str | None = None
+    period: Period = "week"
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Vacation:
+    until: date
+
+
+@dataclass(frozen=True, slots=True)
+class Time:
+    at: time
+
+
+@dataclass(frozen=True, slots=True)
+class EmailReminders:
+    enabled: bool
+
+
+Command = (
+    Help
+    | ScheduleShow
+    | ScheduleSet
+    | SchedulePause
+    | ScheduleResume
+    | AgentsList
+    | AgentsEnable
+    | AgentsDisable
+    | MembersList
+    | MembersSync
+    | Report
+    | Skip
+    | Vacation
+    | Time
+    | EmailReminders
+)
+
+#: Commands only owners and admins may run.
+ADMIN_COMMANDS: frozenset[type[Command]] = frozenset(
+    {ScheduleSet, SchedulePause, ScheduleResume, AgentsEnable, AgentsDisable}
+    | {MembersList, MembersSync, Report}
+)

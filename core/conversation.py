@@ -1,0 +1,306 @@
+"""The conversation engine: one for every channel.
+
+A member's turn is stored before anything else happens; then the brain is asked for
+the next agent turn outside any transaction, and the result is saved only if no other
+turn was saved meanwhile (the session's `version`), else the turn is worked out again
+on the newer state. Two events for one session are thereby serialised by the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.answers import is_skip, read_answer, reask
+from core.channels import ChannelSet
+from core.conversation_store import (
+    Conversation,
+    load_conversation,
+    record_calls,
+    record_dots,
+    replace_dot,
+    send_recorded,
+)
+from core.delivery import Delivery
+from core.domain import SessionState, Speaker
+from core.identity import find_member
+from core.inbound import EditedMessage, IncomingMessage
+from core.ports import (
+    Brain,
+    BrainReply,
+    Clock,
+    DeliveryError,
+    MemberAddress,
+    OutgoingMessage,
+)
+from core.records import address_of
+from core.rendering import Choice, agent_message, answered, decode_choice
+from core.store.models import CheckinSession, Member, Message
+
+log = logging.getLogger("vizdots.conversation")
+
+OPEN_STATES = (SessionState.DELIVERED.value, SessionState.IN_PROGRESS.value)
+UNKNOWN_SENDER = "Hi! I don't know you yet in VizDots. Ask an admin to run `/vizdots members sync`."
+NOTHING_OPEN = "No check-in is open for you right now. Reply *start* to begin one now."
+START_WORDS = frozenset({"start", "check in", "checkin", "check-in", "start checkin"})
+SKIPPED = "Skipped for today — see you next time! 👋"
+MAX_TURN_ATTEMPTS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a member turn changes: new state, the agent's answer, and the end if any."""
+
+    state: Mapping[str, Any]
+    reply: BrainReply | None = None
+    text: str | None = None
+    new_state: SessionState = SessionState.IN_PROGRESS
+
+
+class Conversations:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        brain: Brain,
+        channels: ChannelSet,
+        clock: Clock,
+        delivery: Delivery,
+    ) -> None:
+        self.sessions = sessions
+        self.delivery = delivery
+        self.brain = brain
+        self.channels = channels
+        self.clock = clock
+
+    # --- reading ---------------------------------------------------------------------------
+    async def open_session_of(self, db: AsyncSession, member: Member, now: datetime) -> int | None:
+        return await db.scalar(
+            select(CheckinSession.id)
+            .where(
+                CheckinSession.member_id == member.id,
+                CheckinSession.state.in_(OPEN_STATES),
+                CheckinSession.expires_at > now,
+            )
+            .order_by(CheckinSession.due_at.desc())
+            .limit(1)
+        )
+
+    # --- the member's turn -----------------------------------------------------------------
+    async def handle_message(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
+        """Store the member's turn, then answer it. Returns what was said back."""
+        choice = decode_choice(incoming.choice) if incoming.choice else None
+        async with self.sessions() as db:
+            found = await find_member(db, incoming.sender)
+            if found is None:
+                return [OutgoingMessage(UNKNOWN_SENDER)]
+            _org, member = found
+            session_id = await self._target_session(db, member, choice)
+        if session_id is None:
+            return await self._nothing_open(member, incoming)
+        if not await self._store_member_turn(session_id, incoming, choice):
+            return []  # a redelivered event, or a second press on an answered question
+        return await self._take_turn(session_id, incoming, choice)
+
+    async def handle_edit(self, edited: EditedMessage) -> bool:
+        """A member corrected an earlier reply: the stored turn and its answer follow."""
+        async with self.sessions.begin() as db:
+            found = await find_member(db, edited.sender)
+            if found is None:
+                return False
+            turn = await db.scalar(
+                select(Message)
+                .join(CheckinSession, CheckinSession.id == Message.session_id)
+                .where(
+                    CheckinSession.member_id == found[1].id,
+                    Message.channel_message_id == edited.message_id,
+                    Message.speaker == Speaker.MEMBER.value,
+                )
+            )
+            if turn is None:
+                return False
+            turn.text, turn.edited_at = edited.text, self.clock.now()
+            session_id, key = turn.session_id, turn.question_key
+        if key is not None:
+            await self._correct_answer(session_id, key, edited.text)
+        return True
+
+    async def _correct_answer(self, session_id: int, key: str, text: str) -> None:
+        async with self.sessions.begin() as db:
+            convo = await load_conversation(db, session_id)
+            question = next((q for q in convo.agent.questions if q.key == key), None)
+            value = read_answer(question, text) if question else None
+            if value is None:
+                return
+            session = convo.session
+            session.brain_state = {
+                **session.brain_state,
+                "answers": {**session.brain_state.get("answers", {}), key: value},
+            }
+            session.version += 1
+            if session.state == SessionState.COMPLETED.value:
+                await replace_dot(db, convo, key, value)
+
+    async def _target_session(
+        self, db: AsyncSession, member: Member, choice: Choice | None
+    ) -> int | None:
+        if choice is None:
+            return await self.open_session_of(db, member, self.clock.now())
+        session = await db.get(CheckinSession, choice.session_id)
+        if session is None or session.member_id != member.id or session.state not in OPEN_STATES:
+            return None
+        return session.id
+
+    async def _store_member_turn(
+        self, session_id: int, incoming: IncomingMessage, choice: Choice | None
+    ) -> bool:
+        try:
+            async with self.sessions.begin() as db:
+                session = await db.get_one(CheckinSession, session_id)
+                pending = session.brain_state.get("pending")
+                if choice and not choice.is_skip and choice.question_key != pending:
+                    return False
+                db.add(
+                    Message(
+                        session_id=session_id,
+                        speaker=Speaker.MEMBER.value,
+                        text=incoming.text,
+                        question_key=pending,
+                        channel_message_id=incoming.message_id,
+                        inbound_event_id=incoming.event_id,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def _take_turn(
+        self, session_id: int, incoming: IncomingMessage, choice: Choice | None
+    ) -> list[OutgoingMessage]:
+        for _attempt in range(MAX_TURN_ATTEMPTS):
+            async with self.sessions() as db:
+                convo = await load_conversation(db, session_id)
+            if convo.session.state not in OPEN_STATES:
+                return []
+            outcome = await self._decide(convo, incoming, choice)
+            saved = await self._save(convo, outcome)
+            if saved is not None:
+                return await self._say(convo, outcome, saved, choice)
+        log.warning("session %s: gave up after %d concurrent turns", session_id, MAX_TURN_ATTEMPTS)
+        return []
+
+    async def _decide(
+        self, convo: Conversation, incoming: IncomingMessage, choice: Choice | None
+    ) -> Outcome:
+        state = dict(convo.session.brain_state)
+        if (choice and choice.is_skip) or (choice is None and is_skip(incoming.text)):
+            return Outcome(state=state, text=SKIPPED, new_state=SessionState.SKIPPED)
+        question = convo.pending
+        if question is not None:
+            value = read_answer(question, choice.value if choice else incoming.text)
+            if value is None:
+                return Outcome(state=state, text=reask(question))
+            state["answers"] = {**state.get("answers", {}), question.key: value}
+        reply = await self.brain.respond(convo.brain_input(state))
+        done = SessionState.COMPLETED if reply.done else SessionState.IN_PROGRESS
+        return Outcome(state=reply.state, reply=reply, text=reply.text, new_state=done)
+
+    async def _save(self, convo: Conversation, outcome: Outcome) -> Message | None:
+        """Persist the turn if the session is still at the version it was read at."""
+        now = self.clock.now()
+        session = convo.session
+        values: dict[str, Any] = {
+            "brain_state": dict(outcome.state),
+            "version": session.version + 1,
+            "state": outcome.new_state.value,
+        }
+        if outcome.new_state is SessionState.COMPLETED and outcome.reply is not None:
+            values |= {"completed_at": now, "summary": outcome.reply.summary}
+        if outcome.new_state is SessionState.SKIPPED:
+            values["outcome_note"] = "skipped by member"
+        async with self.sessions.begin() as db:
+            result = await db.execute(
+                update(CheckinSession)
+                .where(CheckinSession.id == session.id, CheckinSession.version == session.version)
+                .values(**values)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            if outcome.reply is not None:
+                record_calls(db, convo, outcome.reply.calls)
+                if outcome.reply.done:
+                    record_dots(db, convo, outcome.reply.dots)
+            message = self._agent_turn(session.id, outcome)
+            db.add(message)
+        return message
+
+    def _agent_turn(self, session_id: int, outcome: Outcome) -> Message:
+        question = outcome.reply.question if outcome.reply else None
+        return Message(
+            session_id=session_id,
+            speaker=Speaker.AGENT.value,
+            text=outcome.text or "",
+            question_key=question.key if question else outcome.state.get("pending"),
+        )
+
+    async def _say(
+        self, convo: Conversation, outcome: Outcome, saved: Message, choice: Choice | None
+    ) -> list[OutgoingMessage]:
+        question = outcome.reply.question if outcome.reply else None
+        if outcome.reply is None and outcome.new_state is SessionState.IN_PROGRESS:
+            question = convo.pending  # a re-ask keeps the buttons
+        message = agent_message(convo.session.id, outcome.text or "", question)
+        address = address_of(convo.member)
+        await self._mark_answered(convo, address, choice)
+        await send_recorded(self.sessions, self.channels, address, message, record=saved.id)
+        return [message]
+
+    async def _mark_answered(
+        self, convo: Conversation, address: MemberAddress, choice: Choice | None
+    ) -> None:
+        """After a button press, the question message shows the choice and loses its buttons."""
+        if choice is None or convo.pending is None:
+            return
+        async with self.sessions() as db:
+            asked = await db.scalar(
+                select(Message)
+                .where(
+                    Message.session_id == convo.session.id,
+                    Message.speaker == Speaker.AGENT.value,
+                    Message.question_key == choice.question_key,
+                    Message.channel_message_id.is_not(None),
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+        channel = self.channels.for_member(address)
+        if asked is None or channel is None or asked.channel_message_id is None:
+            return
+        shown = "Skipped" if choice.is_skip else f"You chose {choice.value}"
+        try:
+            await channel.update(address, asked.channel_message_id, answered(asked.text, shown))
+        except DeliveryError as error:
+            log.warning("could not update message of session %s: %s", convo.session.id, error)
+
+    async def _nothing_open(
+        self, member: Member, incoming: IncomingMessage
+    ) -> list[OutgoingMessage]:
+        if incoming.text.strip().lower() in START_WORDS:
+            started = await self.delivery.start_now(member_id=member.id)
+            if started is not None:
+                return [started]
+        message = OutgoingMessage(NOTHING_OPEN)
+        channel = self.channels.for_member(address_of(member))
+        if channel is not None:
+            try:
+                await channel.send(address_of(member), message)
+            except DeliveryError as error:
+                log.warning("reply to member %s not delivered: %s", member.id, error)
+        return [message]

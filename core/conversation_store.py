@@ -1,0 +1,138 @@
+"""Reading a conversation and recording what a turn produced (shared by delivery and turns)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.channels import ChannelSet
+from core.domain import AgentSpec, Question, QuestionKind, Speaker
+from core.ports import AiCall, BrainInput, DeliveryError, MemberAddress, OutgoingMessage, Turn
+from core.records import agent_spec, pending_question
+from core.store.models import Agent, AiLog, CheckinSession, Dot, Member, Message, Organization
+
+log = logging.getLogger("vizdots.conversation")
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A session with everything needed to take its next turn, as read at `version`."""
+
+    session: CheckinSession
+    agent: AgentSpec
+    member: Member
+    org: Organization
+    transcript: tuple[Turn, ...]
+
+    def brain_input(self, state: Mapping[str, Any]) -> BrainInput:
+        return BrainInput(
+            agent=self.agent,
+            member_name=self.member.display_name.split(" ")[0],
+            transcript=self.transcript,
+            state=state,
+            org_id=self.org.id,
+            session_id=self.session.id,
+        )
+
+    @property
+    def pending(self) -> Question | None:
+        return pending_question(self.agent, self.session.brain_state)
+
+
+async def load_conversation(db: AsyncSession, session_id: int) -> Conversation:
+    session = await db.get_one(CheckinSession, session_id, populate_existing=True)
+    member = await db.get_one(Member, session.member_id)
+    org = await db.get_one(Organization, session.org_id)
+    agent = agent_spec(await db.get_one(Agent, session.agent_id))
+    rows = await db.scalars(
+        select(Message).where(Message.session_id == session_id).order_by(Message.id)
+    )
+    transcript = tuple(Turn(Speaker(m.speaker), m.text, m.question_key) for m in rows)
+    return Conversation(session, agent, member, org, transcript)
+
+
+def record_calls(db: AsyncSession, convo: Conversation, calls: tuple[AiCall, ...]) -> None:
+    """One ai_logs row per LLM call; the prompt text only when the org opted in."""
+    for call in calls:
+        db.add(
+            AiLog(
+                org_id=convo.org.id,
+                session_id=convo.session.id,
+                purpose=call.purpose,
+                model=call.model,
+                tokens_in=call.tokens_in,
+                tokens_out=call.tokens_out,
+                cached_tokens=call.cached_tokens,
+                latency_ms=call.latency_ms,
+                outcome=call.outcome,
+                error=call.error,
+                request_id=call.request_id,
+                prompt_text=call.prompt_text if convo.org.store_ai_text else None,
+            )
+        )
+
+
+def record_dots(db: AsyncSession, convo: Conversation, dots: Mapping[str, float | str]) -> None:
+    for key, value in valid_dots(convo.agent, dots).items():
+        number = value if isinstance(value, float) else None
+        db.add(
+            Dot(
+                session_id=convo.session.id,
+                org_id=convo.org.id,
+                member_id=convo.member.id,
+                key=key,
+                num_value=number,
+                text_value=None if number is not None else str(value),
+            )
+        )
+
+
+async def replace_dot(db: AsyncSession, convo: Conversation, key: str, value: float | str) -> None:
+    """A corrected answer after completion: the dot follows (or goes, if now invalid)."""
+    await db.execute(delete(Dot).where(Dot.session_id == convo.session.id, Dot.key == key))
+    await db.flush()
+    number = float(value) if isinstance(value, int | float) else value
+    record_dots(db, convo, {key: number})
+
+
+def valid_dots(agent: AgentSpec, dots: Mapping[str, float | str]) -> dict[str, float | str]:
+    """Only the agent's dot keys; scale values as numbers 1–5, the rest as short text."""
+    scales = {q.key for q in agent.questions if q.kind is QuestionKind.SCALE}
+    kept: dict[str, float | str] = {}
+    for key, value in dots.items():
+        if key not in agent.dot_keys:
+            continue
+        if key in scales:
+            if isinstance(value, int | float) and 1 <= value <= 5:
+                kept[key] = float(value)
+        elif str(value).strip():
+            kept[key] = str(value).strip()[:500]
+    return kept
+
+
+async def send_recorded(
+    sessions: async_sessionmaker[AsyncSession],
+    channels: ChannelSet,
+    to: MemberAddress,
+    message: OutgoingMessage,
+    *,
+    record: int,
+) -> None:
+    """Send through the member's channel and keep the channel's message id on the row."""
+    channel = channels.for_member(to)
+    if channel is None:
+        return
+    try:
+        sent = await channel.send(to, message)
+    except DeliveryError as error:
+        log.warning("reply to member %s not delivered: %s", to.member_id, error)
+        return
+    async with sessions.begin() as db:
+        await db.execute(
+            update(Message).where(Message.id == record).values(channel_message_id=sent.message_id)
+        )

@@ -1,0 +1,246 @@
+"""Delivery: each due session is sent exactly once, even with several workers.
+
+A worker claims due sessions by moving them from `scheduled` to `delivering` in one
+UPDATE (on PostgreSQL the candidate rows are locked with SKIP LOCKED, so two workers
+never pick the same row); only the claimant sends. A claim left by a crashed worker is
+retried after CLAIM_TIMEOUT: at-least-once beats losing a check-in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.channels import ChannelSet
+from core.conversation_store import Conversation, load_conversation, record_calls
+from core.domain import Provider, SessionState, Speaker
+from core.ports import Brain, BrainReply, Clock, DeliveryError, OutgoingMessage, SentMessage
+from core.records import address_of
+from core.rendering import agent_message
+from core.schedule_time import expires_at
+from core.store.models import Agent, CheckinSession, Member, Message, Schedule
+
+log = logging.getLogger("vizdots.delivery")
+
+CLAIM_TIMEOUT = timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+OPEN_OR_WAITING = ("scheduled", "delivering", "delivered", "in_progress")
+
+
+@dataclass
+class DeliveryCounts:
+    delivered: int = 0
+    to_email: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Delivery:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        brain: Brain,
+        channels: ChannelSet,
+        clock: Clock,
+        grace: timedelta,
+        concurrency: int = 8,
+    ) -> None:
+        self.sessions = sessions
+        self.brain = brain
+        self.channels = channels
+        self.clock = clock
+        self.grace = grace
+        self.concurrency = concurrency
+
+    async def deliver_due(self, *, now: datetime, batch: int = 500) -> DeliveryCounts:
+        """Expire what is past its end, then send every due session once."""
+        counts = DeliveryCounts(expired=await self.expire(now=now))
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(session_id: int) -> None:
+            async with gate:
+                await self._deliver_claimed(session_id, counts)
+
+        while claimed := await self._claim(now=now, batch=batch):
+            await asyncio.gather(*(one(session_id) for session_id in claimed))
+        return counts
+
+    async def expire(self, *, now: datetime) -> int:
+        async with self.sessions.begin() as db:
+            result = await db.execute(
+                update(CheckinSession)
+                .where(CheckinSession.state.in_(OPEN_OR_WAITING), CheckinSession.expires_at <= now)
+                .values(state=SessionState.EXPIRED.value)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _claim(self, *, now: datetime, batch: int) -> list[int]:
+        claimable = or_(
+            CheckinSession.state == SessionState.SCHEDULED.value,
+            and_(
+                CheckinSession.state == SessionState.DELIVERING.value,
+                CheckinSession.claimed_at < now - CLAIM_TIMEOUT,
+            ),
+        )
+        due = (
+            select(CheckinSession.id)
+            .where(claimable, CheckinSession.due_at <= now, CheckinSession.expires_at > now)
+            .order_by(CheckinSession.due_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        async with self.sessions.begin() as db:
+            rows = await db.scalars(
+                update(CheckinSession)
+                .where(CheckinSession.id.in_(due), claimable)
+                .values(
+                    state=SessionState.DELIVERING.value,
+                    claimed_at=now,
+                    delivery_attempts=CheckinSession.delivery_attempts + 1,
+                )
+                .returning(CheckinSession.id)
+            )
+            return list(rows)
+
+    async def _deliver_claimed(self, session_id: int, counts: DeliveryCounts) -> None:
+        try:
+            outcome = await self.deliver_one(session_id)
+        except DeliveryError as error:
+            await self._release(session_id, error, counts)
+            return
+        if outcome is Provider.EMAIL:
+            counts.to_email += 1
+        else:
+            counts.delivered += 1
+
+    async def deliver_one(self, session_id: int) -> Provider:
+        """Open the conversation in the member's channel; EMAIL when no chat reaches them."""
+        async with self.sessions() as db:
+            convo = await load_conversation(db, session_id)
+        address = address_of(convo.member)
+        channel = self.channels.for_member(address)
+        reply = await self.brain.opening(convo.brain_input({}))
+        message = agent_message(session_id, reply.text, reply.question)
+        sent = await channel.send(address, message) if channel else None
+        provider = channel.provider if channel else Provider.EMAIL
+        await self._record_opening(convo, reply, message, sent, provider)
+        return provider
+
+    async def _record_opening(
+        self,
+        convo: Conversation,
+        reply: BrainReply,
+        message: OutgoingMessage,
+        sent: SentMessage | None,
+        provider: Provider,
+    ) -> None:
+        now = self.clock.now()
+        async with self.sessions.begin() as db:
+            await db.execute(
+                update(CheckinSession)
+                .where(  # a skip or vacation set meanwhile stands
+                    CheckinSession.id == convo.session.id,
+                    CheckinSession.state == SessionState.DELIVERING.value,
+                )
+                .values(
+                    state=SessionState.DELIVERED.value,
+                    delivered_at=now,
+                    channel=provider.value,
+                    brain_state=dict(reply.state),
+                    version=CheckinSession.version + 1,
+                )
+            )
+            db.add(
+                Message(
+                    session_id=convo.session.id,
+                    speaker=Speaker.AGENT.value,
+                    text=message.text,
+                    question_key=reply.question.key if reply.question else None,
+                    channel_message_id=sent.message_id if sent else None,
+                )
+            )
+            record_calls(db, convo, reply.calls)
+            if sent and sent.learned.get("slack_dm_channel_id"):
+                await db.execute(
+                    update(Member)
+                    .where(Member.id == convo.member.id)
+                    .values(slack_dm_channel_id=sent.learned["slack_dm_channel_id"])
+                )
+
+    async def _release(self, session_id: int, error: DeliveryError, counts: DeliveryCounts) -> None:
+        """Give a failed claim back for a later attempt, or mark it failed for good."""
+        async with self.sessions.begin() as db:
+            session = await db.get_one(CheckinSession, session_id)
+            give_up = not error.retryable or session.delivery_attempts >= MAX_ATTEMPTS
+            session.state = (SessionState.FAILED if give_up else SessionState.SCHEDULED).value
+            session.outcome_note = str(error)[:200]
+            if not give_up:  # back off: 1, 2, 4, 8 minutes
+                backoff = timedelta(minutes=2 ** (session.delivery_attempts - 1))
+                session.due_at = self.clock.now() + backoff
+        counts.errors.append(f"session {session_id}: {error}")
+        if give_up:
+            counts.failed += 1
+        else:
+            counts.retried += 1
+        log.warning("delivery of session %s failed (%s)", session_id, error)
+
+    async def start_now(
+        self, *, member_id: int, agent_slug: str | None = None
+    ) -> OutgoingMessage | None:
+        """An on-demand check-in: created and delivered at once (no schedule)."""
+        now = self.clock.now()
+        async with self.sessions.begin() as db:
+            member = await db.get_one(Member, member_id)
+            agent_id = await self._agent_for(db, member, agent_slug)
+            if agent_id is None:
+                return None
+            zone = ZoneInfo(member.timezone)
+            local_date = now.astimezone(zone).date()
+            session = CheckinSession(
+                org_id=member.org_id,
+                schedule_id=None,
+                member_id=member.id,
+                agent_id=agent_id,
+                local_date=local_date,
+                due_at=now,
+                expires_at=expires_at(local_date=local_date, zone=zone, grace=self.grace),
+                state=SessionState.DELIVERING.value,
+                claimed_at=now,
+                delivery_attempts=1,
+            )
+            db.add(session)
+        await self.deliver_one(session.id)
+        async with self.sessions() as db:
+            opening = await db.scalar(
+                select(Message).where(Message.session_id == session.id).order_by(Message.id)
+            )
+        return OutgoingMessage(opening.text, session_id=session.id) if opening else None
+
+    async def _agent_for(self, db: AsyncSession, member: Member, slug: str | None) -> int | None:
+        """The named agent, else the org's first active schedule's, else the daily check-in."""
+        if slug is None:
+            scheduled = await db.scalar(
+                select(Schedule.agent_id)
+                .where(Schedule.org_id == member.org_id, Schedule.active.is_(True))
+                .order_by(Schedule.id)
+                .limit(1)
+            )
+            if scheduled is not None:
+                return scheduled
+            slug = "daily"
+        return await db.scalar(
+            select(Agent.id)
+            .where(Agent.slug == slug, or_(Agent.org_id == member.org_id, Agent.org_id.is_(None)))
+            .order_by(Agent.org_id.is_(None))
+            .limit(1)
+        )

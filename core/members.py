@@ -1,0 +1,183 @@
+"""An organisation's members as its chat directory lists them (`members sync`, installs).
+
+Members are matched by the provider's own id (Slack user id, Teams AAD object id, or
+the email in the dev chat); a member first known by email is linked on the way. Sync
+only ever promotes: owners and admins granted in VizDots keep their role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain import Provider, Role
+from core.ports import MemberProfile
+from core.store.models import Member
+
+_KEY_ATTRIBUTE = {
+    Provider.SLACK: "slack_user_id",
+    Provider.TEAMS: "teams_aad_object_id",
+    Provider.DEV: "email",
+}
+
+
+def external_id_attribute(provider: Provider) -> str:
+    """The Member attribute holding a provider's id for a person (the dev chat uses email)."""
+    if provider not in _KEY_ATTRIBUTE:
+        raise ValueError(f"{provider.value} does not name members by an id of its own")
+    return _KEY_ATTRIBUTE[provider]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    added: int
+    updated: int
+    deactivated: int
+
+
+def known_zone(name: str | None) -> str | None:
+    """`name` when it is an IANA zone this system knows, else None."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    return name
+
+
+def zone_or_default(name: str | None, default: str = "UTC") -> ZoneInfo:
+    """The IANA zone `name`, or `default` when it is missing or unknown."""
+    return ZoneInfo(known_zone(name) or default)
+
+
+class _Roster:
+    """The org's members indexed by provider id and by email, kept current while syncing."""
+
+    def __init__(self, members: Sequence[Member], key: str) -> None:
+        self.key = key
+        self.members = list(members)
+        self.by_id = {_norm(key, getattr(m, key)): m for m in members if getattr(m, key)}
+        self.by_email = {m.email.lower(): m for m in members if m.email}
+
+    def match(self, external_id: str, email: str | None) -> Member | None:
+        """By provider id, else an unlinked member with the same email."""
+        found = self.by_id.get(_norm(self.key, external_id))
+        if found is None and email:
+            candidate = self.by_email.get(email.lower())
+            if candidate is not None and getattr(candidate, self.key) is None:
+                found = candidate
+        return found
+
+    def email_free_for(self, email: str | None, member: Member | None) -> bool:
+        return bool(email) and self.by_email.get((email or "").lower(), member) is member
+
+    def remember(self, member: Member) -> None:
+        self.by_id[_norm(self.key, getattr(member, self.key))] = member
+        if member.email:
+            self.by_email[member.email.lower()] = member
+
+
+def _norm(key: str, value: str) -> str:
+    """Emails compare case-insensitively; chat ids exactly."""
+    return value.lower() if key == "email" else value
+
+
+def _unique_profiles(profiles: Sequence[MemberProfile], key: str) -> Iterator[MemberProfile]:
+    seen: set[str] = set()
+    for profile in profiles:
+        if profile.external_id and _norm(key, profile.external_id) not in seen:
+            seen.add(_norm(key, profile.external_id))
+            yield profile
+
+
+async def sync_members(
+    db: AsyncSession,
+    *,
+    org_id: int,
+    provider: Provider,
+    profiles: Sequence[MemberProfile],
+    default_timezone: str,
+) -> SyncResult:
+    """Add, update, reactivate and deactivate the org's `provider` members to match `profiles`.
+
+    A new member without a known timezone gets `default_timezone`; an existing one keeps
+    theirs unless the profile brings a valid zone.
+    """
+    key = external_id_attribute(provider)
+    roster = _Roster(list(await db.scalars(select(Member).where(Member.org_id == org_id))), key)
+    added = updated = 0
+    listed: set[str] = set()
+    for profile in _unique_profiles(profiles, key):
+        listed.add(_norm(key, profile.external_id))
+        member = roster.match(profile.external_id, profile.email)
+        if member is None:
+            member = _new_member(roster, org_id, profile, default_timezone)
+            db.add(member)
+            added += 1
+        elif _refresh(roster, member, profile):
+            updated += 1
+        roster.remember(member)
+    deactivated = _deactivate_unlisted(roster, listed)
+    await db.flush()
+    return SyncResult(added=added, updated=updated, deactivated=deactivated)
+
+
+def _new_member(
+    roster: _Roster, org_id: int, profile: MemberProfile, default_timezone: str
+) -> Member:
+    member = Member(
+        org_id=org_id,
+        display_name=_display_name(profile),
+        email=_email(profile) if roster.email_free_for(_email(profile), None) else None,
+        timezone=known_zone(profile.timezone) or default_timezone,
+        role=(Role.ADMIN if profile.is_admin else Role.MEMBER).value,
+        active=True,
+    )
+    setattr(member, roster.key, profile.external_id)
+    return member
+
+
+def _refresh(roster: _Roster, member: Member, profile: MemberProfile) -> bool:
+    """Bring `member` up to date with `profile`; whether anything changed."""
+    wanted: dict[str, object] = {
+        roster.key: getattr(member, roster.key) or profile.external_id,
+        "display_name": _display_name(profile),
+        "timezone": known_zone(profile.timezone) or member.timezone,
+        "active": True,
+    }
+    email = _email(profile)
+    if email and roster.email_free_for(email, member) and roster.key != "email":
+        wanted["email"] = email
+    if profile.is_admin and member.role == Role.MEMBER.value:
+        wanted["role"] = Role.ADMIN.value
+    changed = {name: value for name, value in wanted.items() if getattr(member, name) != value}
+    for name, value in changed.items():
+        setattr(member, name, value)
+    return bool(changed)
+
+
+def _deactivate_unlisted(roster: _Roster, listed: set[str]) -> int:
+    gone = [
+        member
+        for member in roster.members
+        if member.active
+        and getattr(member, roster.key)
+        and _norm(roster.key, getattr(member, roster.key)) not in listed
+    ]
+    for member in gone:
+        member.active = False
+    return len(gone)
+
+
+def _display_name(profile: MemberProfile) -> str:
+    return (profile.display_name or profile.external_id)[:200]
+
+
+def _email(profile: MemberProfile) -> str | None:
+    email = profile.email or None
+    return email if email is None or len(email) <= 320 else None

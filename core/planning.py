@@ -1,0 +1,326 @@
+"""Planning: create every check-in session due soon, once, in each member's own zone.
+
+Set-based for speed: Python computes due and expiry times only per distinct
+(timezone, local time, weekdays) combination — a few hundred, whatever the number
+of members — and one INSERT … SELECT joins members and schedules to those computed
+slots (bound as arrays on PostgreSQL, as a VALUES list on SQLite).
+
+Idempotent: rows that already exist are skipped by NOT EXISTS (so a rerun inserts,
+locks and sorts nothing), and ON CONFLICT (schedule_id, member_id, local_date) DO
+NOTHING settles the race with a concurrent planner. Rows go in key order, so two
+planners on PostgreSQL wait for each other instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnClause,
+    ColumnElement,
+    Date,
+    Insert,
+    Integer,
+    Select,
+    String,
+    Subquery,
+    Time,
+    and_,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.domain import ParticipantsKind, PlanStatus, SessionState
+from core.schedule_time import candidate_slots
+from core.store.models import (
+    Agent,
+    CheckinSession,
+    Member,
+    Organization,
+    Schedule,
+    ScheduleParticipant,
+)
+from core.store.types import UTCDateTime
+
+log = logging.getLogger("vizdots.planning")
+
+T = TypeVar("T")
+
+#: Batch sizes keep every statement under SQLite's 32,766 bound parameters.
+SCHEDULE_BATCH = 1_000
+SLOT_BATCH = 4_000  # 6 parameters a slot
+UNIQUE_KEY = ("schedule_id", "member_id", "local_date")
+#: SQLAlchemy reports an INSERT … SELECT's rowcount only when asked to keep it.
+_COUNT_ROWS = {"preserve_rowcount": True}
+DELIVERING_PLANS = tuple(status.value for status in PlanStatus if status.allows_delivery)
+
+#: (timezone, local time, weekdays, local date, due at, expires at)
+SlotRow = tuple[str, time, int, date, datetime, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class _Combo:
+    timezone: str
+    at: time
+    weekdays: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Schedule:
+    id: int
+    org_id: int
+    weekdays: int
+    local_time: time
+
+
+async def plan_sessions(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
+    horizon: timedelta = timedelta(hours=36),
+    grace: timedelta,
+) -> int:
+    """Create the sessions due by `now + horizon` and not yet expired; return how many.
+
+    Safe to run any number of times, from any number of processes at once.
+    """
+    if now.tzinfo is None:
+        raise ValueError("plan_sessions needs a timezone-aware `now`")
+    async with sessions() as db:
+        schedules = await _eligible_schedules(db, now=now)
+    created = 0
+    for batch in _batches(schedules, SCHEDULE_BATCH):
+        created += await _plan_batch(
+            sessions, schedules=batch, now=now, horizon=horizon, grace=grace
+        )
+    log.info("planned %d new sessions for %d schedules", created, len(schedules))
+    return created
+
+
+async def _plan_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    schedules: Sequence[_Schedule],
+    now: datetime,
+    horizon: timedelta,
+    grace: timedelta,
+) -> int:
+    async with sessions() as db:
+        combos = await _combos(db, schedules=schedules)
+    rows = _slot_rows(combos, now=now, horizon=horizon, grace=grace)
+    schedule_ids = [schedule.id for schedule in schedules]
+    created = 0
+    for chunk in _batches(rows, SLOT_BATCH):
+        # One transaction per statement: on SQLite it starts as a write (no stale
+        # read snapshot to upgrade), on PostgreSQL it holds key locks only briefly.
+        async with sessions.begin() as db:
+            dialect = (await db.connection()).dialect.name
+            statement = _insert(dialect, schedule_ids=schedule_ids, rows=chunk)
+            result = await db.execute(statement, execution_options=_COUNT_ROWS)
+            created += int(result.rowcount)  # type: ignore[attr-defined]
+    return created
+
+
+async def _eligible_schedules(db: AsyncSession, *, now: datetime) -> list[_Schedule]:
+    """Active schedules of orgs whose plan delivers, whose agent the org has not disabled."""
+    query = (
+        select(Schedule, Agent.slug, Organization.disabled_agents)
+        .join(Organization, Organization.id == Schedule.org_id)
+        .join(Agent, Agent.id == Schedule.agent_id)
+        .where(Schedule.active == true(), Organization.plan_status.in_(DELIVERING_PLANS))
+        .where(
+            or_(
+                Organization.plan_status != PlanStatus.TRIALING.value,
+                Organization.trial_ends_at.is_(None),
+                Organization.trial_ends_at > now,
+            )
+        )
+        .order_by(Schedule.id)
+    )
+    return [
+        _Schedule(schedule.id, schedule.org_id, schedule.weekdays, schedule.local_time)
+        for schedule, slug, disabled in (await db.execute(query)).all()
+        if slug not in (disabled or ())
+    ]
+
+
+def _effective_time() -> ColumnElement[time]:
+    """A member's preferred time replaces the schedule's local time."""
+    return func.coalesce(Member.preferred_time, Schedule.local_time)
+
+
+async def _combos(db: AsyncSession, *, schedules: Sequence[_Schedule]) -> set[_Combo]:
+    """The distinct (timezone, local time, weekdays) the schedules' members need.
+
+    The database only lists each org's distinct (timezone, preferred time): one scan
+    of members, whatever the number of schedules.
+    """
+    by_org: dict[int, list[_Schedule]] = {}
+    for schedule in schedules:
+        by_org.setdefault(schedule.org_id, []).append(schedule)
+    query = (
+        select(Member.org_id, Member.timezone, Member.preferred_time)
+        .where(Member.org_id.in_(by_org), Member.active == true())
+        .distinct()
+    )
+    return {
+        _Combo(timezone, preferred or schedule.local_time, schedule.weekdays)
+        for org_id, timezone, preferred in (await db.execute(query)).all()
+        for schedule in by_org[org_id]
+    }
+
+
+def _slot_rows(
+    combos: Iterable[_Combo], *, now: datetime, horizon: timedelta, grace: timedelta
+) -> list[SlotRow]:
+    rows: list[SlotRow] = []
+    zones: dict[str, ZoneInfo] = {}  # ZoneInfo's own cache keeps only a few alive
+    for combo in combos:
+        if (zone := zones.get(combo.timezone)) is None:
+            zone = zones[combo.timezone] = _zone(combo.timezone)
+        slots = candidate_slots(
+            weekdays=combo.weekdays, at=combo.at, zone=zone, now=now, horizon=horizon, grace=grace
+        )
+        rows += [
+            (combo.timezone, combo.at, combo.weekdays, s.local_date, s.due_at, s.expires_at)
+            for s in slots
+        ]
+    return rows
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The member's zone; an unknown name is planned as UTC rather than never."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown timezone %r: planning its members in UTC", name)
+        return ZoneInfo("UTC")
+
+
+_SLOT_COLUMNS: tuple[ColumnClause[Any], ...] = (
+    column("timezone", String),
+    column("local_time", Time),
+    column("weekdays", Integer),
+    column("local_date", Date),
+    column("due_at", UTCDateTime()),
+    column("expires_at", UTCDateTime()),
+)
+_PG_TYPES = ("text", "time", "integer", "date", "timestamptz", "timestamptz")
+
+
+def _slots_subquery(dialect: str, rows: Sequence[SlotRow]) -> Subquery:
+    """The computed slots as a subquery of typed parameters (UTCDateTime binds per dialect)."""
+    if dialect == "postgresql":
+        return _unnest_arrays(rows)
+    return _values_list(rows)
+
+
+def _unnest_arrays(rows: Sequence[SlotRow]) -> Subquery:
+    """PostgreSQL: one array parameter a column, a constant statement whatever the size."""
+    names = [col.name for col in _SLOT_COLUMNS]
+    arrays = [
+        bindparam(f"slot_{col.name}", list(values), type_=postgresql.ARRAY(col.type))
+        for col, values in zip(_SLOT_COLUMNS, zip(*rows, strict=True), strict=True)
+    ]
+    casts = ", ".join(
+        f"CAST(:slot_{name} AS {kind}[])" for name, kind in zip(names, _PG_TYPES, strict=True)
+    )
+    sql = f"SELECT * FROM unnest({casts}) AS computed({', '.join(names)})"
+    return text(sql).bindparams(*arrays).columns(*_SLOT_COLUMNS).subquery("slots")
+
+
+def _values_list(rows: Sequence[SlotRow]) -> Subquery:
+    """SQLite: `SELECT column1 AS … FROM (VALUES …)`.
+
+    SQLAlchemy's values() needs a column alias list (not SQLite) or a CTE, which it
+    hoists before INSERT, where sqlite3 reports no rowcount.
+    """
+    params: list[BindParameter[Any]] = []
+    tuples: list[str] = []
+    for i, row in enumerate(rows):
+        names = [f"s{i}_{j}" for j in range(len(_SLOT_COLUMNS))]
+        tuples.append("(" + ", ".join(f":{name}" for name in names) + ")")
+        params += [
+            bindparam(name, value, type_=col.type)
+            for name, value, col in zip(names, row, _SLOT_COLUMNS, strict=True)
+        ]
+    picks = ", ".join(f"column{j + 1} AS {col.name}" for j, col in enumerate(_SLOT_COLUMNS))
+    sql = f"SELECT {picks} FROM (VALUES {', '.join(tuples)}) AS computed"
+    return text(sql).bindparams(*params).columns(*_SLOT_COLUMNS).subquery("slots")
+
+
+def _not_away(until: Any, local_date: Any) -> ColumnElement[bool]:
+    """Vacation or pause `until` a date covers every local date up to and including it."""
+    return or_(until.is_(None), until < local_date)
+
+
+def _participates() -> ColumnElement[bool]:
+    listed = exists().where(
+        ScheduleParticipant.schedule_id == Schedule.id,
+        ScheduleParticipant.member_id == Member.id,
+    )
+    return or_(Schedule.participants == ParticipantsKind.EVERYONE.value, listed)
+
+
+def _not_planned(*, local_date: Any) -> ColumnElement[bool]:
+    existing = CheckinSession.__table__.alias("existing")
+    return ~exists().where(
+        existing.c.schedule_id == Schedule.id,
+        existing.c.member_id == Member.id,
+        existing.c.local_date == local_date,
+    )
+
+
+_INSERTED = ["org_id", "schedule_id", "member_id", "agent_id"]
+_INSERTED += ["local_date", "due_at", "expires_at", "state"]
+
+
+def _candidates(slots: Subquery, *, schedule_ids: Sequence[int]) -> Select[Any]:
+    """One row per eligible (schedule, member, slot) not planned yet, in key order."""
+    matches = and_(
+        slots.c.timezone == Member.timezone,
+        slots.c.weekdays == Schedule.weekdays,
+        slots.c.local_time == _effective_time(),
+    )
+    return (
+        select(Schedule.org_id, Schedule.id, Member.id, Schedule.agent_id)
+        .add_columns(slots.c.local_date, slots.c.due_at, slots.c.expires_at)
+        .add_columns(literal(SessionState.SCHEDULED.value))
+        .select_from(Schedule)
+        .join(Member, Member.org_id == Schedule.org_id)
+        .join(slots, matches)
+        .where(Schedule.id.in_(schedule_ids), Member.active == true(), _participates())
+        .where(_not_away(Member.vacation_until, slots.c.local_date))
+        .where(_not_away(Member.paused_until, slots.c.local_date))
+        .where(_not_planned(local_date=slots.c.local_date))
+        .order_by(Schedule.id, Member.id, slots.c.local_date)
+    )
+
+
+def _insert(dialect: str, *, schedule_ids: Sequence[int], rows: Sequence[SlotRow]) -> Insert:
+    query = _candidates(_slots_subquery(dialect, rows), schedule_ids=schedule_ids)
+    if dialect == "postgresql":
+        on_pg = postgresql.insert(CheckinSession).from_select(_INSERTED, query)
+        return on_pg.on_conflict_do_nothing(index_elements=UNIQUE_KEY)
+    on_sqlite = sqlite.insert(CheckinSession).from_select(_INSERTED, query)
+    return on_sqlite.on_conflict_do_nothing(index_elements=UNIQUE_KEY)
+
+
+def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

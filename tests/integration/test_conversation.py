@@ -1,0 +1,217 @@
+"""A check-in conversation through the engine with the scripted brain, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.channels import ChannelSet
+from core.conversation import NOTHING_OPEN, UNKNOWN_SENDER, Conversations
+from core.delivery import Delivery
+from core.domain import Provider
+from core.inbound import EditedMessage, IncomingMessage, Sender
+from core.scripted_brain import FallbackBrain, ScriptedBrain
+from core.store.engine import make_sessionmaker
+from core.store.models import AiLog, CheckinSession, Dot, Message
+from tests.fakes.brain import BuggyBrain, DownBrain
+from tests.fakes.channel import FakeChannel
+from tests.fakes.clock import FakeClock
+from tests.fakes.world import add_due_session, add_member, add_org
+
+NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
+ANA = "ana@acme.io"
+
+
+@dataclass
+class Engine:
+    sessions: async_sessionmaker[AsyncSession]
+    channel: FakeChannel
+    clock: FakeClock
+    delivery: Delivery
+    conversations: Conversations
+
+    async def say(self, text: str, *, event: str | None = None, choice: str | None = None):
+        sender = Sender(Provider.DEV, "acme", ANA)
+        incoming = IncomingMessage(sender=sender, text=text, event_id=event, choice=choice)
+        return await self.conversations.handle_message(incoming)
+
+    async def session(self, session_id: int) -> CheckinSession:
+        async with self.sessions() as db:
+            return await db.get_one(CheckinSession, session_id)
+
+    async def count(self, model: type, **where: object) -> int:
+        async with self.sessions() as db:
+            query = select(func.count()).select_from(model).filter_by(**where)
+            return int(await db.scalar(query) or 0)
+
+
+def build(engine: AsyncEngine, brain: object) -> Engine:
+    sessions = make_sessionmaker(engine)
+    channel, clock = FakeChannel(), FakeClock(NOW)
+    channels = ChannelSet([channel])
+    delivery = Delivery(
+        sessions=sessions, brain=brain, channels=channels, clock=clock, grace=timedelta(hours=2)
+    )
+    conversations = Conversations(
+        sessions=sessions, brain=brain, channels=channels, clock=clock, delivery=delivery
+    )
+    return Engine(sessions, channel, clock, delivery, conversations)
+
+
+@pytest.fixture
+async def world(engine: AsyncEngine) -> AsyncIterator[Engine]:
+    built = build(engine, ScriptedBrain())
+    async with built.sessions.begin() as db:
+        org = await add_org(db)
+        await add_member(db, org, ANA, timezone="Europe/Berlin")
+    yield built
+
+
+async def delivered(world: Engine) -> int:
+    session_id = await add_due_session(world.sessions, ANA, due=NOW)
+    counts = await world.delivery.deliver_due(now=NOW)
+    assert counts.delivered == 1
+    return session_id
+
+
+async def test_opening_greets_and_asks_the_first_question_with_buttons(world: Engine) -> None:
+    await delivered(world)
+    [(_to, opening)] = world.channel.sent
+    assert opening.text.startswith("Hi Ana!") and "1 (rough) to 5 (great)" in opening.text
+    assert [b.label for b in opening.buttons][-1] == "Skip today"
+    assert len(opening.buttons) == 6
+
+
+async def test_a_whole_check_in_ends_with_dots_summary_and_thanks(world: Engine) -> None:
+    session_id = await delivered(world)
+    await world.say("four")
+    await world.say("Ship the billing page")
+    [thanks] = await world.say("none")
+    session = await world.session(session_id)
+    assert session.state == "completed" and "Thanks" in thanks.text
+    async with world.sessions() as db:
+        dots = {d.key: d.num_value or d.text_value for d in await db.scalars(select(Dot))}
+    assert dots == {"mood": 4.0, "focus": "Ship the billing page", "blockers": "none"}
+    assert session.summary == "Mood: 4/5; focus: Ship the billing page; blockers: none."
+
+
+async def test_an_unreadable_scale_answer_is_asked_again(world: Engine) -> None:
+    session_id = await delivered(world)
+    [reply] = await world.say("meh, somewhere between")
+    assert "number from 1 to 5" in reply.text and len(reply.buttons) == 6
+    assert (await world.session(session_id)).brain_state["pending"] == "mood"
+
+
+async def test_skip_ends_todays_check_in(world: Engine) -> None:
+    session_id = await delivered(world)
+    [reply] = await world.say("skip")
+    assert "Skipped" in reply.text
+    assert (await world.session(session_id)).state == "skipped"
+
+
+async def test_a_button_press_answers_and_updates_the_question(world: Engine) -> None:
+    session_id = await delivered(world)
+    [(_to, opening)] = world.channel.sent
+    four = next(b for b in opening.buttons if b.label.startswith("4"))
+    [reply] = await world.say("4", choice=four.value)
+    assert reply.text == "What's your main focus today?"
+    assert world.channel.updated[0][1].text.endswith("You chose 4")
+    assert (await world.session(session_id)).brain_state["answers"] == {"mood": 4}
+
+
+async def test_a_second_press_on_an_answered_question_changes_nothing(world: Engine) -> None:
+    session_id = await delivered(world)
+    [(_to, opening)] = world.channel.sent
+    await world.say("4", choice=opening.buttons[3].value)
+    assert await world.say("2", choice=opening.buttons[1].value) == []
+    assert (await world.session(session_id)).brain_state["answers"] == {"mood": 4}
+
+
+async def test_a_redelivered_event_is_processed_once(world: Engine) -> None:
+    session_id = await delivered(world)
+    await world.say("3", event="Ev1")
+    assert await world.say("3", event="Ev1") == []
+    assert await world.count(Message, session_id=session_id, speaker="member") == 1
+
+
+async def test_a_message_with_nothing_open_gets_a_friendly_offer(world: Engine) -> None:
+    [reply] = await world.say("hello?")
+    assert reply.text == NOTHING_OPEN
+
+
+async def test_start_opens_a_check_in_on_demand(world: Engine) -> None:
+    [reply] = await world.say("start")
+    assert reply.text.startswith("Hi Ana!")
+    assert await world.count(CheckinSession, state="delivered") == 1
+
+
+async def test_an_unknown_sender_is_told_how_to_join(world: Engine) -> None:
+    incoming = IncomingMessage(sender=Sender(Provider.DEV, "acme", "who@x.io"), text="hi")
+    [reply] = await world.conversations.handle_message(incoming)
+    assert reply.text == UNKNOWN_SENDER
+
+
+async def test_a_failing_brain_hands_over_to_the_scripted_one(engine: AsyncEngine) -> None:
+    world = build(engine, FallbackBrain(primary=DownBrain(), fallback=ScriptedBrain()))
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA)
+    session_id = await delivered(world)
+    await world.say("5")
+    session = await world.session(session_id)
+    assert session.brain_state["brain"] == "scripted" and session.brain_state["pending"] == "focus"
+    assert await world.count(AiLog, outcome="error") == 1  # not retried once handed over
+
+
+async def test_the_members_turn_is_kept_when_the_brain_crashes(engine: AsyncEngine) -> None:
+    world = build(engine, BuggyBrain())
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA)
+    session_id = await delivered(world)
+    with pytest.raises(RuntimeError):
+        await world.say("4", event="Ev9")
+    assert await world.count(Message, session_id=session_id, inbound_event_id="Ev9") == 1
+
+
+async def test_concurrent_turns_are_serialised(world: Engine) -> None:
+    session_id = await delivered(world)
+    await asyncio.gather(world.say("4", event="a"), world.say("Ship it", event="b"))
+    session = await world.session(session_id)
+    assert await world.count(Message, session_id=session_id, speaker="member") == 2
+    assert session.version == 3  # opening + two turns, none lost or doubled
+    assert session.brain_state["pending"] in {"focus", "blockers"}
+
+
+async def edit(world: Engine, message_id: str, text: str) -> bool:
+    sender = Sender(Provider.DEV, "acme", ANA)
+    return await world.conversations.handle_edit(EditedMessage(sender, message_id, text))
+
+
+async def test_editing_a_reply_corrects_the_answer(world: Engine) -> None:
+    session_id = await delivered(world)
+    sender = Sender(Provider.DEV, "acme", ANA)
+    await world.conversations.handle_message(IncomingMessage(sender, "2", message_id="msg-1"))
+    assert await edit(world, "msg-1", "5")
+    assert (await world.session(session_id)).brain_state["answers"]["mood"] == 5
+
+
+async def test_editing_after_completion_corrects_the_dot(world: Engine) -> None:
+    await delivered(world)
+    sender = Sender(Provider.DEV, "acme", ANA)
+    await world.say("3")
+    await world.conversations.handle_message(IncomingMessage(sender, "Docs", message_id="f"))
+    await world.say("none")
+    assert await edit(world, "f", "Release notes")
+    async with world.sessions() as db:
+        focus = await db.scalar(select(Dot.text_value).where(Dot.key == "focus"))
+    assert focus == "Release notes"
+
+
+async def test_an_edit_of_an_unknown_message_changes_nothing(world: Engine) -> None:
+    await delivered(world)
+    assert not await edit(world, "never-seen", "5")

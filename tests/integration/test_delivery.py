@@ -1,0 +1,111 @@
+"""Delivery sends each due session exactly once, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.channels import ChannelSet
+from core.delivery import Delivery
+from core.ports import DeliveryError
+from core.scripted_brain import ScriptedBrain
+from core.store.engine import make_async_engine, make_sessionmaker
+from core.store.models import CheckinSession
+from tests.fakes.channel import FakeChannel
+from tests.fakes.clock import FakeClock
+from tests.fakes.world import add_due_session, add_member, add_org
+
+NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
+
+
+def delivery_on(engine: AsyncEngine, channel: FakeChannel) -> Delivery:
+    return Delivery(
+        sessions=make_sessionmaker(engine),
+        brain=ScriptedBrain(),
+        channels=ChannelSet([channel]),
+        clock=FakeClock(NOW),
+        grace=timedelta(hours=2),
+    )
+
+
+async def with_members(engine: AsyncEngine, count: int, *, due: datetime = NOW) -> list[int]:
+    sessions = make_sessionmaker(engine)
+    async with sessions.begin() as db:
+        org = await add_org(db)
+        for n in range(count):
+            await add_member(db, org, f"m{n}@acme.io")
+    return [await add_due_session(sessions, f"m{n}@acme.io", due=due) for n in range(count)]
+
+
+async def states(engine: AsyncEngine) -> list[str]:
+    async with make_sessionmaker(engine)() as db:
+        return list(await db.scalars(select(CheckinSession.state).order_by(CheckinSession.id)))
+
+
+async def test_two_workers_at_once_send_each_session_exactly_once(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    await with_members(engine, 30)
+    other_engine = make_async_engine(db_url)
+    first, second = FakeChannel(), FakeChannel()
+    try:
+        await asyncio.gather(
+            delivery_on(engine, first).deliver_due(now=NOW, batch=7),
+            delivery_on(other_engine, second).deliver_due(now=NOW, batch=7),
+        )
+    finally:
+        await other_engine.dispose()
+    recipients = [to.member_id for to, _m in first.sent + second.sent]
+    assert len(recipients) == 30 and len(set(recipients)) == 30
+    assert set(await states(engine)) == {"delivered"}
+
+
+async def test_a_session_not_yet_due_waits(engine: AsyncEngine) -> None:
+    await with_members(engine, 1, due=NOW + timedelta(minutes=1))
+    channel = FakeChannel()
+    assert (await delivery_on(engine, channel).deliver_due(now=NOW)).delivered == 0
+    assert channel.sent == []
+
+
+async def test_a_member_no_chat_reaches_is_left_for_email(engine: AsyncEngine) -> None:
+    await with_members(engine, 1)
+    counts = await delivery_on(engine, FakeChannel(reachable=False)).deliver_due(now=NOW)
+    assert counts.to_email == 1
+    async with make_sessionmaker(engine)() as db:
+        session = await db.scalar(select(CheckinSession))
+    assert session is not None and (session.state, session.channel) == ("delivered", "email")
+
+
+async def test_a_retryable_failure_is_tried_again_later(engine: AsyncEngine) -> None:
+    await with_members(engine, 1)
+    channel = FakeChannel(failures=[DeliveryError("rate limited", retryable=True)])
+    delivery = delivery_on(engine, channel)
+    assert (await delivery.deliver_due(now=NOW)).retried == 1
+    assert await states(engine) == ["scheduled"]
+    assert (await delivery.deliver_due(now=NOW + timedelta(minutes=1))).delivered == 1
+
+
+async def test_a_permanent_failure_marks_the_session_failed(engine: AsyncEngine) -> None:
+    await with_members(engine, 1)
+    channel = FakeChannel(failures=[DeliveryError("user blocked the bot", retryable=False)])
+    assert (await delivery_on(engine, channel).deliver_due(now=NOW)).failed == 1
+    assert await states(engine) == ["failed"]
+
+
+async def test_sessions_past_their_end_expire(engine: AsyncEngine) -> None:
+    await with_members(engine, 1, due=NOW - timedelta(days=2))
+    counts = await delivery_on(engine, FakeChannel()).deliver_due(now=NOW)
+    assert counts.expired == 1 and await states(engine) == ["expired"]
+
+
+async def test_a_claim_abandoned_by_a_crashed_worker_is_delivered_later(
+    engine: AsyncEngine,
+) -> None:
+    [session_id] = await with_members(engine, 1)
+    async with make_sessionmaker(engine).begin() as db:
+        session = await db.get_one(CheckinSession, session_id)
+        session.state, session.claimed_at = "delivering", NOW - timedelta(minutes=30)
+    assert (await delivery_on(engine, FakeChannel()).deliver_due(now=NOW)).delivered == 1
