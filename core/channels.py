@@ -14,8 +14,11 @@ class ChannelSet:
     def __init__(self, channels: Sequence[Channel]) -> None:
         self._channels = tuple(channels)
 
-    def for_member(self, to: MemberAddress) -> Channel | None:
-        return next((c for c in self._channels if c.can_reach(to)), None)
+    async def for_member(self, to: MemberAddress) -> Channel | None:
+        for channel in self._channels:
+            if await channel.can_reach(to):
+                return channel
+        return None
 
     def get(self, provider: Provider) -> Channel | None:
         return next((c for c in self._channels if c.provider is provider), None)

@@ -280,7 +280,7 @@ class Conversations:
                 .order_by(Message.id.desc())
                 .limit(1)
             )
-        channel = self.channels.for_member(address)
+        channel = await self.channels.for_member(address)
         if asked is None or channel is None or asked.channel_message_id is None:
             return
         shown = "Skipped" if choice.is_skip else f"You chose {choice.value}"
@@ -297,7 +297,7 @@ class Conversations:
             if started is not None:
                 return [started]
         message = OutgoingMessage(NOTHING_OPEN)
-        channel = self.channels.for_member(address_of(member))
+        channel = await self.channels.for_member(address_of(member))
         if channel is not None:
             try:
                 await channel.send(address_of(member), message)

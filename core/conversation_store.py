@@ -124,7 +124,7 @@ async def send_recorded(
     record: int,
 ) -> None:
     """Send through the member's channel and keep the channel's message id on the row."""
-    channel = channels.for_member(to)
+    channel = await channels.for_member(to)
     if channel is None:
         return
     try:

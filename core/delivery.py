@@ -20,7 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.channels import ChannelSet
 from core.conversation_store import Conversation, load_conversation, record_calls
 from core.domain import Provider, SessionState, Speaker
-from core.ports import Brain, BrainReply, Clock, DeliveryError, OutgoingMessage, SentMessage
+from core.ports import (
+    Brain,
+    BrainReply,
+    Clock,
+    DeliveryError,
+    MemberAway,
+    OutgoingMessage,
+    SentMessage,
+)
 from core.records import address_of
 from core.rendering import agent_message
 from core.schedule_time import expires_at
@@ -37,6 +45,7 @@ OPEN_OR_WAITING = ("scheduled", "delivering", "delivered", "in_progress")
 class DeliveryCounts:
     delivered: int = 0
     to_email: int = 0
+    away: int = 0
     retried: int = 0
     failed: int = 0
     expired: int = 0
@@ -115,6 +124,10 @@ class Delivery:
     async def _deliver_claimed(self, session_id: int, counts: DeliveryCounts) -> None:
         try:
             outcome = await self.deliver_one(session_id)
+        except MemberAway as away:
+            await self._skip_away(session_id, away)
+            counts.away += 1
+            return
         except DeliveryError as error:
             await self._release(session_id, error, counts)
             return
@@ -128,7 +141,7 @@ class Delivery:
         async with self.sessions() as db:
             convo = await load_conversation(db, session_id)
         address = address_of(convo.member)
-        channel = self.channels.for_member(address)
+        channel = await self.channels.for_member(address)
         reply = await self.brain.opening(convo.brain_input({}))
         message = agent_message(session_id, reply.text, reply.question)
         sent = await channel.send(address, message) if channel else None
@@ -176,6 +189,12 @@ class Delivery:
                     .where(Member.id == convo.member.id)
                     .values(slack_dm_channel_id=sent.learned["slack_dm_channel_id"])
                 )
+
+    async def _skip_away(self, session_id: int, away: MemberAway) -> None:
+        async with self.sessions.begin() as db:
+            session = await db.get_one(CheckinSession, session_id)
+            session.state = SessionState.SKIPPED.value
+            session.outcome_note = f"away: {away}"[:200]
 
     async def _release(self, session_id: int, error: DeliveryError, counts: DeliveryCounts) -> None:
         """Give a failed claim back for a later attempt, or mark it failed for good."""

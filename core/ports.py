@@ -87,14 +87,21 @@ class DeliveryError(Exception):
         self.retryable = retryable
 
 
+class MemberAway(DeliveryError):
+    """The chat says the member is away today (out-of-office status): skip, don't retry."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, retryable=False)
+
+
 @runtime_checkable
 class Channel(Protocol):
     """A chat channel: Slack, Teams, the local dev chat."""
 
     provider: Provider
 
-    def can_reach(self, to: MemberAddress) -> bool:
-        """Whether this channel has what it needs to DM the member (no network call)."""
+    async def can_reach(self, to: MemberAddress) -> bool:
+        """Whether this channel can DM the member now (an installed, active workspace)."""
         ...
 
     async def send(self, to: MemberAddress, message: OutgoingMessage) -> SentMessage:

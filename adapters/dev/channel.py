@@ -15,7 +15,7 @@ from core.ports import MemberAddress, OutgoingMessage, SentMessage
 class DevChannel:
     provider = Provider.DEV
 
-    def can_reach(self, to: MemberAddress) -> bool:
+    async def can_reach(self, to: MemberAddress) -> bool:
         return True
 
     async def send(self, to: MemberAddress, message: OutgoingMessage) -> SentMessage:

@@ -18,7 +18,7 @@ class FakeChannel:
     failures: list[DeliveryError] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
-    def can_reach(self, to: MemberAddress) -> bool:
+    async def can_reach(self, to: MemberAddress) -> bool:
         return self.reachable
 
     async def send(self, to: MemberAddress, message: OutgoingMessage) -> SentMessage:
