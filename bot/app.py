@@ -46,6 +46,8 @@ def create_app(services: Services) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     app.include_router(internal_routes())
+    if services.slack is not None:
+        app.include_router(services.slack.routes())
     if services.dev_chat:
         from adapters.dev.web import dev_chat_routes
 

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from core.commands.service import run_command
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from core.channels import ChannelSet
+from core.commands.service import run_command
 from core.conversation import Conversations
 from core.delivery import Delivery
+from core.domain import Provider
 from core.inbound import CommandRequest
-from core.ports import Brain, Channel, Clock, MemberDirectory, SystemClock
+from core.ports import Brain, Channel, CheckinListener, Clock, MemberDirectory, SystemClock
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
+
+if TYPE_CHECKING:
+    from bot.slack import SlackParts
 
 log = logging.getLogger("vizdots")
 
@@ -34,42 +39,55 @@ class Services:
     channels: ChannelSet
     delivery: Delivery
     conversations: Conversations
-    directory: MemberDirectory | None = None
-    #: Run planning and delivery every minute inside the web process.
+    directories: dict[Provider, MemberDirectory] = field(default_factory=dict)
+    slack: SlackParts | None = None
+    #: Run planning and delivery every `loop_interval` seconds inside the web process.
     loop_interval: float | None = 60.0
-    _closers: list[object] = field(default_factory=list)
 
     @property
     def dev_chat(self) -> bool:
         """The local dev chat is the channel when no real chat is configured."""
-        return not (self.settings.integrations()["slack"] or self.settings.integrations()["teams"])
+        return self.channels.get(Provider.DEV) is not None
+
+    async def run_command(self, request: CommandRequest) -> str:
+        reply = await run_command(
+            sessions=self.sessions,
+            request=request,
+            directory=self.directories.get(request.sender.provider),
+            clock=self.clock,
+        )
+        return reply.text
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Start background work for the app's lifetime; release everything after."""
+        """Background work for the app's lifetime; everything released afterwards."""
         from bot.worker import run_forever
 
-        task = asyncio.create_task(run_forever(self)) if self.loop_interval else None
+        tasks = []
+        if self.loop_interval:
+            tasks.append(_background(run_forever(self)))
+        if self.slack is not None and self.slack.settings.bot_token:
+            tasks.append(_background(self.slack.keep_installing()))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
             await self.close()
 
-    async def run_command(self, request: CommandRequest) -> str:
-        reply = await run_command(
-            sessions=self.sessions, request=request, directory=self.directory, clock=self.clock
-        )
-        return reply.text
-
     async def close(self) -> None:
         close = getattr(self.brain, "close", None)
         if close is not None:
             await close()
+        if self.slack is not None:
+            await self.slack.clients.close()
         await self.engine.dispose()
+
+
+def _background(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    return asyncio.create_task(work)
 
 
 def build_brain(settings: Settings) -> Brain:
@@ -89,12 +107,6 @@ def build_brain(settings: Settings) -> Brain:
     return FallbackBrain(primary=primary, fallback=ScriptedBrain())
 
 
-def build_channels(settings: Settings) -> list[Channel]:
-    from adapters.dev.channel import DevChannel
-
-    return [DevChannel()]
-
-
 def build_services(
     settings: Settings, *, clock: Clock | None = None, loop_interval: float | None = 60.0
 ) -> Services:
@@ -102,20 +114,54 @@ def build_services(
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
     brain = build_brain(settings)
-    channels = ChannelSet(build_channels(settings))
+    slack = _slack_parts(settings, engine, sessions, clock)
+    channels: list[Channel] = [slack.channel] if slack else []
+    listeners: list[CheckinListener] = [slack.home] if slack else []
+    if not channels:
+        from adapters.dev.channel import DevChannel
+
+        channels.append(DevChannel())
+    channel_set = ChannelSet(channels)
     grace = timedelta(hours=settings.session_grace_hours)
-    delivery = Delivery(sessions=sessions, brain=brain, channels=channels, clock=clock, grace=grace)
-    conversations = Conversations(
-        sessions=sessions, brain=brain, channels=channels, clock=clock, delivery=delivery
+    delivery = Delivery(
+        sessions=sessions, brain=brain, channels=channel_set, clock=clock, grace=grace
     )
-    return Services(
+    conversations = Conversations(
+        sessions=sessions,
+        brain=brain,
+        channels=channel_set,
+        clock=clock,
+        delivery=delivery,
+        listeners=listeners,
+    )
+    services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
         clock=clock,
         brain=brain,
-        channels=channels,
+        channels=channel_set,
         delivery=delivery,
         conversations=conversations,
+        directories={Provider.SLACK: slack.directory} if slack else {},
+        slack=slack,
         loop_interval=loop_interval,
     )
+    if slack is not None:
+        from bot.slack import attach_slack_app
+
+        attach_slack_app(slack, conversations=conversations, run_command=services.run_command)
+    return services
+
+
+def _slack_parts(
+    settings: Settings,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> SlackParts | None:
+    if not settings.integrations()["slack"]:
+        return None
+    from bot.slack import build_slack_parts
+
+    return build_slack_parts(settings, engine=engine, sessions=sessions, clock=clock)

@@ -162,3 +162,17 @@ def chat(member: str = typer.Option(..., "--member", help="The member's email.")
         print(f"no active member with email {member!r}", file=sys.stderr)
         raise typer.Exit(code=1)
     print(f"(check-in {state.replace('_', ' ')})")
+
+
+MANIFEST_PLACEHOLDER = "https://vizdots.example.com"
+
+
+@app.command("slack-manifest")
+def slack_manifest() -> None:
+    """Print manifest.yml with its request URLs built from APP_BASE_URL."""
+    from pathlib import Path
+
+    settings = settings_or_exit()
+    base = str(settings.app_base_url).rstrip("/")
+    manifest = Path(__file__).resolve().parents[1] / "manifest.yml"
+    print(manifest.read_text(encoding="utf-8").replace(MANIFEST_PLACEHOLDER, base), end="")

@@ -9,7 +9,7 @@ on the newer state. Two events for one session are thereby serialised by the dat
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ from core.inbound import EditedMessage, IncomingMessage
 from core.ports import (
     Brain,
     BrainReply,
+    CheckinListener,
     Clock,
     DeliveryError,
     MemberAddress,
@@ -73,9 +74,11 @@ class Conversations:
         channels: ChannelSet,
         clock: Clock,
         delivery: Delivery,
+        listeners: Sequence[CheckinListener] = (),
     ) -> None:
         self.sessions = sessions
         self.delivery = delivery
+        self.listeners = tuple(listeners)
         self.brain = brain
         self.channels = channels
         self.clock = clock
@@ -260,7 +263,16 @@ class Conversations:
         address = address_of(convo.member)
         await self._mark_answered(convo, address, choice)
         await send_recorded(self.sessions, self.channels, address, message, record=saved.id)
+        if outcome.new_state is SessionState.COMPLETED:
+            await self._tell_completed(convo.session.id, address)
         return [message]
+
+    async def _tell_completed(self, session_id: int, address: MemberAddress) -> None:
+        for listener in self.listeners:
+            try:
+                await listener.completed(session_id=session_id, member=address)
+            except Exception:  # a listener's failure must not undo the member's check-in
+                log.exception("check-in listener failed for session %s", session_id)
 
     async def _mark_answered(
         self, convo: Conversation, address: MemberAddress, choice: Choice | None

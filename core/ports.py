@@ -128,6 +128,16 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class CheckinListener(Protocol):
+    """Told when a member completes a check-in (App Home refresh, team digest)."""
+
+    async def completed(self, *, session_id: int, member: MemberAddress) -> None: ...
+
+
+class DirectoryError(Exception):
+    """A chat directory could not be read; the message says why, for an admin to act on."""
+
+
 class MemberDirectory(Protocol):
     """Who is in an organisation's chat workspace (for `members sync`)."""
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, MetaData
 
 from core.store.engine import make_sync_engine
 from core.store.models import Base
 
 config = context.config
-target_metadata = Base.metadata
+
+
+def target_metadata() -> list[MetaData]:
+    """Our tables, plus slack_sdk's OAuth store tables when the Slack extra is installed."""
+    try:
+        from adapters.slack.tables import slack_store_metadata
+    except ImportError:  # pragma: no cover - the slack extra is part of every install we ship
+        return [Base.metadata]
+    return [Base.metadata, slack_store_metadata()]
+
 
 #: Tables that belong to libraries managing their own schema (none yet; procrastinate_* later).
 FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
@@ -26,7 +35,7 @@ def include_name(name: str | None, type_: str, _parent: Any) -> bool:
 def run_with(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=target_metadata,
+        target_metadata=target_metadata(),
         include_name=include_name,
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",

@@ -7,6 +7,7 @@ from core.commands import types as c
 _FOR_EVERYONE = (
     ("skip", "skip today's check-in"),
     ("vacation until YYYY-MM-DD", "no check-ins up to and including that day"),
+    ("vacation off", "back early: check-ins resume"),
     ("time HH:MM", "move your check-ins to that time of day (your time zone)"),
     ("email off | email on", "stop or restart reminder emails"),
     ("schedule show", "see when check-ins happen"),

@@ -198,6 +198,8 @@ def _skip(rest: list[str]) -> Command:
 
 
 def _vacation(rest: list[str]) -> Command:
+    if len(rest) == 1 and rest[0].lower() in {"off", "end", "over", "stop"}:
+        return c.VacationEnd()
     if rest and rest[0].lower() in {"until", "till", "to"}:
         rest = rest[1:]
     if len(rest) != 1:

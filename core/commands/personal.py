@@ -59,6 +59,14 @@ async def go_on_vacation(ctx: CommandContext, command: c.Vacation) -> str:
     return f"Enjoy! No check-ins for you up to and including {command.until.isoformat()}.{planned}"
 
 
+async def end_vacation(ctx: CommandContext, command: c.VacationEnd) -> str:
+    if ctx.member.vacation_until is None or ctx.member.vacation_until < ctx.today():
+        return "You are not on vacation."
+    ctx.member.vacation_until = None
+    ctx.audit("member.vacation_end")
+    return "Welcome back! Check-ins resume from the next planning."
+
+
 async def set_own_time(ctx: CommandContext, command: c.Time) -> str:
     ctx.member.preferred_time = command.at
     at = command.at.strftime("%H:%M")

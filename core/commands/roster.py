@@ -8,6 +8,7 @@ from core.commands import types as c
 from core.commands.context import CommandContext
 from core.domain import Role
 from core.members import sync_members
+from core.ports import DirectoryError
 from core.store.models import Member
 
 _ADMIN_ROLES = {role.value for role in Role if role.is_admin}
@@ -49,7 +50,10 @@ async def list_members(ctx: CommandContext, command: c.MembersList) -> str:
 async def sync_from_directory(ctx: CommandContext, command: c.MembersSync) -> str:
     if ctx.directory is None:
         return "Members sync is not available from this chat."
-    profiles = await ctx.directory.list_members(ctx.request.sender.workspace)
+    try:
+        profiles = await ctx.directory.list_members(ctx.request.sender.workspace)
+    except DirectoryError as error:
+        return f"I couldn't read your workspace's member list: {error}. Nothing changed."
     if not profiles:
         return "Your workspace directory listed nobody, so nothing changed."
     result = await sync_members(

@@ -99,6 +99,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.Report: reports.show_report,
     c.Skip: personal.skip_today,
     c.Vacation: personal.go_on_vacation,
+    c.VacationEnd: personal.end_vacation,
     c.Time: personal.set_own_time,
     c.EmailReminders: personal.set_email_reminders,
 }

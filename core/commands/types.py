@@ -106,6 +106,11 @@ class Vacation:
 
 
 @dataclass(frozen=True, slots=True)
+class VacationEnd:
+    """`vacation off`: back early; check-ins resume from the next planning."""
+
+
+@dataclass(frozen=True, slots=True)
 class Time:
     at: time
 
@@ -129,6 +134,7 @@ Command = (
     | Report
     | Skip
     | Vacation
+    | VacationEnd
     | Time
     | EmailReminders
 )

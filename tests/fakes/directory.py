@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.ports import MemberProfile
+from core.ports import DirectoryError, MemberProfile
 
 
 @dataclass
 class FakeDirectory:
     people: dict[str, list[MemberProfile]] = field(default_factory=dict)
     channels: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    failure: DirectoryError | None = None
 
     def add_person(self, workspace: str, profile: MemberProfile) -> None:
         self.people.setdefault(workspace, []).append(profile)
@@ -19,6 +20,8 @@ class FakeDirectory:
         self.channels[(workspace, channel_id)] = list(user_ids)
 
     async def list_members(self, org_external_id: str) -> list[MemberProfile]:
+        if self.failure is not None:
+            raise self.failure
         return list(self.people.get(org_external_id, []))
 
     async def channel_members(self, org_external_id: str, channel_id: str) -> list[str]:

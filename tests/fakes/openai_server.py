@@ -9,9 +9,10 @@ that reads the request —
     latest words are vague (fewer than 6) and the status line leaves follow-ups, else the
     `next` plan question (its text from the plan lines), else "none" with a thank-you;
   * an extraction: a value for each property of the schema — numbers from `key=N` in the
-    prompt, strings from the first words of the last answer on a `key: …` line.
+    prompt, strings from the first words of the last answer on a `key: …` line;
+  * plain text (no schema, an acknowledgement): one short sentence.
 Usage numbers come from `request_tokens` with `count_tokens` (default `approx_tokens`).
-`Checkin` plays the engine's part for a brain, so tests and the bench drive whole check-ins.
+tests/fakes/checkin_driver.py plays the engine's part, to drive whole check-ins.
 """
 
 from __future__ import annotations
@@ -24,19 +25,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from core.answers import read_answer
-from core.domain import AgentSpec, Speaker
-from core.ports import Brain, BrainInput, BrainReply, Turn
-
 TokenCounter = Callable[[str], int]
 STATUS = re.compile(r"current=(\S+) next=(\S+) follow_ups_left=(\d+)")
 VAGUE_WORDS = 6
+ACK = "Thanks for sharing that."
 
 
 def approx_tokens(text: str) -> int:
@@ -214,7 +212,7 @@ def policy_content(body: Mapping[str, Any]) -> str:
         return json.dumps(_turn(text, _latest_member_words(body)))
     if properties:
         return json.dumps(_extraction(text, properties))
-    return "Hello!"
+    return ACK
 
 
 def _turn(text: str, latest: str | None) -> dict[str, Any]:
@@ -264,52 +262,6 @@ def _question_text(text: str, key: str) -> str:
 
 def _first_words(text: str, count: int) -> str:
     return " ".join(text.split()[:count]).rstrip(",.;:!")
-
-
-# --- the engine's part ---------------------------------------------------------------------------
-@dataclass
-class Checkin:
-    """Drives a brain the way core/conversation.py does, keeping transcript and state.
-
-    The member's turn is stored first (with the pending key); a scale or choice answer is
-    read by the engine into `answers`, a text answer goes in raw; then `respond` is asked.
-    """
-
-    brain: Brain
-    agent: AgentSpec
-    member_name: str = "Ana"
-    transcript: list[Turn] = field(default_factory=list)
-    state: dict[str, Any] = field(default_factory=dict)
-
-    def given(self) -> BrainInput:
-        return BrainInput(
-            agent=self.agent,
-            member_name=self.member_name,
-            transcript=tuple(self.transcript),
-            state=dict(self.state),
-            org_id=1,
-            session_id=1,
-        )
-
-    async def start(self) -> BrainReply:
-        return self._took(await self.brain.opening(self.given()))
-
-    async def answer(self, text: str) -> BrainReply:
-        pending = self.state.get("pending")
-        self.transcript.append(Turn(Speaker.MEMBER, text, pending))
-        question = next((q for q in self.agent.questions if q.key == pending), None)
-        if question is not None:
-            value = read_answer(question, text)
-            if value is None:
-                raise ValueError(f"the engine would ask again after {text!r}")
-            self.state["answers"] = {**self.state.get("answers", {}), question.key: value}
-        return self._took(await self.brain.respond(self.given()))
-
-    def _took(self, reply: BrainReply) -> BrainReply:
-        key = reply.question.key if reply.question else reply.state.get("pending")
-        self.transcript.append(Turn(Speaker.AGENT, reply.text, key))
-        self.state = dict(reply.state)
-        return reply
 
 
 @pytest.fixture

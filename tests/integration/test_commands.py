@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from core.commands.service import UNKNOWN_SENDER, run_command
 from core.domain import Provider
 from core.inbound import CommandRequest, Sender
-from core.ports import MemberProfile
+from core.ports import DirectoryError, MemberProfile
 from core.store.engine import make_sessionmaker
 from core.store.models import (
     Agent,
@@ -238,6 +238,13 @@ async def test_agents_lists_each_agent_with_its_questions_and_state(world: World
     assert "• retro: Retro, asks went_well, to_improve (disabled)" in reply
 
 
+async def test_members_sync_reports_an_unreadable_directory(world: World) -> None:
+    world.directory.failure = DirectoryError("Slack users.list failed: missing_scope")
+    reply = await world.say(ANA, "members sync")
+    assert "missing_scope" in reply and "Nothing changed" in reply
+    assert (await world.member(CY)).active
+
+
 async def test_members_sync_adds_updates_and_deactivates_from_the_directory(
     world: World,
 ) -> None:
@@ -301,6 +308,12 @@ async def test_vacation_sets_the_date_and_skips_check_ins_until_then(world: Worl
 
 async def test_vacation_in_the_past_is_refused(world: World) -> None:
     assert "has passed" in await world.say(BO, "vacation until 2026-11-24")
+    assert (await world.member(BO)).vacation_until is None
+
+
+async def test_vacation_off_ends_a_vacation_early(world: World) -> None:
+    await world.say(BO, "vacation until 2026-12-24")
+    assert "Welcome back" in await world.say(BO, "vacation off")
     assert (await world.member(BO)).vacation_until is None
 
 

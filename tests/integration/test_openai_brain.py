@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from adapters.llm.openai_brain import REASK, OpenAIBrain
+from adapters.llm.openai_brain import OpenAIBrain, is_reasoning_model
+from adapters.llm.prompts import REASK
 from core.catalog import GLOBAL_AGENTS
 from core.domain import Speaker
 from core.ports import BrainReply, BrainUnavailable
 from core.scripted_brain import FallbackBrain, ScriptedBrain
-from tests.fakes.openai_server import Checkin, FakeOpenAIServer, schema_properties
+from tests.fakes.checkin_driver import Checkin
+from tests.fakes.openai_server import ACK, FakeOpenAIServer, schema_properties
 
 DAILY = next(agent for agent in GLOBAL_AGENTS if agent.slug == "daily")
 MEMBER_SAYS = (
@@ -67,6 +70,11 @@ def context_of(body: dict[str, Any]) -> str:
     return str(body["messages"][-1]["content"])
 
 
+def kind_of(body: dict[str, Any]) -> str:
+    properties = schema_properties(body)
+    return "turn" if "ask" in properties else "extract" if properties else "ack"
+
+
 # --- a whole check-in ---------------------------------------------------------------------------
 async def test_a_daily_checkin_ends_with_dots_and_a_summary(checkin: Checkin) -> None:
     reply = await say(checkin, *MEMBER_SAYS)
@@ -102,9 +110,62 @@ async def test_every_request_names_the_configured_model(
 async def test_every_request_keeps_the_output_short(
     checkin: Checkin, openai_server: FakeOpenAIServer
 ) -> None:
-    await say(checkin, *MEMBER_SAYS)
+    await say(checkin, "4, pretty good today", *MEMBER_SAYS[1:])
 
-    assert {body["max_tokens"] for body in openai_server.requests} == {250}
+    limits = [(kind_of(body), body["max_tokens"]) for body in openai_server.requests]
+    assert limits == [("ack", 60), ("turn", 150), ("turn", 150), ("turn", 150), ("extract", 250)]
+    assert not any("max_completion_tokens" in body for body in openai_server.requests)
+
+
+@pytest.mark.parametrize("model", ["o1", "o3-mini", "o4-mini", "gpt-5", "gpt-5-mini", "openai/o3"])
+async def test_a_reasoning_model_gets_max_completion_tokens_with_room_to_think(
+    make_brain: MakeBrain, openai_server: FakeOpenAIServer, model: str
+) -> None:
+    checkin = Checkin(brain=make_brain(model=model), agent=DAILY)
+
+    await say(checkin, "4, pretty good today", "Billing migration.")
+
+    ack, turn = openai_server.requests
+    assert (ack["max_completion_tokens"], turn["max_completion_tokens"]) == (2_060, 2_150)
+    assert "max_tokens" not in ack and "max_tokens" not in turn
+
+
+@pytest.mark.parametrize(
+    ("model", "reasoning", "expected"),
+    [
+        ("llama3.1:8b", None, "max_tokens"),  # Ollama
+        ("olmo2", None, "max_tokens"),  # starts with "o", is no o-series model
+        ("gpt-4o-mini", None, "max_tokens"),
+        ("o3-mini", False, "max_tokens"),  # a compatible server that wants max_tokens
+        ("Qwen/QwQ-32B", True, "max_completion_tokens"),  # a reasoning model, by the option
+    ],
+)
+async def test_the_token_limit_parameter_follows_the_model_or_the_option(
+    make_brain: MakeBrain,
+    openai_server: FakeOpenAIServer,
+    model: str,
+    reasoning: bool | None,
+    expected: str,
+) -> None:
+    checkin = Checkin(brain=make_brain(model=model, reasoning=reasoning), agent=DAILY)
+
+    await say(checkin, "4", "Billing migration.")
+
+    (body,) = openai_server.requests
+    assert {"max_tokens", "max_completion_tokens"} & set(body) == {expected}
+
+
+def test_reasoning_models_are_recognised_by_name() -> None:
+    assert [is_reasoning_model(m) for m in ("o1-preview", "GPT-5.1", "openai/gpt-5-nano")] == [
+        True,
+        True,
+        True,
+    ]
+    assert [is_reasoning_model(m) for m in ("gpt-4.1", "openhermes", "omni-7b")] == [
+        False,
+        False,
+        False,
+    ]
 
 
 async def test_the_system_prompt_carries_the_persona_goal_and_plan(
@@ -177,42 +238,75 @@ async def test_the_opening_needs_no_model_call(
     assert openai_server.requests == []
 
 
-async def test_a_bare_button_value_moves_on_without_a_model_call(
-    checkin: Checkin, openai_server: FakeOpenAIServer
+@pytest.mark.parametrize("said", ["4", "four", "4/5", "4 out of 5", "🙂", "4, good"])
+async def test_a_bare_scale_value_moves_on_without_a_model_call(
+    checkin: Checkin, openai_server: FakeOpenAIServer, said: str
 ) -> None:
-    reply = await say(checkin, "4")
+    reply = await say(checkin, said)
 
+    assert checkin.state["answers"] == {"mood": 4}
     assert reply.question == DAILY.questions[1]
+    assert reply.text == f"Got it, thanks!\n{DAILY.questions[1].text}"
     assert reply.calls == ()
     assert openai_server.requests == []
 
 
-async def test_a_scale_answer_with_words_is_acknowledged_by_the_model(
+async def test_a_scale_answer_with_words_is_acknowledged_then_the_plan_question_follows(
     checkin: Checkin, openai_server: FakeOpenAIServer
 ) -> None:
-    openai_server.push({"reply": "Glad it's a good day! What's your focus?", "ask": "focus"})
+    openai_server.push("Glad it's a good day!")
 
     reply = await say(checkin, "4, a pretty good day")
 
-    assert reply.text == "Glad it's a good day! What's your focus?"
+    assert reply.text == f"Glad it's a good day!\n{DAILY.questions[1].text}"
     assert reply.question == DAILY.questions[1]
+    assert [(call.purpose, call.outcome) for call in reply.calls] == [("ack", "ok")]
+    (body,) = openai_server.requests
+    assert "response_format" not in body  # one plain sentence: no schema, no plan
+    assert context_of(body).splitlines()[-1] == "Member: 4, a pretty good day"
+    assert DAILY.persona in body["messages"][0]["content"]
+    assert DAILY.questions[1].text not in body["messages"][0]["content"]
 
 
-async def test_the_model_cannot_ask_more_follow_ups_than_the_agent_allows(
+async def test_an_acknowledgement_that_asks_its_own_question_is_not_used(
+    checkin: Checkin, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.push("Nice! Anything blocking you today?")
+
+    reply = await say(checkin, "4, a pretty good day")
+
+    assert reply.text == f"Got it, thanks!\n{DAILY.questions[1].text}"
+    assert [(call.outcome, call.error) for call in reply.calls] == [("invalid", "OffPlanAck")]
+
+
+async def test_after_the_last_follow_up_the_model_only_acknowledges(
     checkin: Checkin, openai_server: FakeOpenAIServer
 ) -> None:
     await say(checkin, "4")
-    for _ in range(3):
+    for _ in range(2):
         openai_server.push({"reply": "Tell me more?", "ask": "focus"})
 
     answers = ("The billing work.", "Invoices, mostly.", "Old invoice data.")
     first, second, third = [await checkin.answer(text) for text in answers]
 
-    assert len(openai_server.requests) == 3
+    assert [kind_of(body) for body in openai_server.requests] == ["turn", "turn", "ack"]
     assert (first.question, second.question) == (None, None)
     assert third.question == DAILY.questions[2]
-    assert third.text == f"Got it, thanks!\n{DAILY.questions[2].text}"
+    assert third.text == f"{ACK}\n{DAILY.questions[2].text}"
     assert third.state["follow_ups"] == DAILY.max_follow_ups == 2
+
+
+async def test_after_the_last_follow_up_a_short_answer_moves_on_without_a_call(
+    checkin: Checkin, openai_server: FakeOpenAIServer
+) -> None:
+    await say(checkin, "4")
+    for _ in range(2):
+        openai_server.push({"reply": "Tell me more?", "ask": "focus"})
+
+    *_, third = [await checkin.answer(text) for text in ("Billing.", "Invoices.", "Backfill.")]
+
+    assert len(openai_server.requests) == 2
+    assert third.text == f"Got it, thanks!\n{DAILY.questions[2].text}"
 
 
 async def test_the_model_cannot_end_the_checkin_while_questions_remain(
@@ -227,14 +321,17 @@ async def test_the_model_cannot_end_the_checkin_while_questions_remain(
 
 
 async def test_the_model_cannot_skip_a_plan_question(
-    checkin: Checkin, openai_server: FakeOpenAIServer
+    make_brain: MakeBrain, openai_server: FakeOpenAIServer
 ) -> None:
-    openai_server.push({"reply": "Anything blocking you?", "ask": "blockers"})
+    focus, blockers, mood = DAILY.questions[1], DAILY.questions[2], DAILY.questions[0]
+    mood_last = replace(DAILY, questions=(focus, blockers, mood))
+    checkin = Checkin(brain=make_brain(), agent=mood_last)
+    openai_server.push({"reply": "How are you feeling, 1 to 5?", "ask": "mood"})
 
-    reply = await say(checkin, "3, a slow start today")
+    reply = await say(checkin, "The billing migration, all day long.")
 
-    assert reply.question == DAILY.questions[1]
-    assert reply.text == f"Got it, thanks!\n{DAILY.questions[1].text}"
+    assert reply.question == blockers
+    assert reply.text == f"Got it, thanks!\n{blockers.text}"
 
 
 # --- ai_logs records -----------------------------------------------------------------------------

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, MetaData, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from adapters.slack.tables import slack_store_metadata
 from core.store import models as m
 from core.store.engine import make_sync_engine
 from core.store.migrate import current_revision, head_revision, upgrade_to_head
@@ -37,10 +38,19 @@ def test_migrating_twice_changes_nothing(blank_db_url: str) -> None:
         )
 
 
+def every_table() -> MetaData:
+    """Our models and slack_sdk's OAuth store tables, as the migrations create them."""
+    combined = MetaData()
+    for metadata in (m.Base.metadata, slack_store_metadata()):
+        for table in metadata.tables.values():
+            table.to_metadata(combined)
+    return combined
+
+
 def test_models_and_migrations_have_no_drift(sync_engine: Engine) -> None:
     with sync_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, m.Base.metadata) == []
+        assert compare_metadata(context, every_table()) == []
 
 
 def test_global_agents_are_seeded(sync_engine: Engine) -> None:

@@ -25,6 +25,7 @@ from core.commands.types import (
     Skip,
     Time,
     Vacation,
+    VacationEnd,
 )
 
 WEEKDAYS = frozenset(range(5))
@@ -74,6 +75,7 @@ def participants_of(text: str) -> Participants:
         ("skip today", Skip()),
         ("vacation until 2030-08-31", Vacation(until=date(2030, 8, 31))),
         ("vacation 2030-08-31", Vacation(until=date(2030, 8, 31))),
+        ("vacation off", VacationEnd()),
         ("time 08:30", Time(at=time(8, 30))),
         ("email off", EmailReminders(enabled=False)),
         ("email on", EmailReminders(enabled=True)),

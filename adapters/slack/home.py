@@ -1,0 +1,67 @@
+"""App Home: a member's recent check-ins and dots, next check-in and settings."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.slack.blocks import home_view
+from adapters.slack.clients import SlackClients
+from core.home import member_home
+from core.identity import find_member
+from core.inbound import Sender
+from core.ports import Clock, MemberAddress
+
+log = logging.getLogger("vizdots.slack")
+
+NOT_SET_UP = {
+    "type": "home",
+    "blocks": [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*VizDots* isn't set up for you yet. "
+                "Ask an admin to run `/vizdots members sync`.",
+            },
+        }
+    ],
+}
+
+
+class HomePublisher:
+    def __init__(
+        self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, clients: SlackClients
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.clients = clients
+
+    async def publish(self, client: AsyncWebClient, sender: Sender) -> None:
+        async with self.sessions() as db:
+            found = await find_member(db, sender)
+            if found is None:
+                view = NOT_SET_UP
+            else:
+                home = await member_home(db, member_id=found[1].id, now=self.clock.now())
+                view = home_view(home)
+        await client.views_publish(user_id=sender.user, view=view)
+
+    async def completed(self, *, session_id: int, member: MemberAddress) -> None:
+        """A finished check-in shows on the member's App Home at once."""
+        client = await self.clients.for_org(member.org_id)
+        if client is None or member.slack_user_id is None:
+            return
+        async with self.sessions() as db:
+            home = await member_home(db, member_id=member.member_id, now=self.clock.now())
+        try:
+            await client.views_publish(user_id=member.slack_user_id, view=home_view(home))
+        except SlackApiError as error:
+            log.warning(
+                "App Home of member %s not refreshed: %s",
+                member.member_id,
+                error.response.get("error"),
+            )

@@ -1,0 +1,97 @@
+"""Installing into a Slack workspace: org, owner, members, then a welcome DM."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.slack.channel import SlackChannel
+from adapters.slack.directory import SlackDirectory
+from core.domain import Provider
+from core.install import (
+    InstallResult,
+    Workspace,
+    deactivate_installation,
+    finish_install,
+    register_installation,
+)
+from core.ports import Clock, DeliveryError, OutgoingMessage
+from core.records import address_of
+from core.store.models import Member
+
+log = logging.getLogger("vizdots.slack")
+
+WELCOME = (
+    "👋 VizDots is installed! Your team's trial runs until {trial}.\n"
+    "Next steps:\n"
+    "• `/vizdots schedule set daily mon-fri 09:30` — start daily check-ins for everyone\n"
+    "• `/vizdots members` — see who takes part (and who the admins are)\n"
+    "• `/vizdots help` — everything else\n"
+    "Each person answers in this DM, at 09:30 in their own time zone."
+)
+
+
+class SlackInstaller:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        directory: SlackDirectory,
+        channel: SlackChannel,
+        clock: Clock,
+        default_timezone: str,
+    ) -> None:
+        self.sessions = sessions
+        self.directory = directory
+        self.channel = channel
+        self.clock = clock
+        self.default_timezone = default_timezone
+
+    async def install(
+        self, *, team_id: str, team_name: str, bot_user_id: str | None, installer: str | None,
+        credentials_ref: str,
+    ) -> InstallResult:  # fmt: skip
+        """Create or refresh the org behind `team_id`; welcome a new installer by DM."""
+        workspace = Workspace(
+            provider=Provider.SLACK,
+            external_id=team_id,
+            name=team_name or team_id,
+            bot_user_id=bot_user_id,
+            credentials_ref=credentials_ref,
+            installer=installer,
+        )
+        async with self.sessions.begin() as db:  # first, so the directory has a token
+            registration = await register_installation(
+                db, workspace=workspace, now=self.clock.now()
+            )
+        profiles = await self.directory.list_members(team_id)
+        async with self.sessions.begin() as db:
+            result = await finish_install(
+                db,
+                registration=registration,
+                workspace=workspace,
+                profiles=profiles,
+                default_timezone=self.default_timezone,
+            )
+        log.info(
+            "slack workspace installed: org %s, %d members added",
+            result.org_id,
+            result.synced.added,
+        )
+        if result.new_org and result.owner_id is not None:
+            await self._welcome(result)
+        return result
+
+    async def uninstall(self, *, team_id: str) -> bool:
+        async with self.sessions.begin() as db:
+            return await deactivate_installation(db, provider=Provider.SLACK, external_id=team_id)
+
+    async def _welcome(self, result: InstallResult) -> None:
+        async with self.sessions() as db:
+            owner = await db.get_one(Member, result.owner_id)
+        trial = result.trial_ends_at.date().isoformat() if result.trial_ends_at else "—"
+        try:
+            await self.channel.send(address_of(owner), OutgoingMessage(WELCOME.format(trial=trial)))
+        except DeliveryError as error:
+            log.warning("welcome DM to member %s not delivered: %s", owner.id, error)

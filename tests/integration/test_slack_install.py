@@ -1,0 +1,100 @@
+"""Multi-workspace install through Slack OAuth, with slack_sdk's SQLAlchemy stores."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.bootstrap import Services, build_services
+from bot.settings import load_settings
+from core.store.models import Installation, Member, Organization
+from tests.fakes.http_server import eventually, serving
+from tests.fakes.slack_api import FakeSlackApi
+
+
+@pytest.fixture
+async def app_url(db_url: str, slack_api: FakeSlackApi) -> AsyncIterator[tuple[str, Services]]:
+    slack_api.add_user("U1", "Ivy Installer", "ivy@t.io", "Asia/Kolkata")
+    slack_api.add_user("U2", "Ward Admin", "ward@t.io", "UTC", is_admin=True)
+    slack_api.add_user("U3", "Mo Member", "mo@t.io", "Europe/Paris")
+    slack_api.installer_id = "U1"
+    settings = load_settings(
+        database_url=db_url,
+        slack_signing_secret="secret",
+        slack_client_id="111.222",
+        slack_client_secret="client-secret",
+        slack_api_url=slack_api.base_url,
+    )
+    services = build_services(settings, loop_interval=None)
+    async with serving(create_app(services)) as url:
+        yield url, services
+
+
+async def install(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=url, timeout=10) as browser:
+        page = await browser.get("/slack/install")
+        assert page.status_code == 200
+        state = re.search(r"state=([\w-]+)", page.text)
+        assert state is not None, page.text
+        # The state cookie is Secure (HTTPS only); a browser on the real site sends it back.
+        cookie = page.headers["set-cookie"].split(";")[0]
+        return await browser.get(
+            f"/slack/oauth_redirect?code=the-code&state={state.group(1)}",
+            headers={"Cookie": cookie},
+        )
+
+
+async def test_an_oauth_install_creates_the_org_with_the_installer_as_owner(
+    app_url: tuple[str, Services], slack_api: FakeSlackApi
+) -> None:
+    url, services = app_url
+    finished = await install(url)
+    assert finished.status_code == 200
+    async with services.sessions() as db:
+        org = await db.scalar(select(Organization))
+        roles = {m.slack_user_id: m.role for m in await db.scalars(select(Member))}
+        installation = await db.scalar(select(Installation))
+    assert org is not None and org.plan_status == "trialing" and org.trial_ends_at is not None
+    assert roles == {"U1": "owner", "U2": "admin", "U3": "member"}
+    assert installation is not None and installation.external_id == slack_api.team_id
+
+
+async def test_the_installer_is_welcomed_by_dm(
+    app_url: tuple[str, Services], slack_api: FakeSlackApi
+) -> None:
+    await install(app_url[0])
+    [welcome] = slack_api.messages_in(slack_api.dm_channel_of("U1"))
+    assert "VizDots is installed" in welcome.text and "/vizdots schedule set" in welcome.text
+
+
+async def test_a_redirect_without_a_valid_state_installs_nothing(
+    app_url: tuple[str, Services], slack_api: FakeSlackApi
+) -> None:
+    url, services = app_url
+    async with httpx.AsyncClient(base_url=url) as browser:
+        response = await browser.get("/slack/oauth_redirect?code=the-code&state=forged")
+    assert response.status_code == 400
+    async with services.sessions() as db:
+        assert await db.scalar(select(Organization)) is None
+    assert slack_api.calls_to("oauth.v2.access") == []
+
+
+async def test_installing_twice_keeps_one_org(
+    app_url: tuple[str, Services], slack_api: FakeSlackApi
+) -> None:
+    url, services = app_url
+    await install(url)
+    await install(url)
+    async with services.sessions() as db:
+        orgs = list(await db.scalars(select(Organization)))
+    assert len(orgs) == 1
+    await eventually(lambda: _true(len(slack_api.messages) == 1))  # welcomed once
+
+
+async def _true(value: bool) -> bool:
+    return value
