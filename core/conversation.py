@@ -309,10 +309,5 @@ class Conversations:
             if started is not None:
                 return [started]
         message = OutgoingMessage(NOTHING_OPEN)
-        channel = await self.channels.for_member(address_of(member))
-        if channel is not None:
-            try:
-                await channel.send(address_of(member), message)
-            except DeliveryError as error:
-                log.warning("reply to member %s not delivered: %s", member.id, error)
+        await send_recorded(self.sessions, self.channels, address_of(member), message, record=None)
         return [message]

@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.channels import ChannelSet
 from core.domain import AgentSpec, Question, QuestionKind, Speaker
-from core.ports import AiCall, BrainInput, DeliveryError, MemberAddress, OutgoingMessage, Turn
+from core.ports import (
+    AiCall,
+    BrainInput,
+    DeliveryError,
+    MemberAddress,
+    OutgoingMessage,
+    SentMessage,
+    Turn,
+)
 from core.records import agent_spec, pending_question
 from core.store.models import Agent, AiLog, CheckinSession, Dot, Member, Message, Organization
 
@@ -121,9 +129,9 @@ async def send_recorded(
     to: MemberAddress,
     message: OutgoingMessage,
     *,
-    record: int,
+    record: int | None,
 ) -> None:
-    """Send through the member's channel and keep the channel's message id on the row."""
+    """Send through the member's channel; keep the channel's message id on the `record` row."""
     channel = await channels.for_member(to)
     if channel is None:
         return
@@ -133,6 +141,21 @@ async def send_recorded(
         log.warning("reply to member %s not delivered: %s", to.member_id, error)
         return
     async with sessions.begin() as db:
-        await db.execute(
-            update(Message).where(Message.id == record).values(channel_message_id=sent.message_id)
-        )
+        if record is not None:
+            await db.execute(
+                update(Message)
+                .where(Message.id == record)
+                .values(channel_message_id=sent.message_id)
+            )
+        await remember_learned(db, to.member_id, sent)
+
+
+#: Member columns a channel may fill in while sending (an address it had to look up).
+LEARNABLE = frozenset({"slack_dm_channel_id"})
+
+
+async def remember_learned(db: AsyncSession, member_id: int, sent: SentMessage) -> None:
+    """Store what the channel learned (a Slack DM channel id) so it is looked up only once."""
+    values = {key: value for key, value in sent.learned.items() if key in LEARNABLE}
+    if values:
+        await db.execute(update(Member).where(Member.id == member_id).values(**values))

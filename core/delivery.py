@@ -18,7 +18,12 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.channels import ChannelSet
-from core.conversation_store import Conversation, load_conversation, record_calls
+from core.conversation_store import (
+    Conversation,
+    load_conversation,
+    record_calls,
+    remember_learned,
+)
 from core.domain import Provider, SessionState, Speaker
 from core.ports import (
     Brain,
@@ -183,12 +188,8 @@ class Delivery:
                 )
             )
             record_calls(db, convo, reply.calls)
-            if sent and sent.learned.get("slack_dm_channel_id"):
-                await db.execute(
-                    update(Member)
-                    .where(Member.id == convo.member.id)
-                    .values(slack_dm_channel_id=sent.learned["slack_dm_channel_id"])
-                )
+            if sent is not None:
+                await remember_learned(db, convo.member.id, sent)
 
     async def _skip_away(self, session_id: int, away: MemberAway) -> None:
         async with self.sessions.begin() as db:

@@ -256,3 +256,12 @@ async def test_app_home_shows_the_members_check_ins(world: SlackWorld) -> None:
     await world.requests.event({"type": "app_home_opened", "user": "U2", "tab": "home"})
     await eventually(lambda: _true("U2" in world.slack.views))
     assert world.slack.views["U2"]["type"] == "home"
+
+
+async def test_a_members_dm_channel_is_opened_once(world: SlackWorld) -> None:
+    await world.requests.dm("U2", "hello?", ts="1800000000.000700")
+    await eventually(lambda: _true(len(world.slack.messages_in("D2")) == 1))
+    await world.requests.dm("U2", "anyone?", ts="1800000000.000800")
+    await eventually(lambda: _true(len(world.slack.messages_in("D2")) == 2))
+    assert "No check-in is open" in world.slack.messages_in("D2")[1].text
+    assert len(world.slack.calls_to("conversations.open")) == 1
