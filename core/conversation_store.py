@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -67,22 +67,10 @@ async def load_conversation(db: AsyncSession, session_id: int) -> Conversation:
 def record_calls(db: AsyncSession, convo: Conversation, calls: tuple[AiCall, ...]) -> None:
     """One ai_logs row per LLM call; the prompt text only when the org opted in."""
     for call in calls:
-        db.add(
-            AiLog(
-                org_id=convo.org.id,
-                session_id=convo.session.id,
-                purpose=call.purpose,
-                model=call.model,
-                tokens_in=call.tokens_in,
-                tokens_out=call.tokens_out,
-                cached_tokens=call.cached_tokens,
-                latency_ms=call.latency_ms,
-                outcome=call.outcome,
-                error=call.error,
-                request_id=call.request_id,
-                prompt_text=call.prompt_text if convo.org.store_ai_text else None,
-            )
-        )
+        fields = asdict(call)
+        if not convo.org.store_ai_text:
+            fields["prompt_text"] = None
+        db.add(AiLog(org_id=convo.org.id, session_id=convo.session.id, **fields))
 
 
 def record_dots(db: AsyncSession, convo: Conversation, dots: Mapping[str, float | str]) -> None:

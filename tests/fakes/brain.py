@@ -25,3 +25,15 @@ class BuggyBrain(ScriptedBrain):
 
     async def respond(self, given: BrainInput) -> BrainReply:
         raise RuntimeError("a bug in the brain")
+
+
+class LoggingBrain(ScriptedBrain):
+    """The scripted brain, reporting one LLM call (with its prompt text) per answer."""
+
+    async def respond(self, given: BrainInput) -> BrainReply:
+        reply = await super().respond(given)
+        call = AiCall("turn", "test-model", "ok", tokens_in=50, prompt_text="the member's words")
+        return BrainReply(
+            text=reply.text, state=reply.state, question=reply.question, done=reply.done,
+            dots=reply.dots, summary=reply.summary, calls=(call,),
+        )  # fmt: skip

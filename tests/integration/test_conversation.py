@@ -19,7 +19,7 @@ from core.inbound import EditedMessage, IncomingMessage, Sender
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from core.store.engine import make_sessionmaker
 from core.store.models import AiLog, CheckinSession, Dot, Message
-from tests.fakes.brain import BuggyBrain, DownBrain
+from tests.fakes.brain import BuggyBrain, DownBrain, LoggingBrain
 from tests.fakes.channel import FakeChannel
 from tests.fakes.clock import FakeClock
 from tests.fakes.world import add_due_session, add_member, add_org
@@ -215,3 +215,18 @@ async def test_editing_after_completion_corrects_the_dot(world: Engine) -> None:
 async def test_an_edit_of_an_unknown_message_changes_nothing(world: Engine) -> None:
     await delivered(world)
     assert not await edit(world, "never-seen", "5")
+
+
+@pytest.mark.parametrize("opted_in", [False, True])
+async def test_ai_logs_keep_text_only_for_orgs_that_opted_in(
+    engine: AsyncEngine, opted_in: bool
+) -> None:
+    world = build(engine, LoggingBrain())
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db, store_ai_text=opted_in), ANA)
+    await delivered(world)
+    await world.say("4")
+    async with world.sessions() as db:
+        log = await db.scalar(select(AiLog))
+    assert log is not None and log.tokens_in == 50
+    assert log.prompt_text == ("the member's words" if opted_in else None)
