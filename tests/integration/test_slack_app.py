@@ -260,8 +260,16 @@ async def test_app_home_shows_the_members_check_ins(world: SlackWorld) -> None:
 
 async def test_a_members_dm_channel_is_opened_once(world: SlackWorld) -> None:
     await world.requests.dm("U2", "hello?", ts="1800000000.000700")
-    await eventually(lambda: _true(len(world.slack.messages_in("D2")) == 1))
+    await eventually(lambda: _dm_channel_stored(world, "U2"))
     await world.requests.dm("U2", "anyone?", ts="1800000000.000800")
     await eventually(lambda: _true(len(world.slack.messages_in("D2")) == 2))
     assert "No check-in is open" in world.slack.messages_in("D2")[1].text
     assert len(world.slack.calls_to("conversations.open")) == 1
+
+
+async def _dm_channel_stored(world: SlackWorld, user: str) -> bool:
+    async with world.services.sessions() as db:
+        stored = await db.scalar(
+            select(Member.slack_dm_channel_id).where(Member.slack_user_id == user)
+        )
+    return stored is not None

@@ -1,0 +1,465 @@
+"""Acknowledgement latency of /slack/events for DM message events while the brain is slow.
+
+    python bench/slack_events.py [--rate 200] [--seconds 10] [--brain-seconds 2]
+
+Two apps take the same stream of signed DM `message` events, one after the other in one
+run, each served by uvicorn on loopback through Bolt's FastAPI adapter:
+  * the baseline: a minimal Bolt AsyncApp (same signing secret, same token and fake Web
+    API) whose `message` listener does nothing;
+  * VizDots as bot/bootstrap.py builds it: SQLite (a migrated file in a temp dir), Slack
+    with a single-workspace token against tests/fakes/slack_api.py, and the OpenAI brain
+    against tests/fakes/openai_server.py, which sleeps `--brain-seconds` on every request.
+Every member has an open daily check-in (delivered with Delivery.start_now) and answers
+it in words four times, `members / rate` seconds apart (more than a brain call): a mood
+with words (an acknowledgement call), two vague focus answers (follow-up turn calls),
+then one more (an acknowledgement call). So every event should cost one 2-second model
+call; the share that did is counted from the words the fake model was sent.
+The sends are open loop (fixed schedule, never waiting for responses); each latency runs
+from the request's scheduled time to its response, so a late send counts against it.
+Goals: VizDots' p99 within 1.5x of the baseline's and under 100 ms; exit 1 otherwise.
+
+Processes: the load generator is a single asyncio loop in this process; each app under
+test runs in its own subprocess, and both fakes in a third. In one loop the server's
+work (200 brain turns a second) would delay the client's sends and reads and be charged
+twice, and the fakes' threads (hundreds of sleeping model requests) would take the GIL
+from the app, which real Slack and OpenAI, being remote, never do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from fastapi import Request, Response
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+SECRET = "bench-signing-secret"
+TEAM_ID = "T0TEST"  # FakeSlackApi's workspace
+GOAL_RATIO = 1.5
+GOAL_P99_MS = 100.0
+WARMUP_SECONDS = 1.0
+TAG = re.compile(r"\bzq[a-z]{4}\b")  # an event's mark in its text; no English word matches
+ANSWERS = (
+    "4, feeling rested and ready",  # mood with words: an acknowledgement call
+    "the release notes",  # focus, vague (< 6 words): the fake model asks a follow-up
+    "mostly the docs",  # still vague: the second and last follow-up
+    "and some code review",  # no follow-ups left, not a bare value: an acknowledgement
+)
+
+
+# --- the stream of events -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Shape:
+    rate: float
+    seconds: float
+    brain_seconds: float
+
+    @property
+    def events(self) -> int:
+        return round(self.rate * self.seconds)
+
+    @property
+    def members(self) -> int:
+        """Enough that each has at most `len(ANSWERS)` events, over a brain call apart."""
+        apart = math.ceil(self.rate * (self.brain_seconds + 0.5))
+        return max(math.ceil(self.events / len(ANSWERS)), apart)
+
+
+def user_of(member: int) -> str:
+    return f"U{member:05d}"
+
+
+def tag(index: int) -> str:
+    letters = ""
+    for _ in range(4):
+        index, digit = divmod(index, 26)
+        letters += chr(ord("a") + digit)
+    return "zq" + letters
+
+
+def dm_event(shape: Shape, index: int) -> dict[str, Any]:
+    """Event `index`: member index % members gives its (index // members)-th answer."""
+    member, turn = index % shape.members, index // shape.members
+    user = user_of(member)
+    return {
+        "type": "message", "channel_type": "im", "channel": "D" + user.removeprefix("U"),
+        "user": user, "text": f"{ANSWERS[turn]} {tag(index)}", "ts": f"{1_800_000_000 + index}.000100",
+    }  # fmt: skip
+
+
+def channel_event(index: int) -> dict[str, Any]:
+    """A message in a public channel: both apps' listeners ignore it (the warm-up)."""
+    return {"type": "message", "channel_type": "channel", "channel": "C0GENERAL",
+            "user": user_of(0), "text": "warming up", "ts": f"1700000000.{index:06d}"}  # fmt: skip
+
+
+def signed(events: Sequence[dict[str, Any]], prefix: str) -> list[tuple[bytes, dict[str, str]]]:
+    """Request bodies and headers as Slack sends them, signed now (valid for 5 minutes)."""
+    verifier, now = SignatureVerifier(SECRET), str(int(time.time()))
+    requests = []
+    for n, event in enumerate(events):
+        body = json.dumps({
+            "type": "event_callback", "team_id": TEAM_ID, "api_app_id": "A0TEST", "event": event,
+            "event_id": f"Ev{prefix}{n:06d}", "event_time": int(now),
+        })  # fmt: skip
+        headers = {
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": now,
+            "X-Slack-Signature": verifier.generate_signature(timestamp=now, body=body),
+        }
+        requests.append((body.encode(), headers))
+    return requests
+
+
+# --- the open-loop load generator ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Result:
+    latency: float  # from the scheduled send to the response, seconds
+    lag: float  # how late the client actually sent
+    status: int  # 0: no response
+
+
+async def fire(url: str, requests: Sequence[tuple[bytes, dict[str, str]]], rate: float) -> list[Result]:
+    """Send at fixed intervals whatever the responses do, over keep-alive connections."""
+    # aiohttp rather than httpx: a third of the client CPU per request, and CPU is short
+    # here (2 cores for client, app and fakes).
+    connector = aiohttp.TCPConnector(limit=1000, keepalive_timeout=60)
+    timeout = aiohttp.ClientTimeout(total=15)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        loop = asyncio.get_running_loop()
+        start, tasks = loop.time() + 0.05, []
+        for n, (body, headers) in enumerate(requests):
+            due = start + n / rate
+            if (wait := due - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            tasks.append(asyncio.create_task(one(http, url, body, headers, due)))
+        return await asyncio.gather(*tasks)
+
+
+async def one(
+    http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str], due: float
+) -> Result:
+    loop = asyncio.get_running_loop()
+    sent = loop.time()
+    try:
+        async with http.post(url, data=body, headers=headers) as response:
+            await response.read()
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError):
+        status = 0
+    return Result(latency=loop.time() - due, lag=sent - due, status=status)
+
+
+async def warm_then_measure(url: str, shape: Shape) -> list[Result]:
+    """A second of ignored channel messages (connections, auth.test), then the DM events."""
+    warm = int(shape.rate * WARMUP_SECONDS)
+    await fire(url, signed([channel_event(n) for n in range(warm)], "Warm"), shape.rate)
+    await asyncio.sleep(0.5)
+    events = [dm_event(shape, n) for n in range(shape.events)]
+    return await fire(url, signed(events, "Dm"), shape.rate)
+
+
+# --- figures ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Figures:
+    p50: float
+    p99: float
+    failed: dict[int, int]  # status (0: none) -> count, for all but 200
+    lag_p99: float
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest rank."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+def figures(results: Sequence[Result]) -> Figures:
+    latencies = [r.latency * 1000 for r in results]
+    return Figures(
+        p50=percentile(latencies, 0.50),
+        p99=percentile(latencies, 0.99),
+        failed=dict(Counter(r.status for r in results if r.status != 200)),
+        lag_p99=percentile([r.lag * 1000 for r in results], 0.99),
+    )
+
+
+# --- subprocesses -------------------------------------------------------------------------------
+class Child:
+    """This file run with --role: one JSON line on stdout when ready, stops at stdin EOF."""
+
+    def __init__(self, role: str, log: Path, *options: str) -> None:
+        self.log = log
+        self._log: TextIO = log.open("w")
+        command = [sys.executable, __file__, "--role", role, *options]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True
+        )
+
+    def read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            sys.exit(f"{self.log.stem} stopped early; see its log:\n{self.log.read_text()[-3000:]}")
+        return dict(json.loads(line))
+
+    def ask(self, question: str) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(question + "\n")
+        self.process.stdin.flush()
+        return self.read()
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+@contextmanager
+def child(role: str, log: Path, *options: str) -> Iterator[Child]:
+    started = Child(role, log, *options)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def announce(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload), flush=True)
+
+
+async def stdin_closed() -> None:
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+# --- role: the fakes ----------------------------------------------------------------------------
+def run_fakes(shape: Shape) -> None:
+    """The Slack workspace (one user per member) and the slow model, until stdin closes."""
+    from tests.fakes.openai_server import FakeOpenAIServer
+    from tests.fakes.slack_api import FakeSlackApi
+
+    slack = FakeSlackApi(team_id=TEAM_ID, page_size=200)
+    for member in range(shape.members):
+        slack.add_user(user_of(member), f"Member {member}", f"m{member}@bench.test")
+    model = FakeOpenAIServer()
+    model.delay_next(10 * shape.events, seconds=shape.brain_seconds)
+    with slack, model:
+        announce({"slack": slack.base_url, "openai": model.base_url})
+        for line in sys.stdin:
+            if line.strip() == "report":
+                announce({"requests": len(model.requests), "tags": brain_tags(model.requests)})
+
+
+def brain_tags(bodies: Sequence[dict[str, Any]]) -> list[str]:
+    """The events whose words were the latest member words of a model request."""
+    found = set()
+    for body in bodies:
+        text = "\n".join(str(m.get("content") or "") for m in body.get("messages", []))
+        if lines := re.findall(r"(?m)^Member: (.*)$", text):
+            found.update(TAG.findall(lines[-1]))
+    return sorted(found)
+
+
+# --- role: the apps under test ------------------------------------------------------------------
+async def serve_minimal(slack_url: str) -> None:
+    from fastapi import FastAPI
+    from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from tests.fakes.http_server import serving
+    from tests.fakes.slack_api import TEST_TOKEN
+
+    bolt = AsyncApp(
+        signing_secret=SECRET, client=AsyncWebClient(token=TEST_TOKEN, base_url=slack_url)
+    )
+
+    @bolt.event("message")
+    async def ignore() -> None:
+        """Bolt has acknowledged already; nothing else to do."""
+
+    handler = AsyncSlackRequestHandler(bolt)
+    api = FastAPI()
+
+    async def events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    api.add_api_route("/slack/events", events, methods=["POST"])
+    async with serving(api) as url:
+        announce({"url": url})
+        await stdin_closed()
+
+
+async def serve_vizdots(shape: Shape, database_url: str, slack_url: str, openai_url: str) -> None:
+    from bot.app import create_app
+    from bot.bootstrap import build_services
+    from bot.settings import load_settings
+    from tests.fakes.http_server import serving
+    from tests.fakes.slack_api import TEST_TOKEN
+
+    settings = load_settings(
+        database_url=database_url,
+        slack_signing_secret=SECRET,
+        slack_bot_token=TEST_TOKEN,
+        slack_api_url=slack_url,
+        openai_api_key="sk-bench",
+        openai_base_url=openai_url,
+    )
+    services = build_services(settings, loop_interval=None)
+    async with serving(create_app(services)) as url:
+        started = time.perf_counter()
+        opened = await open_checkins(services, members=shape.members)
+        announce({"url": url, "opened": opened, "setup": time.perf_counter() - started})
+        await stdin_closed()
+
+
+async def open_checkins(services: Any, *, members: int) -> int:
+    """Wait for the start-up install to sync every member, then open a check-in for each."""
+    from sqlalchemy import select
+
+    from core.store.models import Member
+
+    async def member_ids() -> list[int]:
+        async with services.sessions() as db:
+            return list(await db.scalars(select(Member.id).order_by(Member.id)))
+
+    for _ in range(600):
+        if len(ids := await member_ids()) >= members:
+            break
+        await asyncio.sleep(0.05)
+    gate = asyncio.Semaphore(8)
+
+    async def start(member_id: int) -> bool:
+        async with gate:
+            return await services.delivery.start_now(member_id=member_id) is not None
+
+    opened = await asyncio.gather(*(start(member_id) for member_id in ids))
+    return sum(opened)
+
+
+# --- the run ------------------------------------------------------------------------------------
+def drained(fakes: Child, *, quiet: float = 2.5, within: float = 30.0) -> dict[str, Any]:
+    """The model's report once no new request has come for `quiet` seconds."""
+    report, last_change, deadline = fakes.ask("report"), time.monotonic(), time.monotonic() + within
+    while time.monotonic() < deadline and time.monotonic() - last_change < quiet:
+        time.sleep(0.25)
+        fresh = fakes.ask("report")
+        if fresh["requests"] != report["requests"]:
+            report, last_change = fresh, time.monotonic()
+    return report
+
+
+def log_problems(log: Path) -> list[str]:
+    lines = log.read_text().splitlines()
+    wanted = [line for line in lines if re.search(r"WARNING|ERROR|Error|Traceback", line)]
+    return [f"{count}x {line[:150]}" for line, count in Counter(wanted).most_common(5)]
+
+
+def measure_minimal(shape: Shape, workdir: Path, slack_url: str) -> list[Result]:
+    with child("minimal", workdir / "minimal.log", "--slack-url", slack_url) as app:
+        url = app.read()["url"]
+        return asyncio.run(warm_then_measure(f"{url}/slack/events", shape))
+
+
+def measure_vizdots(
+    shape: Shape, workdir: Path, fakes: Child, urls: dict[str, Any]
+) -> tuple[list[Result], dict[str, Any], list[str]]:
+    from core.store.migrate import upgrade_to_head
+
+    database = f"sqlite:///{workdir / 'vizdots.db'}"
+    upgrade_to_head(database)
+    options = ["--database-url", database, "--slack-url", urls["slack"], "--openai-url", urls["openai"]]
+    log = workdir / "vizdots.log"
+    with child("vizdots", log, *options, *shape_options(shape)) as app:
+        ready = app.read()
+        print(f"VizDots ready: {ready['opened']} check-ins opened in {ready['setup']:.1f} s")
+        results = asyncio.run(warm_then_measure(f"{ready['url']}/slack/events", shape))
+        report = drained(fakes)
+    return results, report, log_problems(log)
+
+
+def shape_options(shape: Shape) -> list[str]:
+    return ["--rate", str(shape.rate), "--seconds", str(shape.seconds),
+            "--brain-seconds", str(shape.brain_seconds)]  # fmt: skip
+
+
+def report(shape: Shape, base: Figures, ours: Figures, brain: dict[str, Any], problems: list[str]) -> bool:
+    ratio = ours.p99 / base.p99
+    hits = len(set(brain["tags"]) & {tag(n) for n in range(shape.events)})
+    print(f"minimal Bolt app  p50: {base.p50:.1f} ms")
+    print(f"minimal Bolt app  p99: {base.p99:.1f} ms")
+    print(f"VizDots           p50: {ours.p50:.1f} ms")
+    print(f"VizDots           p99: {ours.p99:.1f} ms")
+    print(f"p99 ratio VizDots / minimal: {ratio:.2f}x")
+    print(f"not acknowledged with 200: minimal {base.failed or 0}, VizDots {ours.failed or 0}")
+    print(f"client send lag p99: minimal {base.lag_p99:.1f} ms, VizDots {ours.lag_p99:.1f} ms")
+    print(f"events whose words reached the {shape.brain_seconds:g} s brain: {hits}/{shape.events} "
+          f"({hits / shape.events:.0%}); model requests: {brain['requests']}")  # fmt: skip
+    for line in problems:
+        print(f"VizDots log: {line}")
+    within_ratio = ratio <= GOAL_RATIO and not ours.failed
+    under = ours.p99 < GOAL_P99_MS and not ours.failed
+    print(f"goal p99 within {GOAL_RATIO}x of minimal: {'met' if within_ratio else 'NOT met'}")
+    print(f"goal p99 under {GOAL_P99_MS:.0f} ms: {'met' if under else 'NOT met'}")
+    return within_ratio and under
+
+
+def run(shape: Shape, keep: Path | None) -> bool:
+    print(f"{shape.events} DM events at {shape.rate:g}/s from {shape.members} members per app; "
+          f"database: SQLite (a temp file); brain: fake OpenAI, {shape.brain_seconds:g} s a call")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="vizdots-bench-") as tmp:
+        workdir = keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        with child("fakes", workdir / "fakes.log", *shape_options(shape)) as fakes:
+            urls = fakes.read()
+            base = measure_minimal(shape, workdir, urls["slack"])
+            ours, brain, problems = measure_vizdots(shape, workdir, fakes, urls)
+    return report(shape, figures(base), figures(ours), brain, problems)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="events a second")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each load")
+    parser.add_argument("--brain-seconds", type=float, default=2.0, help="each model call")
+    parser.add_argument("--keep", type=Path, help="keep the logs and database in this folder")
+    parser.add_argument("--role", choices=["fakes", "minimal", "vizdots"], help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--slack-url", help=argparse.SUPPRESS)
+    parser.add_argument("--openai-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    shape = Shape(rate=args.rate, seconds=args.seconds, brain_seconds=args.brain_seconds)
+    if args.role == "fakes":
+        run_fakes(shape)
+    elif args.role == "minimal":
+        asyncio.run(serve_minimal(args.slack_url))
+    elif args.role == "vizdots":
+        asyncio.run(serve_vizdots(shape, args.database_url, args.slack_url, args.openai_url))
+    else:
+        sys.exit(0 if run(shape, args.keep) else 1)
+
+
+if __name__ == "__main__":
+    main()
