@@ -1,28 +1,33 @@
 """Acknowledgement latency of /slack/events for DM message events while the brain is slow.
 
     python bench/slack_events.py [--rate 200] [--seconds 10] [--brain-seconds 2]
+                                 [--database sqlite|postgresql] [--keep DIR]
 
 Two apps take the same stream of signed DM `message` events, one after the other in one
 run, each served by uvicorn on loopback through Bolt's FastAPI adapter:
-  * the baseline: a minimal Bolt AsyncApp (same signing secret, same token and fake Web
-    API) whose `message` listener does nothing;
-  * VizDots as bot/bootstrap.py builds it: SQLite (a migrated file in a temp dir), Slack
-    with a single-workspace token against tests/fakes/slack_api.py, and the OpenAI brain
-    against tests/fakes/openai_server.py, which sleeps `--brain-seconds` on every request.
-Every member has an open daily check-in (delivered with Delivery.start_now) and answers
-it in words four times, `members / rate` seconds apart (more than a brain call): a mood
-with words (an acknowledgement call), two vague focus answers (follow-up turn calls),
-then one more (an acknowledgement call). So every event should cost one 2-second model
-call; the share that did is counted from the words the fake model was sent.
-The sends are open loop (fixed schedule, never waiting for responses); each latency runs
-from the request's scheduled time to its response, so a late send counts against it.
+  * the baseline: a minimal Bolt AsyncApp (same signing secret, token and fake Web API)
+    whose `message` listener does nothing;
+  * VizDots as bot/bootstrap.py builds it: SQLite (a migrated file in a temp dir; or
+    PostgreSQL, a throwaway cluster from the local binaries), Slack with a
+    single-workspace token against tests/fakes/slack_api.py, and the OpenAI brain against
+    tests/fakes/openai_server.py, which sleeps `--brain-seconds` on every request.
+The workspace's members are synced by the app's own start-up install. Every member has
+an open daily check-in and answers it in words, at most four times and `members / rate`
+seconds apart (longer than a brain call): a mood with words (an acknowledgement call),
+two vague focus answers (follow-up turn calls), then one more (an acknowledgement). So
+every event should cost one model call; the share that did is counted from the words
+the fake model was sent (each event's text carries a mark).
+Sends are open loop (a fixed schedule, never waiting for responses) over keep-alive
+connections, after a second of ignored channel messages to warm both apps up. Each
+latency runs from the request's scheduled time to its response, so a late send counts.
 Goals: VizDots' p99 within 1.5x of the baseline's and under 100 ms; exit 1 otherwise.
 
-Processes: the load generator is a single asyncio loop in this process; each app under
-test runs in its own subprocess, and both fakes in a third. In one loop the server's
-work (200 brain turns a second) would delay the client's sends and reads and be charged
-twice, and the fakes' threads (hundreds of sleeping model requests) would take the GIL
-from the app, which real Slack and OpenAI, being remote, never do.
+Processes: the load generator is one asyncio loop in this process; each app under test
+runs in its own subprocess and both fakes in a third. In one loop the server's work would
+delay the client's sends and reads and be charged twice, and the fakes' threads (hundreds
+of sleeping model requests) would take the GIL from the app, which real Slack and OpenAI,
+being remote, never do. With 2 cores the processes still share the CPU: the load average
+is printed, and each server's CPU time per event (Linux /proc) shows what it spent.
 """
 
 from __future__ import annotations
@@ -31,23 +36,23 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from fastapi import Request, Response
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
+from fastapi import Request, Response
 from slack_sdk.signature import SignatureVerifier
 
 SECRET = "bench-signing-secret"
@@ -55,6 +60,7 @@ TEAM_ID = "T0TEST"  # FakeSlackApi's workspace
 GOAL_RATIO = 1.5
 GOAL_P99_MS = 100.0
 WARMUP_SECONDS = 1.0
+DRAIN_QUIET, DRAIN_AT_MOST = 2.5, 10.0  # seconds without a new model request; the cap
 TAG = re.compile(r"\bzq[a-z]{4}\b")  # an event's mark in its text; no English word matches
 ANSWERS = (
     "4, feeling rested and ready",  # mood with words: an acknowledgement call
@@ -62,6 +68,7 @@ ANSWERS = (
     "mostly the docs",  # still vague: the second and last follow-up
     "and some code review",  # no follow-ups left, not a bare value: an acknowledgement
 )
+Signed = list[tuple[bytes, dict[str, str]]]
 
 
 # --- the stream of events -----------------------------------------------------------------------
@@ -80,6 +87,10 @@ class Shape:
         """Enough that each has at most `len(ANSWERS)` events, over a brain call apart."""
         apart = math.ceil(self.rate * (self.brain_seconds + 0.5))
         return max(math.ceil(self.events / len(ANSWERS)), apart)
+
+    def options(self) -> list[str]:
+        return ["--rate", str(self.rate), "--seconds", str(self.seconds),
+                "--brain-seconds", str(self.brain_seconds)]  # fmt: skip
 
 
 def user_of(member: int) -> str:
@@ -100,7 +111,8 @@ def dm_event(shape: Shape, index: int) -> dict[str, Any]:
     user = user_of(member)
     return {
         "type": "message", "channel_type": "im", "channel": "D" + user.removeprefix("U"),
-        "user": user, "text": f"{ANSWERS[turn]} {tag(index)}", "ts": f"{1_800_000_000 + index}.000100",
+        "user": user, "text": f"{ANSWERS[turn]} {tag(index)}",
+        "ts": f"{1_800_000_000 + index}.000100",
     }  # fmt: skip
 
 
@@ -110,7 +122,7 @@ def channel_event(index: int) -> dict[str, Any]:
             "user": user_of(0), "text": "warming up", "ts": f"1700000000.{index:06d}"}  # fmt: skip
 
 
-def signed(events: Sequence[dict[str, Any]], prefix: str) -> list[tuple[bytes, dict[str, str]]]:
+def signed(events: Sequence[dict[str, Any]], prefix: str) -> Signed:
     """Request bodies and headers as Slack sends them, signed now (valid for 5 minutes)."""
     verifier, now = SignatureVerifier(SECRET), str(int(time.time()))
     requests = []
@@ -136,21 +148,18 @@ class Result:
     status: int  # 0: no response
 
 
-async def fire(url: str, requests: Sequence[tuple[bytes, dict[str, str]]], rate: float) -> list[Result]:
-    """Send at fixed intervals whatever the responses do, over keep-alive connections."""
-    # aiohttp rather than httpx: a third of the client CPU per request, and CPU is short
-    # here (2 cores for client, app and fakes).
-    connector = aiohttp.TCPConnector(limit=1000, keepalive_timeout=60)
-    timeout = aiohttp.ClientTimeout(total=15)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        loop = asyncio.get_running_loop()
-        start, tasks = loop.time() + 0.05, []
-        for n, (body, headers) in enumerate(requests):
-            due = start + n / rate
-            if (wait := due - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            tasks.append(asyncio.create_task(one(http, url, body, headers, due)))
-        return await asyncio.gather(*tasks)
+async def fire(
+    http: aiohttp.ClientSession, url: str, requests: Signed, rate: float
+) -> list[Result]:
+    """Send at fixed intervals whatever the responses do."""
+    loop = asyncio.get_running_loop()
+    start, tasks = loop.time() + 0.05, []
+    for n, (body, headers) in enumerate(requests):
+        due = start + n / rate
+        if (wait := due - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.create_task(one(http, url, body, headers, due)))
+    return await asyncio.gather(*tasks)
 
 
 async def one(
@@ -167,13 +176,19 @@ async def one(
     return Result(latency=loop.time() - due, lag=sent - due, status=status)
 
 
-async def warm_then_measure(url: str, shape: Shape) -> list[Result]:
+async def warm_then_measure(url: str, shape: Shape, measuring: Callable[[], None]) -> list[Result]:
     """A second of ignored channel messages (connections, auth.test), then the DM events."""
-    warm = int(shape.rate * WARMUP_SECONDS)
-    await fire(url, signed([channel_event(n) for n in range(warm)], "Warm"), shape.rate)
-    await asyncio.sleep(0.5)
-    events = [dm_event(shape, n) for n in range(shape.events)]
-    return await fire(url, signed(events, "Dm"), shape.rate)
+    # aiohttp rather than httpx: about a third of the client CPU per request, and CPU is
+    # short here. Keep-alive connections, as many as the responses need.
+    connector = aiohttp.TCPConnector(limit=1000, keepalive_timeout=60)
+    timeout = aiohttp.ClientTimeout(total=15)
+    events = signed([dm_event(shape, n) for n in range(shape.events)], "Dm")
+    warm = signed([channel_event(n) for n in range(int(shape.rate * WARMUP_SECONDS))], "Warm")
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        await fire(http, url, warm, shape.rate)
+        await asyncio.sleep(0.5)
+        measuring()
+        return await fire(http, url, events, shape.rate)
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -183,6 +198,7 @@ class Figures:
     p99: float
     failed: dict[int, int]  # status (0: none) -> count, for all but 200
     lag_p99: float
+    cpu_ms: float | None  # the server's CPU time per event
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -191,13 +207,14 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
 
 
-def figures(results: Sequence[Result]) -> Figures:
+def figures(results: Sequence[Result], cpu: float | None) -> Figures:
     latencies = [r.latency * 1000 for r in results]
     return Figures(
         p50=percentile(latencies, 0.50),
         p99=percentile(latencies, 0.99),
         failed=dict(Counter(r.status for r in results if r.status != 200)),
         lag_p99=percentile([r.lag * 1000 for r in results], 0.99),
+        cpu_ms=None if cpu is None else cpu * 1000 / len(results),
     )
 
 
@@ -217,7 +234,7 @@ class Child:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            sys.exit(f"{self.log.stem} stopped early; see its log:\n{self.log.read_text()[-3000:]}")
+            sys.exit(f"{self.log.stem} stopped early; its log:\n{self.log.read_text()[-3000:]}")
         return dict(json.loads(line))
 
     def ask(self, question: str) -> dict[str, Any]:
@@ -225,6 +242,14 @@ class Child:
         self.process.stdin.write(question + "\n")
         self.process.stdin.flush()
         return self.read()
+
+    def cpu_seconds(self) -> float | None:
+        """User + system time so far (Linux); None elsewhere."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         assert self.process.stdin is not None
@@ -335,79 +360,136 @@ async def serve_vizdots(shape: Shape, database_url: str, slack_url: str, openai_
         await stdin_closed()
 
 
-async def open_checkins(services: Any, *, members: int) -> int:
-    """Wait for the start-up install to sync every member, then open a check-in for each."""
+async def synced_members(services: Any, *, members: int, within: float = 30.0) -> list[int]:
+    """Member ids once the app's start-up install has synced them all."""
     from sqlalchemy import select
 
     from core.store.models import Member
 
-    async def member_ids() -> list[int]:
+    deadline = time.monotonic() + within
+    while True:
         async with services.sessions() as db:
-            return list(await db.scalars(select(Member.id).order_by(Member.id)))
-
-    for _ in range(600):
-        if len(ids := await member_ids()) >= members:
-            break
+            ids = list(await db.scalars(select(Member.id).order_by(Member.id)))
+        if len(ids) >= members or time.monotonic() > deadline:
+            return ids
         await asyncio.sleep(0.05)
-    gate = asyncio.Semaphore(8)
 
-    async def start(member_id: int) -> bool:
-        async with gate:
-            return await services.delivery.start_now(member_id=member_id) is not None
 
-    opened = await asyncio.gather(*(start(member_id) for member_id in ids))
-    return sum(opened)
+async def open_checkins(services: Any, *, members: int) -> int:
+    """The first member's check-in through Delivery.start_now, the others copies of it.
+
+    start_now costs about 40 ms of CPU a member (opening, Slack DM, records): 20 s for
+    500. Copying its session and opening message per member, and storing each member's
+    DM channel as delivery would have, leaves the database as 500 start_nows would.
+    """
+    from sqlalchemy import func, literal, select, update
+
+    from core.store.models import CheckinSession, Member, Message
+
+    first, *others = await synced_members(services, members=members)
+    started = await services.delivery.start_now(member_id=first)
+    async with services.sessions.begin() as db:
+        session = await db.get_one(CheckinSession, started.session_id)
+        opening = await db.scalar(select(Message).where(Message.session_id == session.id))
+        copies = [CheckinSession(**columns(session, member_id=m)) for m in others]
+        db.add_all(copies)
+        await db.flush()
+        db.add_all(Message(**columns(opening, session_id=c.id)) for c in copies)
+        dm_channel = literal("D") + func.substr(Member.slack_user_id, 2)
+        await db.execute(update(Member).values(slack_dm_channel_id=dm_channel))
+    return 1 + len(copies)
+
+
+def columns(row: Any, **changes: Any) -> dict[str, Any]:
+    """A row's column values without its id and creation time, with `changes`."""
+    skip = {"id", "created_at", "channel_message_id"}
+    names = [c.key for c in row.__table__.columns if c.key not in skip]
+    return {name: getattr(row, name) for name in names} | changes
 
 
 # --- the run ------------------------------------------------------------------------------------
-def drained(fakes: Child, *, quiet: float = 2.5, within: float = 30.0) -> dict[str, Any]:
-    """The model's report once no new request has come for `quiet` seconds."""
-    report, last_change, deadline = fakes.ask("report"), time.monotonic(), time.monotonic() + within
-    while time.monotonic() < deadline and time.monotonic() - last_change < quiet:
+@dataclass(frozen=True)
+class Brain:
+    requests: int
+    events_reaching: int
+    log: list[str]
+
+
+def drained(fakes: Child) -> dict[str, Any]:
+    """The model's report once no new request has come for DRAIN_QUIET seconds."""
+    report, changed = fakes.ask("report"), time.monotonic()
+    deadline = changed + DRAIN_AT_MOST
+    while time.monotonic() < deadline and time.monotonic() - changed < DRAIN_QUIET:
         time.sleep(0.25)
         fresh = fakes.ask("report")
         if fresh["requests"] != report["requests"]:
-            report, last_change = fresh, time.monotonic()
+            report, changed = fresh, time.monotonic()
     return report
 
 
 def log_problems(log: Path) -> list[str]:
+    """The commonest warnings and exceptions in a server's log."""
     lines = log.read_text().splitlines()
-    wanted = [line for line in lines if re.search(r"WARNING|ERROR|Error|Traceback", line)]
-    return [f"{count}x {line[:150]}" for line, count in Counter(wanted).most_common(5)]
+    wanted = re.compile(r"WARNING|ERROR|^[\w.]+(Error|Exception)\b")
+    found = Counter(line[:160] for line in lines if wanted.search(line))
+    return [f"{count}x {line}" for line, count in found.most_common(5)]
 
 
-def measure_minimal(shape: Shape, workdir: Path, slack_url: str) -> list[Result]:
+def measure(app: Child, url: str, shape: Shape) -> tuple[list[Result], float | None]:
+    """The results, and the server's CPU seconds when the measured sends began."""
+    marks: list[float | None] = []
+    results = asyncio.run(
+        warm_then_measure(f"{url}/slack/events", shape, lambda: marks.append(app.cpu_seconds()))
+    )
+    return results, marks[0]
+
+
+def cpu_since(app: Child, mark: float | None) -> float | None:
+    now = app.cpu_seconds()
+    return None if now is None or mark is None else now - mark
+
+
+def measure_minimal(shape: Shape, workdir: Path, slack_url: str) -> Figures:
     with child("minimal", workdir / "minimal.log", "--slack-url", slack_url) as app:
-        url = app.read()["url"]
-        return asyncio.run(warm_then_measure(f"{url}/slack/events", shape))
+        results, mark = measure(app, app.read()["url"], shape)
+        return figures(results, cpu_since(app, mark))
 
 
 def measure_vizdots(
-    shape: Shape, workdir: Path, fakes: Child, urls: dict[str, Any]
-) -> tuple[list[Result], dict[str, Any], list[str]]:
+    shape: Shape, workdir: Path, database: str, fakes: Child, urls: dict[str, Any]
+) -> tuple[Figures, Brain]:
     from core.store.migrate import upgrade_to_head
 
-    database = f"sqlite:///{workdir / 'vizdots.db'}"
     upgrade_to_head(database)
-    options = ["--database-url", database, "--slack-url", urls["slack"], "--openai-url", urls["openai"]]
+    options = ["--database-url", database, "--slack-url", urls["slack"],
+               "--openai-url", urls["openai"], *shape.options()]  # fmt: skip
     log = workdir / "vizdots.log"
-    with child("vizdots", log, *options, *shape_options(shape)) as app:
+    with child("vizdots", log, *options) as app:
         ready = app.read()
-        print(f"VizDots ready: {ready['opened']} check-ins opened in {ready['setup']:.1f} s")
-        results = asyncio.run(warm_then_measure(f"{ready['url']}/slack/events", shape))
-        report = drained(fakes)
-    return results, report, log_problems(log)
+        print(f"VizDots ready: {ready['opened']} check-ins open (set up in {ready['setup']:.1f} s)")
+        results, mark = measure(app, ready["url"], shape)
+        report = drained(fakes)  # the turns still running after the load, on the CPU bill
+        cpu = cpu_since(app, mark)
+    reaching = set(report["tags"]) & {tag(n) for n in range(shape.events)}
+    return figures(results, cpu), Brain(report["requests"], len(reaching), log_problems(log))
 
 
-def shape_options(shape: Shape) -> list[str]:
-    return ["--rate", str(shape.rate), "--seconds", str(shape.seconds),
-            "--brain-seconds", str(shape.brain_seconds)]  # fmt: skip
+@contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'vizdots.db'}"
+        return
+    from tests.postgres import find_bindir, throwaway_cluster
+
+    bindir = find_bindir()
+    if bindir is None:
+        sys.exit("--database postgresql needs the PostgreSQL binaries (initdb, pg_ctl)")
+    with throwaway_cluster(bindir) as url:
+        yield url
 
 
-def report(shape: Shape, base: Figures, ours: Figures, brain: dict[str, Any], problems: list[str]) -> bool:
+def report(shape: Shape, base: Figures, ours: Figures, brain: Brain) -> bool:
     ratio = ours.p99 / base.p99
-    hits = len(set(brain["tags"]) & {tag(n) for n in range(shape.events)})
     print(f"minimal Bolt app  p50: {base.p50:.1f} ms")
     print(f"minimal Bolt app  p99: {base.p99:.1f} ms")
     print(f"VizDots           p50: {ours.p50:.1f} ms")
@@ -415,9 +497,13 @@ def report(shape: Shape, base: Figures, ours: Figures, brain: dict[str, Any], pr
     print(f"p99 ratio VizDots / minimal: {ratio:.2f}x")
     print(f"not acknowledged with 200: minimal {base.failed or 0}, VizDots {ours.failed or 0}")
     print(f"client send lag p99: minimal {base.lag_p99:.1f} ms, VizDots {ours.lag_p99:.1f} ms")
-    print(f"events whose words reached the {shape.brain_seconds:g} s brain: {hits}/{shape.events} "
-          f"({hits / shape.events:.0%}); model requests: {brain['requests']}")  # fmt: skip
-    for line in problems:
+    if base.cpu_ms is not None and ours.cpu_ms is not None:
+        print(f"server CPU per event: minimal {base.cpu_ms:.1f} ms, "
+              f"VizDots {ours.cpu_ms:.1f} ms (its turns included)")  # fmt: skip
+    print(f"events whose words reached the {shape.brain_seconds:g} s brain: "
+          f"{brain.events_reaching}/{shape.events} ({brain.events_reaching / shape.events:.0%}); "
+          f"model requests: {brain.requests}")  # fmt: skip
+    for line in brain.log:
         print(f"VizDots log: {line}")
     within_ratio = ratio <= GOAL_RATIO and not ours.failed
     under = ours.p99 < GOAL_P99_MS and not ours.failed
@@ -426,17 +512,23 @@ def report(shape: Shape, base: Figures, ours: Figures, brain: dict[str, Any], pr
     return within_ratio and under
 
 
-def run(shape: Shape, keep: Path | None) -> bool:
+def run(shape: Shape, kind: str, keep: Path | None) -> bool:
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    name = "SQLite" if kind == "sqlite" else "PostgreSQL"
     print(f"{shape.events} DM events at {shape.rate:g}/s from {shape.members} members per app; "
-          f"database: SQLite (a temp file); brain: fake OpenAI, {shape.brain_seconds:g} s a call")  # fmt: skip
+          f"database: {name}; brain: fake OpenAI, {shape.brain_seconds:g} s a call; "
+          f"{os.cpu_count()} CPUs, load average {load}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="vizdots-bench-") as tmp:
         workdir = keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        with child("fakes", workdir / "fakes.log", *shape_options(shape)) as fakes:
+        with (
+            child("fakes", workdir / "fakes.log", *shape.options()) as fakes,
+            database(kind, workdir) as url,
+        ):
             urls = fakes.read()
             base = measure_minimal(shape, workdir, urls["slack"])
-            ours, brain, problems = measure_vizdots(shape, workdir, fakes, urls)
-    return report(shape, figures(base), figures(ours), brain, problems)
+            ours, brain = measure_vizdots(shape, workdir, url, fakes, urls)
+    return report(shape, base, ours, brain)
 
 
 def main() -> None:
@@ -444,7 +536,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="events a second")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each load")
     parser.add_argument("--brain-seconds", type=float, default=2.0, help="each model call")
-    parser.add_argument("--keep", type=Path, help="keep the logs and database in this folder")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--keep", type=Path, help="keep the logs (and SQLite file) in DIR")
     parser.add_argument("--role", choices=["fakes", "minimal", "vizdots"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--slack-url", help=argparse.SUPPRESS)
@@ -458,7 +551,7 @@ def main() -> None:
     elif args.role == "vizdots":
         asyncio.run(serve_vizdots(shape, args.database_url, args.slack_url, args.openai_url))
     else:
-        sys.exit(0 if run(shape, args.keep) else 1)
+        sys.exit(0 if run(shape, args.database, args.keep) else 1)
 
 
 if __name__ == "__main__":

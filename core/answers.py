@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from core.domain import Question, QuestionKind
 
@@ -53,6 +55,16 @@ def read_answer(question: Question, text: str) -> int | str | None:
     if question.kind is QuestionKind.CHOICE:
         return read_choice(question, text)
     return text.strip() or None
+
+
+def with_answer(state: Mapping[str, Any], question: Question, value: int | str) -> dict[str, Any]:
+    """The session state with the member's answer; a follow-up adds to a text answer."""
+    answers = dict(state.get("answers", {}))
+    previous = answers.get(question.key)
+    if question.kind is QuestionKind.TEXT and isinstance(previous, str) and previous:
+        value = f"{previous}\n{value}"
+    answers[question.key] = value
+    return {**state, "answers": answers}
 
 
 def is_skip(text: str) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.answers import is_skip, read_answer, reask
+from core.answers import is_skip, read_answer, reask, with_answer
 from core.channels import ChannelSet
 from core.conversation_store import (
     Conversation,
@@ -51,6 +51,10 @@ OPEN_STATES = (SessionState.DELIVERED.value, SessionState.IN_PROGRESS.value)
 UNKNOWN_SENDER = "Hi! I don't know you yet in VizDots. Ask an admin to run `/vizdots members sync`."
 NOTHING_OPEN = "No check-in is open for you right now. Reply *start* to begin one now."
 START_WORDS = frozenset({"start", "check in", "checkin", "check-in", "start checkin"})
+SNAG = (
+    "Sorry, something went wrong on my side. "
+    "Your message is saved; please send it again in a minute."
+)
 SKIPPED = "Skipped for today — see you next time! 👋"
 MAX_TURN_ATTEMPTS = 4
 
@@ -192,7 +196,13 @@ class Conversations:
                 convo = await load_conversation(db, session_id)
             if convo.session.state not in OPEN_STATES:
                 return []
-            outcome = await self._decide(convo, incoming, choice)
+            try:
+                outcome = await self._decide(convo, incoming, choice)
+            except Exception:  # the answer is stored; say so rather than go silent
+                log.exception("session %s: turn failed", session_id)
+                return await self._apologise(convo)
+            if outcome is None:
+                return []  # a press on a question answered meanwhile
             saved = await self._save(convo, outcome)
             if saved is not None:
                 return await self._say(convo, outcome, saved, choice)
@@ -201,19 +211,27 @@ class Conversations:
 
     async def _decide(
         self, convo: Conversation, incoming: IncomingMessage, choice: Choice | None
-    ) -> Outcome:
+    ) -> Outcome | None:
         state = dict(convo.session.brain_state)
         if (choice and choice.is_skip) or (choice is None and is_skip(incoming.text)):
             return Outcome(state=state, text=SKIPPED, new_state=SessionState.SKIPPED)
         question = convo.pending
+        if choice and question is not None and choice.question_key != question.key:
+            return None
         if question is not None:
             value = read_answer(question, choice.value if choice else incoming.text)
             if value is None:
                 return Outcome(state=state, text=reask(question))
-            state["answers"] = {**state.get("answers", {}), question.key: value}
+            state = with_answer(state, question, value)
         reply = await self.brain.respond(convo.brain_input(state))
         done = SessionState.COMPLETED if reply.done else SessionState.IN_PROGRESS
         return Outcome(state=reply.state, reply=reply, text=reply.text, new_state=done)
+
+    async def _apologise(self, convo: Conversation) -> list[OutgoingMessage]:
+        message = OutgoingMessage(SNAG, session_id=convo.session.id)
+        address = address_of(convo.member)
+        await send_recorded(self.sessions, self.channels, address, message, record=None)
+        return [message]
 
     async def _save(self, convo: Conversation, outcome: Outcome) -> Message | None:
         """Persist the turn if the session is still at the version it was read at."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.answers import read_answer
+from core.answers import read_answer, with_answer
 from core.domain import AgentSpec, Speaker
 from core.ports import Brain, BrainInput, BrainReply, Turn
 
@@ -49,7 +49,7 @@ class Checkin:
             value = read_answer(question, text)
             if value is None:
                 raise ValueError(f"the engine would ask again after {text!r}")
-            self.state["answers"] = {**self.state.get("answers", {}), question.key: value}
+            self.state = with_answer(self.state, question, value)
         return self._took(await self.brain.respond(self.given()))
 
     def _took(self, reply: BrainReply) -> BrainReply:

@@ -474,6 +474,6 @@ async def test_after_a_failure_the_scripted_brain_finishes_with_every_answer(
     assert [call.outcome for call in carried_on.calls] == ["error"]
     assert done.done and done.dots == {
         "mood": 4.0,
-        "focus": "Mostly the data backfill for old invoices.",
+        "focus": "Billing migration.\nMostly the data backfill for old invoices.",
         "blockers": "Waiting on access.",
     }
