@@ -147,6 +147,8 @@ class Delivery:
             convo = await load_conversation(db, session_id)
         address = address_of(convo.member)
         channel = await self.channels.for_member(address)
+        if channel is not None and (reason := await channel.away(address)):
+            raise MemberAway(reason)
         reply = await self.brain.opening(convo.brain_input({}))
         message = agent_message(session_id, reply.text, reply.question)
         sent = await channel.send(address, message) if channel else None

@@ -104,6 +104,10 @@ class Channel(Protocol):
         """Whether this channel can DM the member now (an installed, active workspace)."""
         ...
 
+    async def away(self, to: MemberAddress) -> str | None:
+        """Why the chat says the member is away today (out of office…), or None."""
+        ...
+
     async def send(self, to: MemberAddress, message: OutgoingMessage) -> SentMessage:
         """DM the member; raise DeliveryError when it cannot."""
         ...

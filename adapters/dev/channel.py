@@ -18,6 +18,9 @@ class DevChannel:
     async def can_reach(self, to: MemberAddress) -> bool:
         return True
 
+    async def away(self, to: MemberAddress) -> str | None:
+        return None
+
     async def send(self, to: MemberAddress, message: OutgoingMessage) -> SentMessage:
         return SentMessage(message_id=f"dev-{uuid.uuid4().hex[:12]}")
 

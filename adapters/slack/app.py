@@ -68,10 +68,12 @@ def build_slack_app(
     installation_store: AsyncInstallationStore | None = None,
     state_store: AsyncOAuthStateStore | None = None,
 ) -> AsyncApp:
-    options = {"base_url": settings.api_url} if settings.api_url else {}
+    client = AsyncWebClient(
+        token=settings.bot_token, base_url=settings.api_url or AsyncWebClient.BASE_URL
+    )
     app = AsyncApp(
         signing_secret=settings.signing_secret,
-        client=AsyncWebClient(token=settings.bot_token, **options),
+        client=client,
         oauth_settings=_oauth(settings, core, installation_store, state_store),
     )
     _listen_to_messages(app, core)

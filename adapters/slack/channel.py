@@ -30,7 +30,6 @@ from core.ports import (
     Clock,
     DeliveryError,
     MemberAddress,
-    MemberAway,
     OutgoingMessage,
     SentMessage,
     SystemClock,
@@ -80,10 +79,15 @@ class SlackChannel:
             return False
         return await self._clients.for_org(to.org_id) is not None
 
+    async def away(self, to: MemberAddress) -> str | None:
+        """Asked once per check-in, before the opening; replies are never held back."""
+        if not self._check_status:
+            return None
+        client, user = await self._client(to)
+        return await self._away_reason(client, to, user)
+
     async def send(self, to: MemberAddress, message: OutgoingMessage) -> SentMessage:
         client, user = await self._client(to)
-        if self._check_status:
-            await self._refuse_if_away(client, to, user)
         channel, learned = await self._dm_channel(client, to, user)
         with _translated("chat.postMessage", to):
             posted = await client.chat_postMessage(
@@ -109,14 +113,16 @@ class SlackChannel:
             raise DeliveryError("VizDots is not installed in the Slack workspace", retryable=False)
         return client, to.slack_user_id
 
-    async def _refuse_if_away(self, client: AsyncWebClient, to: MemberAddress, user: str) -> None:
-        """MemberAway when the status says so. Best effort: a failed look-up never blocks."""
+    async def _away_reason(
+        self, client: AsyncWebClient, to: MemberAddress, user: str
+    ) -> str | None:
+        """The status's away reason. Best effort: a failed look-up never blocks a check-in."""
         try:
             with _translated("users.info", to):
                 info: dict[str, Any] = (await client.users_info(user=user)).get("user") or {}
         except SlackDeliveryError as error:
             if error.retryable or error.code == "missing_scope":
-                return  # chat.postMessage will tell whether Slack is really down
+                return None  # chat.postMessage will tell whether Slack is really down
             raise
         if info.get("deleted"):
             raise DeliveryError(HINTS["account_inactive"], retryable=False)
@@ -128,8 +134,8 @@ class SlackChannel:
             end_of_today=end_of_local_day(info.get("tz"), now=self._clock.now()),
         )
         if reason is not None:
-            log.info("slack member %s is away: not sending", to.member_id)
-            raise MemberAway(reason)
+            log.info("slack member %s is away today", to.member_id)
+        return reason
 
     async def _dm_channel(
         self, client: AsyncWebClient, to: MemberAddress, user: str

@@ -13,6 +13,7 @@ from core.ports import DeliveryError, MemberAddress, OutgoingMessage, SentMessag
 class FakeChannel:
     provider: Provider = Provider.DEV
     reachable: bool = True
+    away_reason: str | None = None
     sent: list[tuple[MemberAddress, OutgoingMessage]] = field(default_factory=list)
     updated: list[tuple[str, OutgoingMessage]] = field(default_factory=list)
     failures: list[DeliveryError] = field(default_factory=list)
@@ -20,6 +21,9 @@ class FakeChannel:
 
     async def can_reach(self, to: MemberAddress) -> bool:
         return self.reachable
+
+    async def away(self, to: MemberAddress) -> str | None:
+        return self.away_reason
 
     async def send(self, to: MemberAddress, message: OutgoingMessage) -> SentMessage:
         if self.failures:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.channels import ChannelSet
 from core.delivery import Delivery
-from core.ports import DeliveryError, MemberAway
+from core.ports import DeliveryError
 from core.scripted_brain import ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
 from core.store.models import CheckinSession
@@ -113,7 +113,7 @@ async def test_a_claim_abandoned_by_a_crashed_worker_is_delivered_later(
 
 async def test_a_member_away_today_is_skipped_and_recorded_as_such(engine: AsyncEngine) -> None:
     await with_members(engine, 1)
-    channel = FakeChannel(failures=[MemberAway("status: 🌴 On vacation")])
+    channel = FakeChannel(away_reason="status: 🌴 On vacation")
     assert (await delivery_on(engine, channel).deliver_due(now=NOW)).away == 1
     async with make_sessionmaker(engine)() as db:
         session = await db.scalar(select(CheckinSession))

@@ -13,7 +13,7 @@ from adapters.slack.blocks import message_blocks
 from adapters.slack.channel import SlackChannel
 from adapters.slack.clients import SlackClients
 from core.domain import Question, QuestionKind
-from core.ports import DeliveryError, FixedClock, MemberAddress, MemberAway, OutgoingMessage
+from core.ports import DeliveryError, FixedClock, MemberAddress, OutgoingMessage
 from core.rendering import agent_message, answered
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlackApi
 
@@ -126,15 +126,20 @@ async def test_update_edits_the_message_it_names(
     assert (untouched.edits, untouched.text) == (0, "Another")
 
 
-async def test_a_member_with_an_out_of_office_status_is_away_and_gets_nothing(
+async def test_a_member_with_an_out_of_office_status_is_away(
     channel: SlackChannel, workspace: FakeSlackApi
 ) -> None:
     workspace.set_status("U1ANA", "Out of office", ":palm_tree:")
-    with pytest.raises(MemberAway) as away:
-        await channel.send(ana(), HELLO)
-    assert str(away.value) == "Slack status: 🌴 Out of office"
-    assert workspace.calls_to("chat.postMessage") == []
+    assert await channel.away(ana()) == "Slack status: 🌴 Out of office"
     assert workspace.calls_to("conversations.open") == []
+
+
+async def test_replies_are_sent_whatever_the_status(
+    channel: SlackChannel, workspace: FakeSlackApi
+) -> None:
+    workspace.set_status("U1ANA", "Out of office", ":palm_tree:")
+    await channel.send(ana(), HELLO)
+    assert len(workspace.messages) == 1 and workspace.calls_to("users.info") == []
 
 
 async def test_a_status_set_until_after_the_members_local_day_is_away(
@@ -142,25 +147,22 @@ async def test_a_status_set_until_after_the_members_local_day_is_away(
 ) -> None:
     until = NOW.replace(hour=23, minute=30) + timedelta(days=1)
     workspace.set_status("U1ANA", "Team offsite", expiration=int(until.timestamp()))
-    with pytest.raises(MemberAway):
-        await channel.send(ana(), HELLO)
+    assert await channel.away(ana()) is not None
 
 
 async def test_without_the_status_check_users_info_is_not_called(
     make_channel: MakeChannel, workspace: FakeSlackApi
 ) -> None:
     workspace.set_status("U1ANA", "Out of office", ":palm_tree:")
-    await make_channel(check_status=False).send(ana(), HELLO)
+    assert await make_channel(check_status=False).away(ana()) is None
     assert workspace.calls_to("users.info") == []
-    assert len(workspace.messages) == 1
 
 
 async def test_a_failed_status_lookup_does_not_stop_the_check_in(
     channel: SlackChannel, workspace: FakeSlackApi
 ) -> None:
     workspace.fail_next("users.info", 5, status=500)
-    await channel.send(ana(), HELLO)
-    assert len(workspace.messages) == 1
+    assert await channel.away(ana()) is None
 
 
 async def test_a_burst_of_rate_limits_still_posts_exactly_one_message(
