@@ -25,23 +25,33 @@ from core.conversation_store import (
     remember_learned,
 )
 from core.domain import Provider, SessionState, Speaker
+from core.eligibility import unwanted
 from core.ports import (
     Brain,
     BrainReply,
     Clock,
     DeliveryError,
-    MemberAway,
     OutgoingMessage,
     SentMessage,
 )
 from core.records import address_of
 from core.rendering import agent_message
-from core.schedule_time import expires_at
+from core.schedule_time import MAX_LATENESS, expires_at
 from core.store.models import Agent, CheckinSession, Member, Message, Schedule
 
 log = logging.getLogger("vizdots.delivery")
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+class NotToday(Exception):
+    """The session is no longer wanted (schedule paused, vacation…): skip it, don't retry."""
+
+
+class AwayToday(NotToday):
+    """The member's chat status says they are away today."""
+
+
 MAX_ATTEMPTS = 5
 OPEN_OR_WAITING = ("scheduled", "delivering", "delivered", "in_progress")
 
@@ -51,6 +61,7 @@ class DeliveryCounts:
     delivered: int = 0
     to_email: int = 0
     away: int = 0
+    skipped: int = 0
     retried: int = 0
     failed: int = 0
     expired: int = 0
@@ -75,24 +86,28 @@ class Delivery:
         self.grace = grace
         self.concurrency = concurrency
 
-    async def deliver_due(self, *, now: datetime, batch: int = 500) -> DeliveryCounts:
-        """Expire what is past its end, then send every due session once."""
+    async def deliver_due(self, *, now: datetime) -> DeliveryCounts:
+        """Expire what is over, then send every due session once.
+
+        Sessions are claimed `concurrency` at a time, so a claim is always being worked
+        on and never outlives CLAIM_TIMEOUT while it waits in a queue.
+        """
         counts = DeliveryCounts(expired=await self.expire(now=now))
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def one(session_id: int) -> None:
-            async with gate:
-                await self._deliver_claimed(session_id, counts)
-
-        while claimed := await self._claim(now=now, batch=batch):
-            await asyncio.gather(*(one(session_id) for session_id in claimed))
+        while claimed := await self._claim(now=now, batch=self.concurrency):
+            await asyncio.gather(*(self._deliver_claimed(s, counts) for s in claimed))
         return counts
 
     async def expire(self, *, now: datetime) -> int:
+        """Past the member's day (plus grace), or never sent and now too late to send."""
+        over = CheckinSession.expires_at <= now
+        missed = and_(
+            CheckinSession.state == SessionState.SCHEDULED.value,
+            CheckinSession.due_at < now - MAX_LATENESS,
+        )
         async with self.sessions.begin() as db:
             result = await db.execute(
                 update(CheckinSession)
-                .where(CheckinSession.state.in_(OPEN_OR_WAITING), CheckinSession.expires_at <= now)
+                .where(CheckinSession.state.in_(OPEN_OR_WAITING), or_(over, missed))
                 .values(state=SessionState.EXPIRED.value)
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
@@ -107,7 +122,11 @@ class Delivery:
         )
         due = (
             select(CheckinSession.id)
-            .where(claimable, CheckinSession.due_at <= now, CheckinSession.expires_at > now)
+            .where(
+                claimable,
+                CheckinSession.due_at.between(now - MAX_LATENESS, now),
+                CheckinSession.expires_at > now,
+            )
             .order_by(CheckinSession.due_at)
             .limit(batch)
             .with_for_update(skip_locked=True)
@@ -129,12 +148,18 @@ class Delivery:
     async def _deliver_claimed(self, session_id: int, counts: DeliveryCounts) -> None:
         try:
             outcome = await self.deliver_one(session_id)
-        except MemberAway as away:
-            await self._skip_away(session_id, away)
-            counts.away += 1
+        except NotToday as skip:
+            await self._skip(session_id, skip)
+            counts.away += isinstance(skip, AwayToday)
+            counts.skipped += not isinstance(skip, AwayToday)
             return
         except DeliveryError as error:
             await self._release(session_id, error, counts)
+            return
+        except Exception as error:  # a bug or a database hiccup: this session only, retried
+            log.exception("delivery of session %s crashed", session_id)
+            failure = DeliveryError(f"internal error: {type(error).__name__}", retryable=True)
+            await self._release(session_id, failure, counts)
             return
         if outcome is Provider.EMAIL:
             counts.to_email += 1
@@ -145,10 +170,12 @@ class Delivery:
         """Open the conversation in the member's channel; EMAIL when no chat reaches them."""
         async with self.sessions() as db:
             convo = await load_conversation(db, session_id)
+            if reason := await unwanted(db, convo, self.clock.now()):
+                raise NotToday(reason)
         address = address_of(convo.member)
         channel = await self.channels.for_member(address)
         if channel is not None and (reason := await channel.away(address)):
-            raise MemberAway(reason)
+            raise AwayToday(f"away: {reason}")
         reply = await self.brain.opening(convo.brain_input({}))
         message = agent_message(session_id, reply.text, reply.question)
         sent = await channel.send(address, message) if channel else None
@@ -193,11 +220,16 @@ class Delivery:
             if sent is not None:
                 await remember_learned(db, convo.member.id, sent)
 
-    async def _skip_away(self, session_id: int, away: MemberAway) -> None:
+    async def _skip(self, session_id: int, skip: NotToday) -> None:
         async with self.sessions.begin() as db:
-            session = await db.get_one(CheckinSession, session_id)
-            session.state = SessionState.SKIPPED.value
-            session.outcome_note = f"away: {away}"[:200]
+            await db.execute(
+                update(CheckinSession)
+                .where(
+                    CheckinSession.id == session_id,
+                    CheckinSession.state == SessionState.DELIVERING.value,
+                )
+                .values(state=SessionState.SKIPPED.value, outcome_note=str(skip)[:200])
+            )
 
     async def _release(self, session_id: int, error: DeliveryError, counts: DeliveryCounts) -> None:
         """Give a failed claim back for a later attempt, or mark it failed for good."""

@@ -87,13 +87,6 @@ class DeliveryError(Exception):
         self.retryable = retryable
 
 
-class MemberAway(DeliveryError):
-    """The chat says the member is away today (out-of-office status): skip, don't retry."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, retryable=False)
-
-
 @runtime_checkable
 class Channel(Protocol):
     """A chat channel: Slack, Teams, the local dev chat."""

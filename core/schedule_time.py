@@ -98,6 +98,10 @@ def _dates(first: date, last: date) -> Iterator[date]:
         day += _ONE_DAY
 
 
+#: How late a check-in may still be sent (after an outage, or a schedule set mid-day).
+MAX_LATENESS = timedelta(hours=3)
+
+
 def candidate_slots(
     *,
     weekdays: int,
@@ -107,10 +111,11 @@ def candidate_slots(
     horizon: timedelta,
     grace: timedelta,
 ) -> list[Slot]:
-    """Slots on the mask's weekdays still answerable at `now` and due by `now + horizon`.
+    """Slots on the mask's weekdays due by `now + horizon` and still worth sending.
 
-    A slot already due but not yet expired is included: a late planning run still
-    creates today's session, which the delivery loop then sends at once.
+    A slot already due is included while it is at most MAX_LATENESS late (and not
+    expired): a late planning run still creates this morning's session, which delivery
+    sends at once, but a 09:00 check-in is never sent in the evening.
     """
     if now.tzinfo is None:
         raise ValueError("naive datetime given where a UTC instant is needed")
@@ -122,7 +127,9 @@ def candidate_slots(
         if not mask_contains(weekdays, weekday=day.weekday()):
             continue
         slot = _slot(local_date=day, at=at, zone=zone, grace=grace)
-        if slot is not None and slot.due_at <= until and slot.expires_at > now:
+        if slot is None or slot.due_at > until or slot.expires_at <= now:
+            continue
+        if slot.due_at >= now - MAX_LATENESS:
             slots.append(slot)
     return slots
 

@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from core.domain import Provider
-from core.ports import DeliveryError, MemberAddress, OutgoingMessage, SentMessage
+from core.ports import MemberAddress, OutgoingMessage, SentMessage
 
 
 @dataclass
@@ -16,7 +16,7 @@ class FakeChannel:
     away_reason: str | None = None
     sent: list[tuple[MemberAddress, OutgoingMessage]] = field(default_factory=list)
     updated: list[tuple[str, OutgoingMessage]] = field(default_factory=list)
-    failures: list[DeliveryError] = field(default_factory=list)
+    failures: list[Exception] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def can_reach(self, to: MemberAddress) -> bool:

@@ -13,7 +13,7 @@ from core.delivery import Delivery
 from core.ports import DeliveryError
 from core.scripted_brain import ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
-from core.store.models import CheckinSession
+from core.store.models import CheckinSession, Organization, Schedule
 from tests.fakes.channel import FakeChannel
 from tests.fakes.clock import FakeClock
 from tests.fakes.world import add_due_session, add_member, add_org
@@ -53,8 +53,8 @@ async def test_two_workers_at_once_send_each_session_exactly_once(
     first, second = FakeChannel(), FakeChannel()
     try:
         await asyncio.gather(
-            delivery_on(engine, first).deliver_due(now=NOW, batch=7),
-            delivery_on(other_engine, second).deliver_due(now=NOW, batch=7),
+            delivery_on(engine, first).deliver_due(now=NOW),
+            delivery_on(other_engine, second).deliver_due(now=NOW),
         )
     finally:
         await other_engine.dispose()
@@ -119,3 +119,41 @@ async def test_a_member_away_today_is_skipped_and_recorded_as_such(engine: Async
         session = await db.scalar(select(CheckinSession))
     assert session is not None and session.state == "skipped"
     assert session.outcome_note == "away: status: 🌴 On vacation"
+
+
+async def test_a_session_whose_schedule_was_paused_after_planning_is_skipped(
+    engine: AsyncEngine,
+) -> None:
+    await with_members(engine, 1)
+    async with make_sessionmaker(engine).begin() as db:
+        schedule = await db.scalar(select(Schedule))
+        assert schedule is not None
+        schedule.active = False
+    channel = FakeChannel()
+    assert (await delivery_on(engine, channel).deliver_due(now=NOW)).skipped == 1
+    assert channel.sent == [] and await states(engine) == ["skipped"]
+
+
+async def test_a_session_of_an_org_whose_trial_ended_is_skipped(engine: AsyncEngine) -> None:
+    await with_members(engine, 1)
+    async with make_sessionmaker(engine).begin() as db:
+        org = await db.scalar(select(Organization))
+        assert org is not None
+        org.trial_ends_at = NOW - timedelta(minutes=1)
+    assert (await delivery_on(engine, FakeChannel()).deliver_due(now=NOW)).skipped == 1
+
+
+async def test_a_check_in_too_late_to_send_expires_unsent(engine: AsyncEngine) -> None:
+    await with_members(engine, 1, due=NOW - timedelta(hours=4))
+    channel = FakeChannel()
+    assert (await delivery_on(engine, channel).deliver_due(now=NOW)).expired == 1
+    assert channel.sent == []
+
+
+async def test_a_crash_while_delivering_one_session_spares_the_others(
+    engine: AsyncEngine,
+) -> None:
+    await with_members(engine, 3)
+    channel = FakeChannel(failures=[RuntimeError("a bug in a channel")])
+    counts = await delivery_on(engine, channel).deliver_due(now=NOW)
+    assert (counts.delivered, counts.retried) == (2, 1)

@@ -110,20 +110,24 @@ def test_candidate_slots_keep_only_the_mask_weekdays() -> None:
     assert _slot_dates(weekdays=0, now=tuesday, horizon=timedelta(days=4)) == []
 
 
-def test_candidate_slots_include_a_due_slot_until_it_expires() -> None:
-    late = _utc(2026, 6, 11, 1)  # yesterday's 09:00 slot is answerable until 02:00
-    assert _slot_dates(weekdays=ALL_WEEKDAYS, now=late) == [
-        date(2026, 6, 10),
+def test_a_slot_already_due_is_planned_while_at_most_three_hours_late() -> None:
+    two_hours_late = _utc(2026, 6, 11, 11)
+    assert _slot_dates(weekdays=ALL_WEEKDAYS, now=two_hours_late) == [
         date(2026, 6, 11),
         date(2026, 6, 12),
     ]
-    assert date(2026, 6, 10) not in _slot_dates(weekdays=ALL_WEEKDAYS, now=_utc(2026, 6, 11, 2))
+
+
+def test_a_morning_check_in_is_not_planned_in_the_evening() -> None:
+    evening = _utc(2026, 6, 11, 18)
+    assert date(2026, 6, 11) not in _slot_dates(weekdays=ALL_WEEKDAYS, now=evening)
+    assert date(2026, 6, 10) not in _slot_dates(weekdays=ALL_WEEKDAYS, now=_utc(2026, 6, 11, 1))
 
 
 def test_candidate_slots_include_the_horizon_itself() -> None:
     now = _utc(2026, 6, 10, 21)
     found = _slot_dates(weekdays=ALL_WEEKDAYS, now=now, horizon=timedelta(hours=12))
-    assert found == [date(2026, 6, 10), date(2026, 6, 11)]
+    assert found == [date(2026, 6, 11)]
 
 
 def test_candidate_slots_refuse_a_naive_now() -> None:

@@ -1,0 +1,43 @@
+"""Is a planned check-in still wanted when it comes due?
+
+Planning looks 36 hours ahead; by delivery time a schedule may be paused, an agent
+disabled, a member gone on vacation or the trial over. The rules are planning's own
+(core/planning.py), asked again of one session just before it is sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.conversation_store import Conversation
+from core.domain import PlanStatus
+from core.store.models import Organization, Schedule
+
+
+def plan_allows_delivery(org: Organization, now: datetime) -> bool:
+    status = PlanStatus(org.plan_status)
+    if status is PlanStatus.TRIALING and org.trial_ends_at is not None:
+        return org.trial_ends_at > now
+    return status.allows_delivery
+
+
+async def unwanted(db: AsyncSession, convo: Conversation, now: datetime) -> str | None:
+    """Why the session should not be sent after all, or None to send it."""
+    member, local_date = convo.member, convo.session.local_date
+    if not plan_allows_delivery(convo.org, now):
+        return "the organisation's plan does not allow check-ins"
+    if not member.active:
+        return "member inactive"
+    if member.vacation_until is not None and member.vacation_until >= local_date:
+        return "on vacation"
+    if member.paused_until is not None and member.paused_until >= local_date:
+        return "paused"
+    if convo.agent.slug in (convo.org.disabled_agents or []):
+        return "agent disabled"
+    if convo.session.schedule_id is not None:
+        schedule = await db.get(Schedule, convo.session.schedule_id)
+        if schedule is None or not schedule.active:
+            return "schedule paused"
+    return None
