@@ -50,6 +50,7 @@ log = logging.getLogger("vizdots.conversation")
 OPEN_STATES = (SessionState.DELIVERED.value, SessionState.IN_PROGRESS.value)
 UNKNOWN_SENDER = "Hi! I don't know you yet in VizDots. Ask an admin to run `/vizdots members sync`."
 NOTHING_OPEN = "No check-in is open for you right now. Reply *start* to begin one now."
+ALREADY_DONE = "You've had today's check-in already. See you next time! 👋"
 START_WORDS = frozenset({"start", "check in", "checkin", "check-in", "start checkin"})
 SNAG = (
     "Sorry, something went wrong on my side. "
@@ -322,10 +323,12 @@ class Conversations:
     async def _nothing_open(
         self, member: Member, incoming: IncomingMessage
     ) -> list[OutgoingMessage]:
+        text = NOTHING_OPEN
         if incoming.text.strip().lower() in START_WORDS:
             started = await self.delivery.start_now(member_id=member.id)
             if started is not None:
                 return [started]
-        message = OutgoingMessage(NOTHING_OPEN)
+            text = ALREADY_DONE
+        message = OutgoingMessage(text)
         await send_recorded(self.sessions, self.channels, address_of(member), message, record=None)
         return [message]

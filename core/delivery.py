@@ -12,9 +12,9 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.channels import ChannelSet
@@ -26,6 +26,7 @@ from core.conversation_store import (
 )
 from core.domain import Provider, SessionState, Speaker
 from core.eligibility import unwanted
+from core.members import zone_or_default
 from core.ports import (
     Brain,
     BrainReply,
@@ -251,34 +252,43 @@ class Delivery:
     async def start_now(
         self, *, member_id: int, agent_slug: str | None = None
     ) -> OutgoingMessage | None:
-        """An on-demand check-in: created and delivered at once (no schedule)."""
-        now = self.clock.now()
-        async with self.sessions.begin() as db:
-            member = await db.get_one(Member, member_id)
-            agent_id = await self._agent_for(db, member, agent_slug)
-            if agent_id is None:
-                return None
-            zone = ZoneInfo(member.timezone)
-            local_date = now.astimezone(zone).date()
-            session = CheckinSession(
-                org_id=member.org_id,
-                schedule_id=None,
-                member_id=member.id,
-                agent_id=agent_id,
-                local_date=local_date,
-                due_at=now,
-                expires_at=expires_at(local_date=local_date, zone=zone, grace=self.grace),
-                state=SessionState.DELIVERING.value,
-                claimed_at=now,
-                delivery_attempts=1,
-            )
-            db.add(session)
-        await self.deliver_one(session.id)
+        """An on-demand check-in, created and delivered at once; None if there can't be one
+        (one a day per agent: a second "start", or two at once, finds it taken)."""
+        session_id = await self._on_demand_session(member_id, agent_slug)
+        if session_id is None:
+            return None
+        await self._deliver_claimed(session_id, DeliveryCounts())
         async with self.sessions() as db:
             opening = await db.scalar(
-                select(Message).where(Message.session_id == session.id).order_by(Message.id)
+                select(Message).where(Message.session_id == session_id).order_by(Message.id)
             )
-        return OutgoingMessage(opening.text, session_id=session.id) if opening else None
+        return OutgoingMessage(opening.text, session_id=session_id) if opening else None
+
+    async def _on_demand_session(self, member_id: int, agent_slug: str | None) -> int | None:
+        now = self.clock.now()
+        try:
+            async with self.sessions.begin() as db:
+                member = await db.get_one(Member, member_id)
+                agent_id = await self._agent_for(db, member, agent_slug)
+                if agent_id is None:
+                    return None
+                zone = zone_or_default(member.timezone)
+                local_date = now.astimezone(zone).date()
+                session = CheckinSession(
+                    org_id=member.org_id,
+                    member_id=member.id,
+                    agent_id=agent_id,
+                    local_date=local_date,
+                    due_at=now,
+                    expires_at=expires_at(local_date=local_date, zone=zone, grace=self.grace),
+                    state=SessionState.DELIVERING.value,
+                    claimed_at=now,
+                    delivery_attempts=1,
+                )
+                db.add(session)
+        except IntegrityError:
+            return None
+        return session.id
 
     async def _agent_for(self, db: AsyncSession, member: Member, slug: str | None) -> int | None:
         """The named agent, else the org's first active schedule's, else the daily check-in."""

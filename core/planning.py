@@ -278,11 +278,13 @@ def _participates() -> ColumnElement[bool]:
 
 
 def _not_planned(*, local_date: Any) -> ColumnElement[bool]:
+    """No session yet for that day: neither this schedule's nor one started on demand."""
     existing = CheckinSession.__table__.alias("existing")
+    on_demand = and_(existing.c.schedule_id.is_(None), existing.c.agent_id == Schedule.agent_id)
     return ~exists().where(
-        existing.c.schedule_id == Schedule.id,
         existing.c.member_id == Member.id,
         existing.c.local_date == local_date,
+        or_(existing.c.schedule_id == Schedule.id, on_demand),
     )
 
 

@@ -37,6 +37,7 @@ def _prepare(engine: Engine) -> None:
 
 
 def make_sync_engine(url: str, **options: Any) -> Engine:
+    options.setdefault("hide_parameters", True)  # bound values are member text: not for logs
     engine = create_engine(database_url(url, asynchronous=False), **options)
     _prepare(engine)
     return engine
@@ -44,6 +45,7 @@ def make_sync_engine(url: str, **options: Any) -> Engine:
 
 def make_async_engine(url: str, **options: Any) -> AsyncEngine:
     parsed = database_url(url, asynchronous=True)
+    options.setdefault("hide_parameters", True)  # bound values are member text: not for logs
     if parsed.get_backend_name() == "postgresql":
         options.setdefault("pool_size", 10)
         options.setdefault("pool_pre_ping", True)

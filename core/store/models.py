@@ -177,6 +177,15 @@ class CheckinSession(Base):
         UniqueConstraint("schedule_id", "member_id", "local_date"),
         Index("ix_checkin_sessions_state_due_at", "state", "due_at"),
         Index("ix_checkin_sessions_member_state", "member_id", "state"),
+        Index(
+            "uq_checkin_sessions_on_demand",
+            "member_id",
+            "agent_id",
+            "local_date",
+            unique=True,
+            sqlite_where=text("schedule_id IS NULL"),
+            postgresql_where=text("schedule_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

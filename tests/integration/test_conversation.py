@@ -5,24 +5,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.channels import ChannelSet
-from core.conversation import NOTHING_OPEN, SNAG, UNKNOWN_SENDER, Conversations
+from core.conversation import ALREADY_DONE, NOTHING_OPEN, SNAG, UNKNOWN_SENDER, Conversations
 from core.delivery import Delivery
 from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
+from core.planning import plan_sessions
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from core.store.engine import make_sessionmaker
-from core.store.models import AiLog, CheckinSession, Dot, Message
+from core.store.models import AiLog, CheckinSession, Dot, Message, Organization
 from tests.fakes.brain import BuggyBrain, DownBrain, LoggingBrain
 from tests.fakes.channel import FakeChannel
 from tests.fakes.clock import FakeClock
-from tests.fakes.world import add_due_session, add_member, add_org
+from tests.fakes.world import add_due_session, add_member, add_org, add_schedule
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 ANA = "ana@acme.io"
@@ -242,3 +243,24 @@ async def test_ai_logs_keep_text_only_for_orgs_that_opted_in(
         log = await db.scalar(select(AiLog))
     assert log is not None and log.tokens_in == 50
     assert log.prompt_text == ("the member's words" if opted_in else None)
+
+
+async def test_start_after_todays_check_in_says_it_is_done(world: Engine) -> None:
+    await world.say("start")
+    for answer in ("4", "Docs", "none"):
+        await world.say(answer)
+    [reply] = await world.say("start")
+    assert reply.text == ALREADY_DONE
+
+
+async def test_planning_leaves_out_a_day_already_checked_in_on_demand(world: Engine) -> None:
+    async with world.sessions.begin() as db:
+        org = await db.scalar(select(Organization))
+        assert org is not None
+        await add_schedule(db, org, local_time=time(11))
+    await world.say("start")
+    grace = timedelta(hours=2)
+    created = await plan_sessions(sessions=world.sessions, now=NOW, grace=grace)
+    async with world.sessions() as db:
+        dates = list(await db.scalars(select(CheckinSession.local_date)))
+    assert NOW.date() not in dates[1:] and created == len(dates) - 1

@@ -61,6 +61,18 @@ ROWS: dict[str, Row] = {
             "expires_at": NOW,
         },
     ),
+    "on-demand session per member, agent and day": (
+        m.CheckinSession,
+        lambda w: {
+            "org_id": w["org"],
+            "schedule_id": None,
+            "member_id": w["member"],
+            "agent_id": w["agent"],
+            "local_date": date(2026, 11, 27),
+            "due_at": NOW,
+            "expires_at": NOW,
+        },
+    ),
     "inbound event": (
         m.Message,
         lambda w: {
