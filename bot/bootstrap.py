@@ -108,8 +108,13 @@ def build_brain(settings: Settings) -> Brain:
 
 
 def build_services(
-    settings: Settings, *, clock: Clock | None = None, loop_interval: float | None = 60.0
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    loop_interval: float | None = 60.0,
+    dev_chat: bool = True,
 ) -> Services:
+    """`dev_chat`: without Slack or Teams, members talk through the local /dev chat."""
     engine = make_async_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
@@ -117,7 +122,7 @@ def build_services(
     slack = _slack_parts(settings, engine, sessions, clock)
     channels: list[Channel] = [slack.channel] if slack else []
     listeners: list[CheckinListener] = [slack.home] if slack else []
-    if not channels:
+    if not channels and dev_chat:
         from adapters.dev.channel import DevChannel
 
         channels.append(DevChannel())

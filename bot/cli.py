@@ -63,6 +63,17 @@ def with_services(work: Callable[[Services], Awaitable[T]], *, now: str | None =
     return asyncio.run(run())
 
 
+def is_loopback(host: str) -> bool:
+    from ipaddress import ip_address
+
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
@@ -92,9 +103,12 @@ def serve(
 
     settings = settings_or_exit()
     settings.log_disabled_integrations()
-    services = build_services(settings, loop_interval=60.0 if loop else None)
+    dev_chat = settings.dev_chat if settings.dev_chat is not None else is_loopback(host)
+    services = build_services(settings, loop_interval=60.0 if loop else None, dev_chat=dev_chat)
     if services.dev_chat:
         print(f"local chat: http://{host}:{port}/dev  (run `vizdots demo` for a demo team)")
+    elif not any(services.settings.integrations()[chat] for chat in ("slack", "teams")):
+        print("no chat configured and the local chat is off off-loopback (DEV_CHAT=true opens it)")
     uvicorn.run(create_app(services), host=host, port=port, log_level="info")
 
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     session_grace_hours: int = Field(default=2, ge=0, le=48)
     log_level: str = "INFO"
+    #: The unauthenticated local web chat (/dev) when no Slack or Teams is configured:
+    #: None = only when `vizdots serve` listens on a loopback address.
+    dev_chat: bool | None = None
 
     openai_api_key: Secret
     openai_model: str = "gpt-4o-mini"

@@ -141,20 +141,32 @@ class Conversations:
         return True
 
     async def _correct_answer(self, session_id: int, key: str, text: str) -> None:
-        async with self.sessions.begin() as db:
-            convo = await load_conversation(db, session_id)
+        """The corrected value replaces the answer (and its dot), version-checked like a turn."""
+        for _attempt in range(MAX_TURN_ATTEMPTS):
+            async with self.sessions() as db:
+                convo = await load_conversation(db, session_id)
             question = next((q for q in convo.agent.questions if q.key == key), None)
             value = read_answer(question, text) if question else None
             if value is None:
                 return
             session = convo.session
-            session.brain_state = {
-                **session.brain_state,
-                "answers": {**session.brain_state.get("answers", {}), key: value},
-            }
-            session.version += 1
-            if session.state == SessionState.COMPLETED.value:
-                await replace_dot(db, convo, key, value)
+            answers = {**session.brain_state.get("answers", {}), key: value}
+            async with self.sessions.begin() as db:
+                result = await db.execute(
+                    update(CheckinSession)
+                    .where(
+                        CheckinSession.id == session.id, CheckinSession.version == session.version
+                    )
+                    .values(
+                        brain_state={**session.brain_state, "answers": answers},
+                        version=session.version + 1,
+                    )
+                )
+                if result.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                if session.state == SessionState.COMPLETED.value:
+                    await replace_dot(db, convo, key, value)
+                return
 
     async def _target_session(
         self, db: AsyncSession, member: Member, choice: Choice | None

@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,23 +66,35 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@contextmanager
 def _fresh_database(
     backend: str,
     tmp_path: Path,
     sqlite_source: Path | None,
     server: str | None,
     template: str | None,
-) -> str:
+) -> Iterator[str]:
+    """A new database for one test; a PostgreSQL one is dropped afterwards."""
     if backend == "sqlite":
         target = tmp_path / "test.db"
         if sqlite_source is not None:
             shutil.copy(sqlite_source, target)
-        return f"sqlite:///{target}"
+        yield f"sqlite:///{target}"
+        return
     if server is None:
         if os.environ.get("VIZDOTS_REQUIRE_POSTGRES") == "1":
             pytest.fail("PostgreSQL is required (VIZDOTS_REQUIRE_POSTGRES=1) but unavailable")
         pytest.skip("no PostgreSQL: install its binaries or set TEST_DATABASE_URL")
-    return _create_database(server, f"vizdots_t{os.getpid()}_{next(_counter)}", template)
+    name = f"vizdots_t{os.getpid()}_{next(_counter)}"
+    yield _create_database(server, name, template)
+    _drop_database(server, name)
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    engine = make_sync_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -91,19 +104,21 @@ def db_url(
     sqlite_template: Path,
     postgres_server: str | None,
     postgres_template: str | None,
-) -> str:
+) -> Iterator[str]:
     """A fresh database at head, on each backend."""
-    return _fresh_database(
+    with _fresh_database(
         request.param, tmp_path, sqlite_template, postgres_server, postgres_template
-    )
+    ) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def blank_db_url(
     request: pytest.FixtureRequest, tmp_path: Path, postgres_server: str | None
-) -> str:
+) -> Iterator[str]:
     """A fresh, empty database (no schema), on each backend."""
-    return _fresh_database(request.param, tmp_path, None, postgres_server, None)
+    with _fresh_database(request.param, tmp_path, None, postgres_server, None) as url:
+        yield url
 
 
 @pytest.fixture

@@ -66,3 +66,14 @@ async def test_a_malformed_body_is_a_400(client: httpx.AsyncClient) -> None:
     ana = await member_id(client, "ana@demo.vizdots.dev")
     response = await client.post(f"/dev/api/members/{ana}/say", json={"nope": 1})
     assert response.status_code == 400 and response.json()["problems"][0]["field"] == "text"
+
+
+async def test_the_local_chat_is_not_served_when_turned_off(db_url: str) -> None:
+    services = build_services(
+        load_settings(database_url=db_url), loop_interval=None, dev_chat=False
+    )
+    app = create_app(services)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.get("/dev")).status_code == 404
