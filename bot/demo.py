@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.bootstrap import Services
-from core.conversation import OPEN_STATES
-from core.store.models import Agent, CheckinSession, Member, Organization, Schedule
+from core.store.models import Agent, Member, Organization, Schedule
 
 DEMO_SLUG = "demo"
 DEMO_TEAM = (
@@ -70,11 +69,6 @@ async def _daily_schedule(db: AsyncSession, org: Organization) -> None:
 
 async def _has_open_session(services: Services, member_id: int) -> bool:
     async with services.sessions() as db:
-        found = await db.scalar(
-            select(CheckinSession.id).where(
-                CheckinSession.member_id == member_id,
-                CheckinSession.state.in_(OPEN_STATES),
-                CheckinSession.expires_at > services.clock.now(),
-            )
-        )
+        member = await db.get_one(Member, member_id)
+        found = await services.conversations.open_session_of(db, member, services.clock.now())
     return found is not None

@@ -112,7 +112,7 @@ def build_slack_parts(
     clients = SlackClients(
         api_url=config.api_url, token_for_org=tokens.for_org, token_for_team=tokens.for_team
     )
-    channel = SlackChannel(clients=clients)
+    channel = SlackChannel(clients=clients, clock=clock)
     directory = SlackDirectory(clients=clients)
     installer = SlackInstaller(
         sessions=sessions,

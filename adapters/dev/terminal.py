@@ -6,6 +6,7 @@ when the check-in completes. `/vizdots …` lines are commands, as in the web ch
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -13,12 +14,11 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.commands.parser import typed_command
 from core.conversation import Conversations
 from core.domain import Provider
 from core.inbound import CommandRequest, IncomingMessage, Sender
 from core.store.models import CheckinSession, Member, Message, Organization
-
-COMMAND_PREFIX = "/vizdots"
 
 
 async def find_sender(sessions: async_sessionmaker[AsyncSession], email: str) -> Sender | None:
@@ -56,12 +56,12 @@ async def chat_in_terminal(
 ) -> str:
     """Run the conversation of `session_id` until it ends; returns its final state."""
     print(f"vizdots> {await last_agent_turn(sessions, session_id)}", flush=True)
-    for line in lines:
+    while line := await asyncio.to_thread(lines.readline):  # stdin blocks: off the loop
         text = line.strip()
         if not text:
             continue
-        if text.lower().startswith(COMMAND_PREFIX):
-            request = CommandRequest(sender=sender, text=text[len(COMMAND_PREFIX) :])
+        if (command := typed_command(text)) is not None:
+            request = CommandRequest(sender=sender, text=command)
             print(f"vizdots> {await run_command(request)}", flush=True)
             continue
         for reply in await conversations.handle_message(IncomingMessage(sender, text)):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.commands.parser import typed_command
 from core.conversation import OPEN_STATES, Conversations
 from core.domain import Provider
 from core.inbound import CommandRequest, IncomingMessage, Sender
@@ -25,7 +26,6 @@ from core.rendering import question_buttons
 from core.store.models import Agent, CheckinSession, Member, Message, Organization
 
 RunCommand = Callable[[CommandRequest], Awaitable[str]]
-COMMAND_PREFIX = "/vizdots"
 
 
 class Said(BaseModel):
@@ -65,9 +65,8 @@ def dev_chat_routes(
     @router.post("/api/members/{member_id}/say")
     async def say(member_id: int, said: Said) -> dict[str, Any]:
         sender = await _sender(sessions, member_id)
-        if said.text.strip().lower().startswith(COMMAND_PREFIX):
-            text = said.text.strip()[len(COMMAND_PREFIX) :]
-            return {"command_reply": await run_command(CommandRequest(sender=sender, text=text))}
+        if (command := typed_command(said.text)) is not None:
+            return {"command_reply": await run_command(CommandRequest(sender=sender, text=command))}
         incoming = IncomingMessage(sender=sender, text=said.text, choice=said.choice)
         replies = await conversations.handle_message(incoming)
         return {"replies": [r.text for r in replies]}
