@@ -8,6 +8,7 @@ on the newer state. Two events for one session are thereby serialised by the dat
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -80,7 +81,11 @@ class Conversations:
         clock: Clock,
         delivery: Delivery,
         listeners: Sequence[CheckinListener] = (),
+        max_concurrent_turns: int = 8,
     ) -> None:
+        """`max_concurrent_turns`: a burst waits here, not on the database pool (whose
+        timeout would drop turns Slack has already been told were received)."""
+        self._turns = asyncio.Semaphore(max_concurrent_turns)
         self.sessions = sessions
         self.delivery = delivery
         self.listeners = tuple(listeners)
@@ -104,6 +109,10 @@ class Conversations:
     # --- the member's turn -----------------------------------------------------------------
     async def handle_message(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
         """Store the member's turn, then answer it. Returns what was said back."""
+        async with self._turns:
+            return await self._handle_message(incoming)
+
+    async def _handle_message(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
         choice = decode_choice(incoming.choice) if incoming.choice else None
         async with self.sessions() as db:
             found = await find_member(db, incoming.sender)
@@ -119,6 +128,10 @@ class Conversations:
 
     async def handle_edit(self, edited: EditedMessage) -> bool:
         """A member corrected an earlier reply: the stored turn and its answer follow."""
+        async with self._turns:
+            return await self._handle_edit(edited)
+
+    async def _handle_edit(self, edited: EditedMessage) -> bool:
         async with self.sessions.begin() as db:
             found = await find_member(db, edited.sender)
             if found is None:
