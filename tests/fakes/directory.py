@@ -12,6 +12,7 @@ class FakeDirectory:
     people: dict[str, list[MemberProfile]] = field(default_factory=dict)
     channels: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     failure: DirectoryError | None = None
+    reads: int = 0
 
     def add_person(self, workspace: str, profile: MemberProfile) -> None:
         self.people.setdefault(workspace, []).append(profile)
@@ -20,6 +21,7 @@ class FakeDirectory:
         self.channels[(workspace, channel_id)] = list(user_ids)
 
     async def list_members(self, org_external_id: str) -> list[MemberProfile]:
+        self.reads += 1
         if self.failure is not None:
             raise self.failure
         return list(self.people.get(org_external_id, []))

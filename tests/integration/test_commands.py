@@ -238,6 +238,13 @@ async def test_agents_lists_each_agent_with_its_questions_and_state(world: World
     assert "• retro: Retro, asks went_well, to_improve (disabled)" in reply
 
 
+async def test_a_member_asking_for_members_sync_never_reaches_the_directory(
+    world: World,
+) -> None:
+    assert "only admins" in await world.say(BO, "members sync")
+    assert world.directory.reads == 0
+
+
 async def test_members_sync_reports_an_unreadable_directory(world: World) -> None:
     world.directory.failure = DirectoryError("Slack users.list failed: missing_scope")
     reply = await world.say(ANA, "members sync")
