@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.domain import ParticipantsKind, PlanStatus, SessionState
+from core.domain import ParticipantsKind, SessionState
+from core.eligibility import plan_allows_delivery
+from core.members import zone_or_default
 from core.schedule_time import Slot, candidate_slots
 from core.store.models import (
     Agent,
@@ -81,13 +83,6 @@ async def member_home(db: AsyncSession, *, member_id: int, now: datetime) -> Mem
     )
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 async def _next_checkin(db: AsyncSession, member: Member, now: datetime) -> NextCheckin | None:
     if not member.active or not await _org_delivers(db, member.org_id, now):
         return None
@@ -96,16 +91,12 @@ async def _next_checkin(db: AsyncSession, member: Member, now: datetime) -> Next
     if not found:
         return None
     due, agent = min(found)
-    local = due.astimezone(_zone(member.timezone)).strftime("%a %H:%M")
+    local = due.astimezone(zone_or_default(member.timezone)).strftime("%a %H:%M")
     return NextCheckin(agent=agent, due_at=due, local=local)
 
 
 async def _org_delivers(db: AsyncSession, org_id: int, now: datetime) -> bool:
-    org = await db.get_one(Organization, org_id)
-    status = PlanStatus(org.plan_status)
-    if status is PlanStatus.TRIALING and org.trial_ends_at is not None:
-        return org.trial_ends_at > now
-    return status.allows_delivery
+    return plan_allows_delivery(await db.get_one(Organization, org_id), now)
 
 
 async def _planned(db: AsyncSession, member: Member, now: datetime) -> tuple[datetime, str] | None:
@@ -123,7 +114,7 @@ async def _planned(db: AsyncSession, member: Member, now: datetime) -> tuple[dat
 
 async def _upcoming(db: AsyncSession, member: Member, now: datetime) -> tuple[datetime, str] | None:
     """The first slot of the member's schedules after `now` that no session covers yet."""
-    zone = _zone(member.timezone)
+    zone = zone_or_default(member.timezone)
     decided = await _decided_dates(db, member.id, since=now.date() - timedelta(days=2))
     slots = [
         (slot.due_at, agent)
