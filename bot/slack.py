@@ -94,7 +94,7 @@ def slack_settings(settings: Settings) -> SlackSettings:
         bot_token=secret(settings.slack_bot_token),
         client_id=settings.slack_client_id,
         client_secret=secret(settings.slack_client_secret),
-        api_url=str(settings.slack_api_url) if settings.slack_api_url else None,
+        api_url=str(settings.slack_api_url).rstrip("/") + "/" if settings.slack_api_url else None,
     )
 
 
