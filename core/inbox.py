@@ -55,7 +55,8 @@ class Inbox:
         self.sessions = sessions
         self.conversations = conversations
         self.clock = clock
-        self._running = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._insert_statement: Any = None
 
     async def accept(self, item: Item) -> bool:
         """Store an inbound event durably; False when its event id was stored before."""
@@ -65,19 +66,35 @@ class Inbox:
         """Store several events in one INSERT; returns how many were new."""
         if not items:
             return 0
-        table = InboundEvent.__table__
-        assert isinstance(table, Table)
         async with self.sessions.begin() as db:
-            statement = dialect_insert(db.get_bind(), table).values([row_of(i) for i in items])
-            new = statement.on_conflict_do_nothing(index_elements=["event_id"])
-            result = await db.execute(new.returning(InboundEvent.id))
+            result = await db.execute(self._insert(db), [row_of(i) for i in items])
             return len(result.all())
 
+    def _insert(self, db: AsyncSession) -> Any:
+        """One statement, built once: its compiled form is cached, each call only binds."""
+        if self._insert_statement is None:
+            table = InboundEvent.__table__
+            assert isinstance(table, Table)
+            statement = dialect_insert(db.get_bind(), table)
+            self._insert_statement = statement.on_conflict_do_nothing(
+                index_elements=["event_id"]
+            ).returning(InboundEvent.id)
+        return self._insert_statement
+
     async def drain(self, *, now: datetime, limit: int = 50) -> int:
-        """Take the turns of up to `limit` pending events; returns how many were claimed."""
-        claimed = await self._claim(now=now, limit=limit)
-        await asyncio.gather(*(self._process(row, now) for row in claimed))
-        return len(claimed)
+        """Take the turns of up to `limit` pending events; returns how many were claimed.
+
+        Events are claimed `concurrency` at a time, so a claim is always being worked on
+        and never outlives CLAIM_TIMEOUT waiting in a queue here.
+        """
+        taken = 0
+        while taken < limit:
+            claimed = await self._claim(now=now, limit=min(self._concurrency, limit - taken))
+            if not claimed:
+                break
+            await asyncio.gather(*(self._process(row, now) for row in claimed))
+            taken += len(claimed)
+        return taken
 
     async def _claim(self, *, now: datetime, limit: int) -> Sequence[Row[Any]]:
         free = and_(
@@ -110,14 +127,13 @@ class Inbox:
             return list(result.all())  # type: ignore[arg-type]
 
     async def _process(self, row: Row[Any], now: datetime) -> None:
-        async with self._running:
-            try:
-                if row.attempts > MAX_ATTEMPTS:  # claimed again after crashed workers
-                    raise AbandonedEvent
-                await self._take_turn(row)
-            except Exception as error:  # this event only: retried, then given up
-                await self._failed(row, type(error).__name__, now)
-                return
+        try:
+            if row.attempts > MAX_ATTEMPTS:  # claimed again after crashed workers
+                raise AbandonedEvent
+            await self._take_turn(row)
+        except Exception as error:  # this event only: retried, then given up
+            await self._failed(row, type(error).__name__, now)
+            return
         async with self.sessions.begin() as db:
             await db.execute(
                 update(InboundEvent).where(InboundEvent.id == row.id).values(processed_at=now)
