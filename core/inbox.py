@@ -51,24 +51,53 @@ class Inbox:
         conversations: Conversations,
         clock: Clock,
         concurrency: int = 8,
+        accept_window: float = 0.0,
     ) -> None:
+        """`accept_window` > 0: events accepted within that many seconds share one INSERT
+        (fewer commits at high rates); each caller still returns once its row is stored."""
         self.sessions = sessions
         self.conversations = conversations
         self.clock = clock
         self._concurrency = concurrency
+        self._window = accept_window
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self._flushes: set[asyncio.Task[None]] = set()
         self._insert_statement: Any = None
 
     async def accept(self, item: Item) -> bool:
         """Store an inbound event durably; False when its event id was stored before."""
-        return await self.accept_many([item]) == 1
+        row = row_of(item)
+        if self._window <= 0:
+            return row["event_id"] in await self._store([row])
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, waiter))
+        if len(self._waiting) == 1:
+            flush = asyncio.create_task(self._flush_later())
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushes.discard)
+        return await waiter
 
-    async def accept_many(self, items: Sequence[Item]) -> int:
-        """Store several events in one INSERT; returns how many were new."""
-        if not items:
-            return 0
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._window)
+        batch, self._waiting = self._waiting, []
+        try:
+            new = await self._store([row for row, _waiter in batch])
+        except Exception as error:  # each waiting listener sees the failure
+            for _row, waiter in batch:
+                if not waiter.done():
+                    waiter.set_exception(error)
+            return
+        for row, waiter in batch:
+            fresh = row["event_id"] in new
+            new.discard(row["event_id"])  # the same event twice in one batch: new once
+            if not waiter.done():
+                waiter.set_result(fresh)
+
+    async def _store(self, rows: list[dict[str, Any]]) -> set[str]:
+        """One INSERT … ON CONFLICT DO NOTHING; the event ids that were new."""
         async with self.sessions.begin() as db:
-            result = await db.execute(self._insert(db), [row_of(i) for i in items])
-            return len(result.all())
+            result = await db.execute(self._insert(db), rows)
+            return set(result.scalars())
 
     def _insert(self, db: AsyncSession) -> Any:
         """One statement, built once: its compiled form is cached, each call only binds."""
@@ -78,7 +107,7 @@ class Inbox:
             statement = dialect_insert(db.get_bind(), table)
             self._insert_statement = statement.on_conflict_do_nothing(
                 index_elements=["event_id"]
-            ).returning(InboundEvent.id)
+            ).returning(InboundEvent.event_id)
         return self._insert_statement
 
     async def drain(self, *, now: datetime, limit: int = 50) -> int:
