@@ -346,7 +346,9 @@ async def serve_minimal(slack_url: str) -> None:
         await stdin_closed()
 
 
-def bench_services(database_url: str, slack_url: str, openai_url: str) -> Any:
+def bench_services(
+    database_url: str, slack_url: str, openai_url: str, accept_window: float = 0.0
+) -> Any:
     """Services as `vizdots serve --no-loop --no-inbox` and `vizdots worker --no-plan`
     build them: the web process only stores events, the worker takes the turns."""
     from bot.bootstrap import build_services
@@ -361,14 +363,18 @@ def bench_services(database_url: str, slack_url: str, openai_url: str) -> Any:
         openai_api_key="sk-bench",
         openai_base_url=openai_url,
     )
-    return build_services(settings, loop_interval=None, inbox_in_process=False)
+    return build_services(
+        settings, loop_interval=None, inbox_in_process=False, accept_window=accept_window
+    )
 
 
-async def serve_vizdots(shape: Shape, database_url: str, slack_url: str, openai_url: str) -> None:
+async def serve_vizdots(
+    shape: Shape, database_url: str, slack_url: str, openai_url: str, accept_window: float
+) -> None:
     from bot.app import create_app
     from tests.fakes.http_server import serving
 
-    services = bench_services(database_url, slack_url, openai_url)
+    services = bench_services(database_url, slack_url, openai_url, accept_window)
     async with serving(create_app(services)) as url:
         started = time.perf_counter()
         opened = await open_checkins(services, members=shape.members)
@@ -493,15 +499,21 @@ def measure_minimal(shape: Shape, workdir: Path, slack_url: str) -> Figures:
 
 
 def measure_vizdots(
-    shape: Shape, workdir: Path, database: str, fakes: Child, urls: dict[str, Any]
+    shape: Shape,
+    workdir: Path,
+    database: str,
+    fakes: Child,
+    urls: dict[str, Any],
+    window_ms: float,
 ) -> tuple[Figures, BrainReport, float | None]:
     from core.store.migrate import upgrade_to_head
 
     upgrade_to_head(database)
     options = ["--database-url", database, "--slack-url", urls["slack"],
                "--openai-url", urls["openai"], *shape.options()]  # fmt: skip
+    window = ["--accept-window-ms", str(window_ms)]
     log, worker_log = workdir / "vizdots.log", workdir / "worker.log"
-    with child("vizdots", log, *options) as app:
+    with child("vizdots", log, *options, *window) as app:
         ready = app.read()
         print(f"VizDots ready: {ready['opened']} check-ins open (set up in {ready['setup']:.1f} s)")
         with child("worker", worker_log, *options, nice=WORKER_NICE) as worker:
@@ -562,12 +574,13 @@ def report(
     return within_ratio and under
 
 
-def run(shape: Shape, kind: str, keep: Path | None) -> bool:
+def run(shape: Shape, kind: str, keep: Path | None, window: float) -> bool:
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     name = "SQLite" if kind == "sqlite" else "PostgreSQL"
+    batching = f"inbox INSERTs batched over {window:g} ms" if window else "one INSERT an event"
     print(f"{shape.events} DM events at {shape.rate:g}/s from {shape.members} members per app; "
           f"database: {name}; brain: fake OpenAI, {shape.brain_seconds:g} s a call; "
-          f"{os.cpu_count()} CPUs, load average {load}")  # fmt: skip
+          f"{os.cpu_count()} CPUs, load average {load}; {batching}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="vizdots-bench-") as tmp:
         workdir = keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -577,7 +590,7 @@ def run(shape: Shape, kind: str, keep: Path | None) -> bool:
         ):
             urls = fakes.read()
             base = measure_minimal(shape, workdir, urls["slack"])
-            ours, brain, worker_ms = measure_vizdots(shape, workdir, url, fakes, urls)
+            ours, brain, worker_ms = measure_vizdots(shape, workdir, url, fakes, urls, window)
     return report(shape, base, ours, brain, worker_ms)
 
 
@@ -587,6 +600,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each load")
     parser.add_argument("--brain-seconds", type=float, default=2.0, help="each model call")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--accept-window-ms", type=float, default=0.0,
+        help="the web process batches inbox INSERTs over this many ms (0: one per event)",
+    )  # fmt: skip
     parser.add_argument("--keep", type=Path, help="keep the logs (and SQLite file) in DIR")
     roles = ["fakes", "minimal", "vizdots", "worker"]
     parser.add_argument("--role", choices=roles, help=argparse.SUPPRESS)
@@ -600,11 +617,13 @@ def main() -> None:
     elif args.role == "minimal":
         asyncio.run(serve_minimal(args.slack_url))
     elif args.role == "vizdots":
-        asyncio.run(serve_vizdots(shape, args.database_url, args.slack_url, args.openai_url))
+        window = args.accept_window_ms / 1000
+        urls = (args.database_url, args.slack_url, args.openai_url)
+        asyncio.run(serve_vizdots(shape, *urls, accept_window=window))
     elif args.role == "worker":
         asyncio.run(run_worker(args.database_url, args.slack_url, args.openai_url))
     else:
-        sys.exit(0 if run(shape, args.database, args.keep) else 1)
+        sys.exit(0 if run(shape, args.database, args.keep, args.accept_window_ms) else 1)
 
 
 if __name__ == "__main__":

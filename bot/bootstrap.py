@@ -120,9 +120,11 @@ def build_services(
     loop_interval: float | None = 60.0,
     dev_chat: bool = True,
     inbox_in_process: bool = True,
+    accept_window: float = 0.0,
 ) -> Services:
     """`dev_chat`: without Slack or Teams, members talk through the local /dev chat.
-    `inbox_in_process`: False when separate `vizdots worker` processes take the turns."""
+    `inbox_in_process`: False when separate `vizdots worker` processes take the turns.
+    `accept_window`: seconds during which inbound events share one INSERT (0: none)."""
     engine = make_async_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
@@ -147,7 +149,9 @@ def build_services(
         delivery=delivery,
         listeners=listeners,
     )
-    inbox = Inbox(sessions=sessions, conversations=conversations, clock=clock)
+    inbox = Inbox(
+        sessions=sessions, conversations=conversations, clock=clock, accept_window=accept_window
+    )
     services = Services(
         settings=settings,
         engine=engine,
