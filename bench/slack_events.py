@@ -347,7 +347,7 @@ async def serve_minimal(slack_url: str) -> None:
 
 
 def bench_services(
-    database_url: str, slack_url: str, openai_url: str, accept_window: float = 0.0
+    database_url: str, slack_url: str, openai_url: str, accept_window: float = 0.02
 ) -> Any:
     """Services as `vizdots serve --no-loop --no-inbox` and `vizdots worker --no-plan`
     build them: the web process only stores events, the worker takes the turns."""
@@ -520,6 +520,8 @@ def measure_vizdots(
             worker.read()
             worker_mark = worker.cpu_seconds()
             results, mark = measure(app, ready["url"], shape)
+            lines = (f"{n / shape.rate:.3f},{r.latency * 1000:.1f}" for n, r in enumerate(results))
+            (workdir / "latencies.csv").write_text("sent_s,latency_ms\n" + "\n".join(lines))
             report = drained(fakes)  # the turns still running after the load
             cpu, worker_cpu = cpu_since(app, mark), cpu_since(worker, worker_mark)
     reaching = set(report["tags"]) & {tag(n) for n in range(shape.events)}
@@ -601,7 +603,7 @@ def main() -> None:
     parser.add_argument("--brain-seconds", type=float, default=2.0, help="each model call")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
-        "--accept-window-ms", type=float, default=0.0,
+        "--accept-window-ms", type=float, default=20.0,
         help="the web process batches inbox INSERTs over this many ms (0: one per event)",
     )  # fmt: skip
     parser.add_argument("--keep", type=Path, help="keep the logs (and SQLite file) in DIR")
