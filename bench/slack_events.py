@@ -11,6 +11,9 @@ run, each served by uvicorn on loopback through Bolt's FastAPI adapter:
     PostgreSQL, a throwaway cluster from the local binaries), Slack with a
     single-workspace token against tests/fakes/slack_api.py, and the OpenAI brain against
     tests/fakes/openai_server.py, which sleeps `--brain-seconds` on every request.
+    As in production, the web process (`vizdots serve --no-loop --no-inbox`) only stores
+    each event in the inbox; a worker process (`vizdots worker --no-plan`, under
+    `nice -n 10` so that acknowledgements win the CPU) takes the turns.
 The workspace's members are synced by the app's own start-up install. Every member has
 an open daily check-in and answers it in words, at most four times and `members / rate`
 seconds apart (longer than a brain call): a mood with words (an acknowledgement call),
@@ -23,11 +26,12 @@ latency runs from the request's scheduled time to its response, so a late send c
 Goals: VizDots' p99 within 1.5x of the baseline's and under 100 ms; exit 1 otherwise.
 
 Processes: the load generator is one asyncio loop in this process; each app under test
-runs in its own subprocess and both fakes in a third. In one loop the server's work would
-delay the client's sends and reads and be charged twice, and the fakes' threads (hundreds
-of sleeping model requests) would take the GIL from the app, which real Slack and OpenAI,
-being remote, never do. With 2 cores the processes still share the CPU: the load average
-is printed, and each server's CPU time per event (Linux /proc) shows what it spent.
+runs in its own subprocess (VizDots' worker in another) and both fakes in a third. In
+one loop the server's work would delay the client's sends and reads and be charged
+twice, and the fakes' threads (hundreds of sleeping model requests) would take the GIL
+from the app, which real Slack and OpenAI, being remote, never do. With 2 cores the
+processes still share the CPU: the load average is printed, and each server's CPU time
+per event (Linux /proc) shows what it spent.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ GOAL_RATIO = 1.5
 GOAL_P99_MS = 100.0
 WARMUP_SECONDS = 1.0
 LATE_CLIENT_MS = 10.0
+WORKER_NICE = 10  # the worker yields the CPU to the web process: acknowledgements first
 DRAIN_QUIET, DRAIN_AT_MOST = 2.5, 10.0  # seconds without a new model request; the cap
 TAG = re.compile(r"\bzq[a-z]{4}\b")  # an event's mark in its text; no English word matches
 ANSWERS = (
@@ -224,10 +229,12 @@ def figures(results: Sequence[Result], cpu: float | None) -> Figures:
 class Child:
     """This file run with --role: one JSON line on stdout when ready, stops at stdin EOF."""
 
-    def __init__(self, role: str, log: Path, *options: str) -> None:
+    def __init__(self, role: str, log: Path, *options: str, nice: int = 0) -> None:
         self.log = log
         self._log: TextIO = log.open("w")
         command = [sys.executable, __file__, "--role", role, *options]
+        if nice:
+            command = ["nice", "-n", str(nice), *command]  # exec: the pid stays the child's
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True
         )
@@ -265,8 +272,8 @@ class Child:
 
 
 @contextmanager
-def child(role: str, log: Path, *options: str) -> Iterator[Child]:
-    started = Child(role, log, *options)
+def child(role: str, log: Path, *options: str, nice: int = 0) -> Iterator[Child]:
+    started = Child(role, log, *options, nice=nice)
     try:
         yield started
     finally:
@@ -339,11 +346,13 @@ async def serve_minimal(slack_url: str) -> None:
         await stdin_closed()
 
 
-async def serve_vizdots(shape: Shape, database_url: str, slack_url: str, openai_url: str) -> None:
-    from bot.app import create_app
+def bench_services(
+    database_url: str, slack_url: str, openai_url: str, accept_window: float = 0.02
+) -> Any:
+    """Services as `vizdots serve --no-loop --no-inbox` and `vizdots worker --no-plan`
+    build them: the web process only stores events, the worker takes the turns."""
     from bot.bootstrap import build_services
     from bot.settings import load_settings
-    from tests.fakes.http_server import serving
     from tests.fakes.slack_api import TEST_TOKEN
 
     settings = load_settings(
@@ -354,12 +363,41 @@ async def serve_vizdots(shape: Shape, database_url: str, slack_url: str, openai_
         openai_api_key="sk-bench",
         openai_base_url=openai_url,
     )
-    services = build_services(settings, loop_interval=None)
+    return build_services(
+        settings, loop_interval=None, inbox_in_process=False, accept_window=accept_window
+    )
+
+
+async def serve_vizdots(
+    shape: Shape, database_url: str, slack_url: str, openai_url: str, accept_window: float
+) -> None:
+    from bot.app import create_app
+    from tests.fakes.http_server import serving
+
+    services = bench_services(database_url, slack_url, openai_url, accept_window)
     async with serving(create_app(services)) as url:
         started = time.perf_counter()
         opened = await open_checkins(services, members=shape.members)
         announce({"url": url, "opened": opened, "setup": time.perf_counter() - started})
         await stdin_closed()
+
+
+async def run_worker(database_url: str, slack_url: str, openai_url: str) -> None:
+    """`vizdots worker --no-plan`: the inbox's turns, until stdin closes."""
+    from contextlib import suppress
+
+    from bot.worker import drain_forever
+
+    services = bench_services(database_url, slack_url, openai_url)
+    draining = asyncio.create_task(drain_forever(services))
+    announce({"worker": os.getpid()})
+    try:
+        await stdin_closed()
+    finally:
+        draining.cancel()
+        with suppress(asyncio.CancelledError):
+            await draining
+        await services.close()
 
 
 async def synced_members(services: Any, *, members: int, within: float = 30.0) -> list[int]:
@@ -461,23 +499,36 @@ def measure_minimal(shape: Shape, workdir: Path, slack_url: str) -> Figures:
 
 
 def measure_vizdots(
-    shape: Shape, workdir: Path, database: str, fakes: Child, urls: dict[str, Any]
-) -> tuple[Figures, BrainReport]:
+    shape: Shape,
+    workdir: Path,
+    database: str,
+    fakes: Child,
+    urls: dict[str, Any],
+    window_ms: float,
+) -> tuple[Figures, BrainReport, float | None]:
     from core.store.migrate import upgrade_to_head
 
     upgrade_to_head(database)
     options = ["--database-url", database, "--slack-url", urls["slack"],
                "--openai-url", urls["openai"], *shape.options()]  # fmt: skip
-    log = workdir / "vizdots.log"
-    with child("vizdots", log, *options) as app:
+    window = ["--accept-window-ms", str(window_ms)]
+    log, worker_log = workdir / "vizdots.log", workdir / "worker.log"
+    with child("vizdots", log, *options, *window) as app:
         ready = app.read()
         print(f"VizDots ready: {ready['opened']} check-ins open (set up in {ready['setup']:.1f} s)")
-        results, mark = measure(app, ready["url"], shape)
-        report = drained(fakes)  # the turns still running after the load, on the CPU bill
-        cpu = cpu_since(app, mark)
+        with child("worker", worker_log, *options, nice=WORKER_NICE) as worker:
+            worker.read()
+            worker_mark = worker.cpu_seconds()
+            results, mark = measure(app, ready["url"], shape)
+            lines = (f"{n / shape.rate:.3f},{r.latency * 1000:.1f}" for n, r in enumerate(results))
+            (workdir / "latencies.csv").write_text("sent_s,latency_ms\n" + "\n".join(lines))
+            report = drained(fakes)  # the turns still running after the load
+            cpu, worker_cpu = cpu_since(app, mark), cpu_since(worker, worker_mark)
     reaching = set(report["tags"]) & {tag(n) for n in range(shape.events)}
-    brain = BrainReport(report["requests"], report["waited"], len(reaching), log_problems(log))
-    return figures(results, cpu), brain
+    problems = log_problems(log) + log_problems(worker_log)
+    brain = BrainReport(report["requests"], report["waited"], len(reaching), problems)
+    worker_ms = None if worker_cpu is None else worker_cpu * 1000 / shape.events
+    return figures(results, cpu), brain, worker_ms
 
 
 @contextmanager
@@ -494,7 +545,9 @@ def database(kind: str, workdir: Path) -> Iterator[str]:
         yield url
 
 
-def report(shape: Shape, base: Figures, ours: Figures, brain: BrainReport) -> bool:
+def report(
+    shape: Shape, base: Figures, ours: Figures, brain: BrainReport, worker_ms: float | None
+) -> bool:
     ratio = ours.p99 / base.p99
     print(f"minimal Bolt app  p50: {base.p50:.1f} ms")
     print(f"minimal Bolt app  p99: {base.p99:.1f} ms")
@@ -507,7 +560,9 @@ def report(shape: Shape, base: Figures, ours: Figures, brain: BrainReport) -> bo
         print("note: the client itself sent late, so the CPU was short: figures are noisy")
     if base.cpu_ms is not None and ours.cpu_ms is not None:
         print(f"server CPU per event: minimal {base.cpu_ms:.1f} ms, "
-              f"VizDots {ours.cpu_ms:.1f} ms (with the turns it got to)")  # fmt: skip
+              f"VizDots web {ours.cpu_ms:.1f} ms")  # fmt: skip
+    if worker_ms is not None:
+        print(f"worker CPU per event (the turns, nice {WORKER_NICE}): {worker_ms:.1f} ms")
     print(f"events whose words reached the {shape.brain_seconds:g} s brain "
           f"by {brain.waited:.0f} s after the load: "
           f"{brain.events_reaching}/{shape.events} ({brain.events_reaching / shape.events:.0%}); "
@@ -521,12 +576,13 @@ def report(shape: Shape, base: Figures, ours: Figures, brain: BrainReport) -> bo
     return within_ratio and under
 
 
-def run(shape: Shape, kind: str, keep: Path | None) -> bool:
+def run(shape: Shape, kind: str, keep: Path | None, window: float) -> bool:
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     name = "SQLite" if kind == "sqlite" else "PostgreSQL"
+    batching = f"inbox INSERTs batched over {window:g} ms" if window else "one INSERT an event"
     print(f"{shape.events} DM events at {shape.rate:g}/s from {shape.members} members per app; "
           f"database: {name}; brain: fake OpenAI, {shape.brain_seconds:g} s a call; "
-          f"{os.cpu_count()} CPUs, load average {load}")  # fmt: skip
+          f"{os.cpu_count()} CPUs, load average {load}; {batching}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="vizdots-bench-") as tmp:
         workdir = keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -536,8 +592,8 @@ def run(shape: Shape, kind: str, keep: Path | None) -> bool:
         ):
             urls = fakes.read()
             base = measure_minimal(shape, workdir, urls["slack"])
-            ours, brain = measure_vizdots(shape, workdir, url, fakes, urls)
-    return report(shape, base, ours, brain)
+            ours, brain, worker_ms = measure_vizdots(shape, workdir, url, fakes, urls, window)
+    return report(shape, base, ours, brain, worker_ms)
 
 
 def main() -> None:
@@ -546,8 +602,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each load")
     parser.add_argument("--brain-seconds", type=float, default=2.0, help="each model call")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--accept-window-ms", type=float, default=20.0,
+        help="the web process batches inbox INSERTs over this many ms (0: one per event)",
+    )  # fmt: skip
     parser.add_argument("--keep", type=Path, help="keep the logs (and SQLite file) in DIR")
-    parser.add_argument("--role", choices=["fakes", "minimal", "vizdots"], help=argparse.SUPPRESS)
+    roles = ["fakes", "minimal", "vizdots", "worker"]
+    parser.add_argument("--role", choices=roles, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--slack-url", help=argparse.SUPPRESS)
     parser.add_argument("--openai-url", help=argparse.SUPPRESS)
@@ -558,9 +619,13 @@ def main() -> None:
     elif args.role == "minimal":
         asyncio.run(serve_minimal(args.slack_url))
     elif args.role == "vizdots":
-        asyncio.run(serve_vizdots(shape, args.database_url, args.slack_url, args.openai_url))
+        window = args.accept_window_ms / 1000
+        urls = (args.database_url, args.slack_url, args.openai_url)
+        asyncio.run(serve_vizdots(shape, *urls, accept_window=window))
+    elif args.role == "worker":
+        asyncio.run(run_worker(args.database_url, args.slack_url, args.openai_url))
     else:
-        sys.exit(0 if run(shape, args.database, args.keep) else 1)
+        sys.exit(0 if run(shape, args.database, args.keep, args.accept_window_ms) else 1)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import gc
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,11 +25,25 @@ async def malformed_request(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "malformed request", "problems": problems}, status_code=400)
 
 
+@contextmanager
+def startup_heap_frozen() -> Iterator[None]:
+    """What start-up built (modules, mappers, the Bolt app) lives as long as the process:
+    out of the collector's reach, a full collection scans only newer objects and no longer
+    stalls every request for a quarter of a second (bench/slack_events.py saw 240 ms)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with services.running():
-            yield
+            with startup_heap_frozen():
+                yield
 
     app = FastAPI(title="VizDots", lifespan=lifespan)
     app.state.services = services

@@ -19,6 +19,7 @@ from core.conversation import Conversations
 from core.delivery import Delivery
 from core.domain import Provider
 from core.inbound import CommandRequest
+from core.inbox import Inbox
 from core.ports import Brain, Channel, CheckinListener, Clock, MemberDirectory, SystemClock
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
@@ -39,10 +40,13 @@ class Services:
     channels: ChannelSet
     delivery: Delivery
     conversations: Conversations
+    inbox: Inbox
     directories: dict[Provider, MemberDirectory] = field(default_factory=dict)
     slack: SlackParts | None = None
     #: Run planning and delivery every `loop_interval` seconds inside the web process.
     loop_interval: float | None = 60.0
+    #: Take the inbox's turns inside this process (else `vizdots worker` processes do).
+    inbox_in_process: bool = True
 
     @property
     def dev_chat(self) -> bool:
@@ -61,9 +65,11 @@ class Services:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Background work for the app's lifetime; everything released afterwards."""
-        from bot.worker import run_forever
+        from bot.worker import drain_forever, run_forever
 
         tasks = []
+        if self.inbox_in_process:
+            tasks.append(_background(drain_forever(self)))
         if self.loop_interval:
             tasks.append(_background(run_forever(self)))
         if self.slack is not None and self.slack.settings.bot_token:
@@ -113,8 +119,13 @@ def build_services(
     clock: Clock | None = None,
     loop_interval: float | None = 60.0,
     dev_chat: bool = True,
+    inbox_in_process: bool = True,
+    accept_window: float = 0.02,
 ) -> Services:
-    """`dev_chat`: without Slack or Teams, members talk through the local /dev chat."""
+    """`dev_chat`: without Slack or Teams, members talk through the local /dev chat.
+    `inbox_in_process`: False when separate `vizdots worker` processes take the turns.
+    `accept_window`: seconds during which inbound events share one INSERT (0: one each;
+    20 ms keeps a web process's acknowledgements fast at 200 events/s on PostgreSQL)."""
     engine = make_async_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
@@ -139,6 +150,9 @@ def build_services(
         delivery=delivery,
         listeners=listeners,
     )
+    inbox = Inbox(
+        sessions=sessions, conversations=conversations, clock=clock, accept_window=accept_window
+    )
     services = Services(
         settings=settings,
         engine=engine,
@@ -148,14 +162,16 @@ def build_services(
         channels=channel_set,
         delivery=delivery,
         conversations=conversations,
+        inbox=inbox,
         directories={Provider.SLACK: slack.directory} if slack else {},
         slack=slack,
         loop_interval=loop_interval,
+        inbox_in_process=inbox_in_process,
     )
     if slack is not None:
         from bot.slack import attach_slack_app
 
-        attach_slack_app(slack, conversations=conversations, run_command=services.run_command)
+        attach_slack_app(slack, inbox=inbox, run_command=services.run_command)
     return services
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -94,6 +95,9 @@ def serve(
     loop: bool = typer.Option(
         True, help="Plan and deliver every minute in this process (--no-loop with cron/workers)."
     ),
+    inbox: bool = typer.Option(
+        True, help="Take members' turns in this process (--no-inbox with `vizdots worker`)."
+    ),
 ) -> None:
     """Serve the HTTP API, the local dev chat (when no chat is configured) and the loop."""
     import uvicorn
@@ -104,12 +108,28 @@ def serve(
     settings = settings_or_exit()
     settings.log_disabled_integrations()
     dev_chat = settings.dev_chat if settings.dev_chat is not None else is_loopback(host)
-    services = build_services(settings, loop_interval=60.0 if loop else None, dev_chat=dev_chat)
+    services = build_services(
+        settings,
+        loop_interval=60.0 if loop else None,
+        dev_chat=dev_chat,
+        inbox_in_process=inbox,
+    )
     if services.dev_chat:
         print(f"local chat: http://{host}:{port}/dev  (run `vizdots demo` for a demo team)")
     elif not any(services.settings.integrations()[chat] for chat in ("slack", "teams")):
         print("no chat configured and the local chat is off off-loopback (DEV_CHAT=true opens it)")
     uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    plan: bool = typer.Option(True, help="Also plan and deliver every minute (--no-plan: not)."),
+) -> None:
+    """Take members' turns from the inbox (and plan and deliver) until stopped."""
+    from bot.worker import run_worker
+
+    with contextlib.suppress(KeyboardInterrupt):
+        with_services(lambda s: run_worker(s, plan=plan))
 
 
 @app.command()

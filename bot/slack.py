@@ -23,8 +23,8 @@ from adapters.slack.home import HomePublisher
 from adapters.slack.install import SlackInstaller
 from adapters.slack.tokens import SlackTokens
 from bot.settings import Settings
-from core.conversation import Conversations
 from core.inbound import CommandRequest
+from core.inbox import Inbox
 from core.ports import Clock
 
 log = logging.getLogger("vizdots.slack")
@@ -136,11 +136,11 @@ def build_slack_parts(
 def attach_slack_app(
     parts: SlackParts,
     *,
-    conversations: Conversations,
+    inbox: Inbox,
     run_command: Callable[[CommandRequest], Awaitable[str]],
 ) -> None:
     core = SlackCore(
-        conversations=conversations,
+        inbox=inbox,
         run_command=run_command,
         installer=parts.installer,
         home=parts.home,

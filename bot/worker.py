@@ -1,4 +1,5 @@
-"""Planning and delivery, once (cron, CLI) or every minute (the in-process loop)."""
+"""Planning and delivery, once (cron, CLI) or every minute (the in-process loop), and
+the inbox's turns, taken as they arrive."""
 
 from __future__ import annotations
 
@@ -38,3 +39,23 @@ async def run_forever(services: Services) -> None:
         except Exception:  # keep the loop alive; the next cycle retries
             log.exception("planning/delivery cycle failed")
         await asyncio.sleep(interval)
+
+
+async def drain_forever(services: Services, *, idle: float = 0.1, batch: int = 50) -> None:
+    """Take the inbox's turns: again at once after a full batch, else every `idle` s."""
+    while True:
+        try:
+            taken = await services.inbox.drain(now=services.clock.now(), limit=batch)
+        except Exception:  # a database hiccup: keep the loop alive, the next round retries
+            log.exception("inbox drain failed")
+            taken = 0
+        if taken < batch:
+            await asyncio.sleep(idle)
+
+
+async def run_worker(services: Services, *, plan: bool = True) -> None:
+    """`vizdots worker`: the inbox and (with `plan`) planning and delivery, until cancelled."""
+    loops = [drain_forever(services)]
+    if plan:
+        loops.append(run_forever(services))
+    await asyncio.gather(*loops)

@@ -30,9 +30,9 @@ from core.conversation_store import (
     send_recorded,
 )
 from core.delivery import Delivery
-from core.domain import SessionState, Speaker
-from core.identity import find_member
-from core.inbound import EditedMessage, IncomingMessage
+from core.domain import Provider, SessionState, Speaker
+from core.identity import find_member, find_org
+from core.inbound import EditedMessage, IncomingMessage, Sender
 from core.ports import (
     Brain,
     BrainReply,
@@ -116,15 +116,31 @@ class Conversations:
         choice = decode_choice(incoming.choice) if incoming.choice else None
         async with self.sessions() as db:
             found = await find_member(db, incoming.sender)
-            if found is None:
-                return [OutgoingMessage(UNKNOWN_SENDER)]
-            _org, member = found
-            session_id = await self._target_session(db, member, choice)
+            session_id = await self._target_session(db, found[1], choice) if found else None
+        if found is None:
+            return await self._stranger(incoming.sender)
+        member = found[1]
         if session_id is None:
             return await self._nothing_open(member, incoming)
         if not await self._store_member_turn(session_id, incoming, choice):
             return []  # a redelivered event, or a second press on an answered question
         return await self._take_turn(session_id, incoming, choice)
+
+    async def _stranger(self, sender: Sender) -> list[OutgoingMessage]:
+        """Someone in a known workspace whom VizDots does not know: told how to join."""
+        message = OutgoingMessage(UNKNOWN_SENDER)
+        async with self.sessions() as db:
+            org = await find_org(db, provider=sender.provider, workspace=sender.workspace)
+        channel = self.channels.get(sender.provider)
+        if org is None or channel is None:
+            return [message]
+        slack_user = sender.user if sender.provider is Provider.SLACK else None
+        address = MemberAddress(0, org.id, "", slack_user_id=slack_user)
+        try:
+            await channel.send(address, message)
+        except DeliveryError as error:
+            log.warning("could not tell an unknown sender in org %s: %s", org.id, error)
+        return [message]
 
     async def handle_edit(self, edited: EditedMessage) -> bool:
         """A member corrected an earlier reply: the stored turn and its answer follow."""

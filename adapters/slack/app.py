@@ -1,9 +1,10 @@
 """The Slack app: Bolt listeners that translate Slack payloads into core calls.
 
 Bolt checks signatures and timestamps (401 otherwise) and acknowledges before our
-listeners run, so a slow brain never delays Slack's HTTP 200. Slack redelivers events
-(X-Slack-Retry-Num) and Bolt does not deduplicate: each message's event id is stored
-with the member's turn under a UNIQUE constraint, so a retry is processed once.
+listeners run, so a slow brain never delays Slack's HTTP 200. A member's message, edit
+or button press is only stored in the durable inbox here (one INSERT); workers take the
+turn. Slack redelivers events (X-Slack-Retry-Num) and Bolt does not deduplicate: the
+inbox keeps each event id once, so a retry is processed once.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.home import HomePublisher
 from adapters.slack.install import SlackInstaller
-from core.conversation import UNKNOWN_SENDER, Conversations
 from core.domain import Provider
 from core.inbound import CommandRequest, EditedMessage, IncomingMessage, Sender
+from core.inbox import Inbox
 
 log = logging.getLogger("vizdots.slack")
 
@@ -55,7 +56,7 @@ class SlackSettings:
 class SlackCore:
     """What the Slack adapter hands inbound traffic to."""
 
-    conversations: Conversations
+    inbox: Inbox
     run_command: RunCommand
     installer: SlackInstaller
     home: HomePublisher
@@ -127,13 +128,11 @@ def _sender(context: dict[str, Any], user_id: str | None = None) -> Sender:
 
 def _listen_to_messages(app: AsyncApp, core: SlackCore) -> None:
     @app.event("message")
-    async def on_message(
-        body: dict[str, Any], event: dict[str, Any], context: Any, say: Any
-    ) -> None:
+    async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         if event.get("channel_type") != "im":
             return
         if event.get("subtype") == "message_changed":
-            await _edited(core, context, event)
+            await _edited(core, context, event, body.get("event_id"))
             return
         if event.get("subtype") or event.get("bot_id") or "user" not in event:
             return  # joins, bot posts, deletions: not a member's answer
@@ -143,20 +142,21 @@ def _listen_to_messages(app: AsyncApp, core: SlackCore) -> None:
             event_id=body.get("event_id"),
             message_id=f"{event['channel']}:{event['ts']}",
         )
-        replies = await core.conversations.handle_message(incoming)
-        if replies and replies[0].text == UNKNOWN_SENDER:
-            await say(text=UNKNOWN_SENDER)
+        await core.inbox.accept(incoming)
 
 
-async def _edited(core: SlackCore, context: Any, event: dict[str, Any]) -> None:
+async def _edited(
+    core: SlackCore, context: Any, event: dict[str, Any], event_id: str | None
+) -> None:
     changed = event.get("message", {})
     if "user" not in changed or changed.get("bot_id"):
         return
-    await core.conversations.handle_edit(
+    await core.inbox.accept(
         EditedMessage(
             sender=_sender(context, changed["user"]),
             message_id=f"{event['channel']}:{changed['ts']}",
             text=changed.get("text", ""),
+            event_id=event_id,
         )
     )
 
@@ -172,7 +172,7 @@ def _listen_to_choices(app: AsyncApp, core: SlackCore) -> None:
             choice=action.get("value", ""),
             event_id=f"action:{action.get('action_ts', '')}:{context['user_id']}",
         )
-        await core.conversations.handle_message(incoming)
+        await core.inbox.accept(incoming)
 
 
 def _listen_to_commands(app: AsyncApp, core: SlackCore) -> None:

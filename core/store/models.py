@@ -314,3 +314,32 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = _created()
+
+
+class InboundEvent(Base):
+    """A member's message, edit or button press, stored when the chat hands it over.
+
+    The web process only inserts (one row, deduplicated by `event_id`); workers claim
+    pending rows and run the turns, so an acknowledged event survives a crash.
+    """
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        Index("ix_inbound_events_pending", "processed_at", "received_at"),
+        Index("ix_inbound_events_sender", "provider", "workspace", "user_id", "processed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(8), doc="message or edit")
+    workspace: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(320))
+    text: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    choice: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    claimed_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(64), doc="an exception class, no text")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, text
+from sqlalchemy import Connection, Engine, Insert, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.catalog import GLOBAL_AGENTS
 from core.store.models import Agent
 
 
-def dialect_insert(connection: Connection, table: Table) -> Any:
+def dialect_insert(bind: Connection | Engine, table: Table) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL do)."""
-    module = postgresql if connection.dialect.name == "postgresql" else sqlite
+    module = postgresql if bind.dialect.name == "postgresql" else sqlite
     return module.insert(table)
 
 

@@ -273,3 +273,11 @@ async def _dm_channel_stored(world: SlackWorld, user: str) -> bool:
             select(Member.slack_dm_channel_id).where(Member.slack_user_id == user)
         )
     return stored is not None
+
+
+async def test_someone_not_synced_is_told_how_to_join(world: SlackWorld) -> None:
+    world.slack.add_user("U9", "New Person", "new@t.io")  # joined after the sync
+    await world.requests.dm("U9", "hello", ts="1800000000.000900")
+    channel = world.slack.dm_channel_of("U9")
+    await eventually(lambda: _true(len(world.slack.messages_in(channel)) == 1))
+    assert "members sync" in world.slack.messages_in(channel)[0].text
