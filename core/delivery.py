@@ -38,6 +38,7 @@ from core.ports import (
 from core.records import address_of
 from core.rendering import agent_message
 from core.schedule_time import MAX_LATENESS, expires_at
+from core.store.claims import claim
 from core.store.models import Agent, CheckinSession, Member, Message, Schedule
 
 log = logging.getLogger("vizdots.delivery")
@@ -121,28 +122,25 @@ class Delivery:
                 CheckinSession.claimed_at < now - CLAIM_TIMEOUT,
             ),
         )
-        due = (
-            select(CheckinSession.id)
-            .where(
-                claimable,
-                CheckinSession.due_at.between(now - MAX_LATENESS, now),
-                CheckinSession.expires_at > now,
-            )
-            .order_by(CheckinSession.due_at)
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
+        due = select(CheckinSession.id).where(
+            claimable,
+            CheckinSession.due_at.between(now - MAX_LATENESS, now),
+            CheckinSession.expires_at > now,
         )
         async with self.sessions.begin() as db:
             rows = await db.scalars(
-                update(CheckinSession)
-                .where(CheckinSession.id.in_(due), claimable)
-                .values(
-                    state=SessionState.DELIVERING.value,
-                    claimed_at=now,
-                    delivery_attempts=CheckinSession.delivery_attempts + 1,
+                claim(
+                    CheckinSession,
+                    candidates=due.order_by(CheckinSession.due_at),
+                    still_free=claimable,
+                    limit=batch,
+                    values={
+                        "state": SessionState.DELIVERING.value,
+                        "claimed_at": now,
+                        "delivery_attempts": CheckinSession.delivery_attempts + 1,
+                    },
+                    returning=[CheckinSession.id],
                 )
-                .returning(CheckinSession.id)
             )
             return list(rows)
 

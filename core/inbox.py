@@ -28,6 +28,7 @@ from core.conversation import Conversations
 from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
 from core.ports import Clock
+from core.store.claims import claim
 from core.store.models import InboundEvent
 from core.store.seed import dialect_insert
 
@@ -142,18 +143,19 @@ class Inbox:
             select(InboundEvent.id)
             .where(free, oldest_of_sender)
             .order_by(InboundEvent.received_at, InboundEvent.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
         )
         async with self.sessions.begin() as db:
             result = await db.execute(
-                update(InboundEvent)
-                .where(InboundEvent.id.in_(pending), free)
-                .values(claimed_at=now, attempts=InboundEvent.attempts + 1)
-                .returning(*_CLAIMED)
+                claim(
+                    InboundEvent,
+                    candidates=pending,
+                    still_free=free,
+                    limit=limit,
+                    values={"claimed_at": now, "attempts": InboundEvent.attempts + 1},
+                    returning=_CLAIMED,
+                )
             )
-            return list(result.all())  # type: ignore[arg-type]
+            return list(result.all())
 
     async def _process(self, row: Row[Any], now: datetime) -> None:
         try:

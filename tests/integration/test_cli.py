@@ -39,7 +39,10 @@ def test_a_check_in_answered_in_the_terminal_shows_in_the_report(demo_db: str) -
     assert "What's your main focus today?" in chat.stdout
     assert chat.stdout.strip().endswith("(check-in completed)")
     report = json.loads(vizdots(demo_db, "report", "--org", "demo", "--json").stdout)
-    assert "4" in json.dumps(report[0]["agents"])
+    [daily] = report[0]["agents"]
+    assert daily["completed"] == 1
+    assert daily["averages"]["mood"] == {"average": 4.0, "answers": 1}
+    assert daily["recent"]["focus"][0]["text"] == "PRs"
 
 
 def test_chat_with_an_unknown_email_fails_clearly(demo_db: str) -> None:
