@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     openai_timeout_seconds: float = Field(default=20.0, gt=0)
     openai_max_retries: int = Field(default=2, ge=0, le=10)
 
+    #: Inbound turns a worker takes at once (waiting on the model costs no database
+    #: connection, so this can be far above the pool size).
+    worker_concurrency: int = Field(default=64, ge=1, le=1000)
+    #: A claimed inbound event or outgoing message whose worker went silent this long is
+    #: taken over by another worker.
+    claim_timeout_seconds: float = Field(default=120.0, gt=0)
+    #: Processed inbox rows and finished outbox rows are kept this long, then purged.
+    retention_days: int = Field(default=7, ge=1, le=365)
+    #: Sessions one /api/internal/scheduler call delivers; the rest are left to workers.
+    scheduler_batch: int = Field(default=200, ge=1, le=10000)
+    #: Largest request body accepted (bytes): Slack's and Teams' largest payloads fit.
+    max_request_bytes: int = Field(default=1_000_000, ge=10_000)
+
     scheduler_secret: Secret
     scheduler_reminders_secret: Secret
     reminder_slots: str = "09:00,14:00"

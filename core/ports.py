@@ -30,6 +30,9 @@ class OutgoingMessage:
     text: str
     buttons: tuple[Button, ...] = ()
     session_id: int | None = None
+    #: The outbox key of this message: a channel that can tag what it posts (Slack message
+    #: metadata) tags it, so that after a crash `find_sent` can tell whether it arrived.
+    key: str | None = None
 
     def as_plain_text(self) -> str:
         if not self.buttons:
@@ -110,6 +113,17 @@ class Channel(Protocol):
         ...
 
 
+@runtime_checkable
+class SentLookup(Protocol):
+    """A channel that can tell whether a message with an outbox key was already posted."""
+
+    async def find_sent(self, to: MemberAddress, key: str) -> SentMessage | None:
+        """The posted message tagged with `key`, or None when it never arrived.
+
+        Used only after a crash left a send's outcome unknown (peers rate-limit it)."""
+        ...
+
+
 class Mailer(Protocol):
     async def send(self, email: Email) -> str:
         """Send one email; return the provider's message id; raise DeliveryError otherwise."""
@@ -142,6 +156,11 @@ class MemberDirectory(Protocol):
 
     async def channel_members(self, org_external_id: str, channel_id: str) -> list[str]:
         """External user ids of the people in a channel."""
+        ...
+
+    async def member(self, org_external_id: str, external_id: str) -> MemberProfile | None:
+        """One person, looked up by id (a sender VizDots does not know yet); None when the
+        directory says they may not take part (a bot, a guest, a deactivated account)."""
         ...
 
 

@@ -30,6 +30,11 @@ class DirectoryReads:
             raise self.failure
         return self.channels.get(channel_id, [])
 
+    async def member(self, org_external_id: str, external_id: str) -> MemberProfile | None:
+        if self.failure is not None:
+            raise self.failure
+        return next((m for m in self.members if m.external_id == external_id), None)
+
 
 async def read_ahead(
     command: c.Command, *, directory: MemberDirectory | None, workspace: str

@@ -343,3 +343,55 @@ class InboundEvent(Base):
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(64), doc="an exception class, no text")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        doc="a failed event waits (back-off) until then; NULL: claimable at once"
+    )
+    given_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class OutboxMessage(Base):
+    """A message to a member, recorded before it is sent (the intent), then its outcome.
+
+    `key` is unique: the same decision (a turn's reply, a session's opening, a notice for
+    one inbound event) is recorded once however often the work is retried. A row left in
+    'sending' by a dead worker is taken again with `in_doubt` set: the channel is asked
+    whether the message arrived (Slack message metadata) before it is sent again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    org_id: Mapped[int] = _org_fk()
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("checkin_sessions.id", ondelete="SET NULL")
+    )
+    message_row_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("messages.id", ondelete="SET NULL"), doc="the messages row to give its id"
+    )
+    kind: Mapped[str] = mapped_column(String(16), doc="opening, reply or notice")
+    payload: Mapped[dict[str, Any]] = mapped_column(doc="the OutgoingMessage: text, buttons")
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", doc="pending, sending, sent, failed"
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    in_doubt: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    channel_message_id: Mapped[str | None] = mapped_column(String(128))
+    last_error: Mapped[str | None] = mapped_column(String(200), doc="no message text")
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class SeenRequest(Base):
+    """A slash command or button press already handled: replays of it are ignored.
+
+    Slack gives these no event id; their `trigger_id` (or action_ts) is the key."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)
