@@ -46,13 +46,18 @@ def parse_now(value: str | None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def with_services(work: Callable[[Services], Awaitable[T]], *, now: str | None = None) -> T:
-    """Build the services (no background loop), run `work`, release them."""
+def with_services(
+    work: Callable[[Services], Awaitable[T]], *, now: str | None = None, running: bool = False
+) -> T:
+    """Build the services (no background loop), run `work`, release them. With `now`, the
+    clock stands at that instant, or (`running`) starts there and runs on."""
     from bot.bootstrap import build_services
-    from core.ports import FixedClock, SystemClock
+    from core.ports import Clock, FixedClock, ShiftedClock, SystemClock
 
     settings = settings_or_exit()
-    clock = FixedClock(parse_now(now)) if now else SystemClock()
+    clock: Clock = SystemClock()
+    if now:
+        clock = ShiftedClock(parse_now(now)) if running else FixedClock(parse_now(now))
 
     async def run() -> T:
         services = build_services(settings, clock=clock, loop_interval=None)
@@ -124,12 +129,15 @@ def serve(
 @app.command()
 def worker(
     plan: bool = typer.Option(True, help="Also plan and deliver every minute (--no-plan: not)."),
+    now: str | None = typer.Option(
+        None, "--now", help="Start the clock at this ISO-8601 instant (replays); it runs on."
+    ),
 ) -> None:
-    """Take members' turns from the inbox (and plan and deliver) until stopped."""
+    """Take members' turns from the inbox, send the outbox (and plan and deliver) until stopped."""
     from bot.worker import run_worker
 
     with contextlib.suppress(KeyboardInterrupt):
-        with_services(lambda s: run_worker(s, plan=plan))
+        with_services(lambda s: run_worker(s, plan=plan), now=now, running=True)
 
 
 @app.command()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from core.domain import AgentSpec, Provider, Question, Speaker
@@ -240,6 +240,21 @@ class Brain(Protocol):
     async def respond(self, given: BrainInput) -> BrainReply:
         """Next turn after the member's latest turn (the last in the transcript)."""
         ...
+
+
+class ShiftedClock:
+    """A running clock that started at a chosen instant: a worker replaying a day (--now)
+    whose claims and back-offs still age as real seconds pass."""
+
+    def __init__(self, start: datetime, *, since: float | None = None) -> None:
+        import time
+
+        self._start = start
+        self._monotonic = time.monotonic
+        self._since = self._monotonic() if since is None else since
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=self._monotonic() - self._since)
 
 
 @dataclass(frozen=True, slots=True)
