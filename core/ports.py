@@ -8,6 +8,7 @@ way (Block Kit, Adaptive Card, HTML) and that degrades to plain text.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -246,15 +247,12 @@ class ShiftedClock:
     """A running clock that started at a chosen instant: a worker replaying a day (--now)
     whose claims and back-offs still age as real seconds pass."""
 
-    def __init__(self, start: datetime, *, since: float | None = None) -> None:
-        import time
-
+    def __init__(self, start: datetime) -> None:
         self._start = start
-        self._monotonic = time.monotonic
-        self._since = self._monotonic() if since is None else since
+        self._since = time.monotonic()
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=self._monotonic() - self._since)
+        return self._start + timedelta(seconds=time.monotonic() - self._since)
 
 
 @dataclass(frozen=True, slots=True)
