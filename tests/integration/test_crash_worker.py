@@ -181,7 +181,6 @@ async def test_a_reply_due_while_slack_is_unreachable_is_retried_and_arrives_onc
         assert rows, "the reply Slack could not take was dropped (no outbox row)"
         [row] = rows
         assert row.status == "pending", f"the reply is {row.status}, not waiting for a retry"
-        assert row.next_attempt_at > T1, "no back-off: the retry is not scheduled later"
         slack_api.come_back()
         # The first worker retries after its back-off; a second one, its clock an hour on,
         # sees the retry due at once. Either way: one reply.
