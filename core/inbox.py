@@ -66,7 +66,7 @@ class Inbox:
         self.conversations = conversations
         self.clock = clock
         self.claim_timeout = claim_timeout
-        self.backoff = backoff or Backoff(give_up_after=timedelta(minutes=30))
+        self.backoff = backoff or Backoff(max_attempts=10, give_up_after=timedelta(minutes=30))
         self._concurrency = concurrency
         self._window = accept_window
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []

@@ -118,7 +118,7 @@ class Outbox:
         self.channels = channels
         self.clock = clock
         self.claim_timeout = claim_timeout
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(max_attempts=12, give_up_after=timedelta(hours=1))
         self.concurrency = concurrency
 
     async def send(self, key: str) -> Sent:
