@@ -12,6 +12,9 @@ that reads the request —
     prompt, strings from the first words of the last answer on a `key: …` line;
   * plain text (no schema, an acknowledgement): one short sentence.
 Usage numbers come from `request_tokens` with `count_tokens` (default `approx_tokens`).
+Latency: every answer waits `delay` seconds (settable; `delay_next` overrides it for the
+next answers), and `hang()` holds every request unanswered — as a model that stopped
+responding — until `release()` (`held` counts the requests waiting; `stop` releases them).
 tests/fakes/checkin_driver.py plays the engine's part, to drive whole check-ins.
 """
 
@@ -21,6 +24,7 @@ import itertools
 import json
 import math
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -76,11 +80,16 @@ class Exchange:
 
 
 class FakeOpenAIServer:
-    def __init__(self, *, count_tokens: TokenCounter = approx_tokens) -> None:
+    def __init__(self, *, count_tokens: TokenCounter = approx_tokens, delay: float = 0.0) -> None:
         self.count_tokens = count_tokens
+        #: Seconds each answer waits (a slow model), unless `delay_next` planned another.
+        self.delay = delay
         self.exchanges: list[Exchange] = []
         self._queue: deque[Planned] = deque()
         self._lock = threading.Lock()
+        self._hanging = False
+        self._held = 0
+        self._release = threading.Condition(self._lock)
         self._ids = itertools.count(1)
         self._http = _Server(("127.0.0.1", 0), _Handler)
         self._http.fake = self
@@ -107,6 +116,29 @@ class FakeOpenAIServer:
         for _ in range(count):
             self._plan(Planned(delay=seconds))
 
+    def hang(self) -> None:
+        """From now on, hold every request unanswered until `release`."""
+        with self._lock:
+            self._hanging = True
+
+    def release(self) -> None:
+        """Answer the held requests (and the next ones) again."""
+        with self._lock:
+            self._hanging = False
+            self._release.notify_all()
+
+    @property
+    def held(self) -> int:
+        """Requests waiting, unanswered, for `release`."""
+        with self._lock:
+            return self._held
+
+    def wait_held(self, count: int = 1, *, within: float = 10.0) -> None:
+        """Block until `count` requests are held (a caller is stuck in its model call)."""
+        with self._lock:
+            if not self._release.wait_for(lambda: self._held >= count, timeout=within):
+                raise AssertionError(f"{self._held} requests held after {within} s, not {count}")
+
     @property
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -118,6 +150,7 @@ class FakeOpenAIServer:
         return self
 
     def stop(self) -> None:
+        self.release()
         self._http.shutdown()
         self._http.server_close()
 
@@ -132,16 +165,27 @@ class FakeOpenAIServer:
         with self._lock:
             self._queue.append(planned)
 
+    def hold(self) -> None:
+        """While hanging, wait (on the server's thread) until released."""
+        with self._lock:
+            if not self._hanging:
+                return
+            self._held += 1
+            self._release.notify_all()
+            self._release.wait_for(lambda: not self._hanging)
+            self._held -= 1
+
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
         with self._lock:
             planned = self._queue.popleft() if self._queue else Planned()
+            delay = planned.delay or self.delay
         if planned.status != 200:
             self._record(Exchange(body, planned.status, None))
             error = {"message": f"fake failure {planned.status}", "type": "server_error"}
-            return planned.status, {"error": error}, planned.delay
+            return planned.status, {"error": error}, delay
         content = planned.content if planned.content is not None else policy_content(body)
         self._record(Exchange(body, 200, content))
-        return 200, self._completion(body, content, planned), planned.delay
+        return 200, self._completion(body, content, planned), delay
 
     def _record(self, exchange: Exchange) -> None:
         with self._lock:
@@ -173,6 +217,11 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     fake: FakeOpenAIServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request (the crash tests) resets its connection: not news."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -183,6 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._send(404, {"error": {"message": f"no route {self.path}", "type": "invalid"}})
             return
+        self.server.fake.hold()
         status, payload, delay = self.server.fake.answer(body)
         time.sleep(delay)
         self._send(status, payload)

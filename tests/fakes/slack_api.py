@@ -9,11 +9,21 @@ the bot user are there from the start, as in a real workspace), channel members,
 DM channels opened, messages posted, views published — and records every call in
 `calls`, failed attempts included. It answers auth.test, users.list (paged by
 `page_size`, small by default so paging is exercised), users.info, users.profile.get,
-conversations.open / .members, chat.postMessage / .update / .postEphemeral,
+conversations.open / .members / .history, chat.postMessage / .update / .postEphemeral,
 views.publish and oauth.v2.access; any other method gets {"ok": true}.
 
 Block Kit limits are checked the way Slack does (invalid_blocks). `fail_next` makes
 the next calls of a method fail: HTTP 429 with Retry-After, a 5xx, or an ok:false error.
+`go_down` makes Slack unreachable (each connection is closed without an answer; the
+attempts are still recorded, with status 0) until `come_back`.
+
+Message metadata (chat.postMessage / chat.update `metadata`, a JSON string or an object)
+is kept with the message; conversations.history returns a channel's messages newest
+first, with their metadata only when asked (`include_all_metadata`), at most
+`history_limit` a page (15: Slack's limit for apps outside the Marketplace).
+`on_call(method, hook)` runs `hook(call)` once a call of that method has been answered —
+the message is in the workspace — but before the answer is sent, so a test can kill the
+caller between Slack's "received" and the caller learning it.
 """
 
 from __future__ import annotations
@@ -22,9 +32,10 @@ import base64
 import copy
 import itertools
 import json
+import sys
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,7 +49,8 @@ TEST_TOKEN = "xoxb-test-token"
 INSTALLED_TOKEN = "xoxb-test-installed-token"
 BOT_SCOPES = "chat:write,im:write,im:history,users:read,users:read.email,commands"
 _SERVER_ERRORS = {500: "internal_error", 503: "service_unavailable", 504: "request_timeout"}
-_JSON_PARAMS = ("blocks", "view", "attachments")
+_JSON_PARAMS = ("blocks", "view", "attachments", "metadata")
+_TRUE = {True, "true", "1"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,8 @@ class Posted:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
     edits: int = 0
+    #: {"event_type": …, "event_payload": {…}} as chat.postMessage or chat.update set it.
+    metadata: dict[str, Any] | None = None
 
 
 class FakeSlackApi:
@@ -85,10 +99,14 @@ class FakeSlackApi:
         bot_id: str = "B0BOT",
         app_id: str = "A0TEST",
         page_size: int = 2,
+        history_limit: int = 15,
     ) -> None:
         self.team_id, self.team_name = team_id, team_name
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
         self.page_size = page_size
+        self.history_limit = history_limit
+        #: While True, every connection is closed without an answer (Slack unreachable).
+        self.down = False
         #: Who installs in oauth.v2.access; None: the first owner or admin added, else U0OWNER.
         self.installer_id: str | None = None
         self.install_token = INSTALLED_TOKEN
@@ -101,6 +119,7 @@ class FakeSlackApi:
         self.views: dict[str, dict[str, Any]] = {}
         self.revoked_tokens: set[str] = set()
         self._failures: dict[str, deque[Failure]] = {}
+        self._hooks: dict[str, list[Callable[[Call], None]]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.RLock()
         self._http = _Server(("127.0.0.1", 0), _Handler)
@@ -198,6 +217,25 @@ class FakeSlackApi:
             queue = self._failures.setdefault(method, deque())
             queue.extend([Failure(200 if error else status, retry_after, error)] * times)
 
+    def go_down(self) -> None:
+        """Slack unreachable: connections are closed without an answer until `come_back`."""
+        self.down = True
+
+    def come_back(self) -> None:
+        self.down = False
+
+    def on_call(self, method: str, hook: Callable[[Call], None]) -> Callable[[], None]:
+        """Run `hook(call)` after each call of `method` was answered (its effect is in the
+        workspace) and before the answer is sent. Returns a function removing the hook."""
+        with self._lock:
+            self._hooks.setdefault(method, []).append(hook)
+
+        def remove() -> None:
+            with self._lock:
+                self._hooks[method].remove(hook)
+
+        return remove
+
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [call for call in self.calls if call.method == method]
@@ -228,8 +266,19 @@ class FakeSlackApi:
         with self._lock:
             status, body, headers = self._answer(method, params, token)
             error = None if body.get("ok") else str(body.get("error"))
-            self.calls.append(Call(method, params, token, client_id, status, error))
-            return status, body, headers
+            call = Call(method, params, token, client_id, status, error)
+            self.calls.append(call)
+            hooks = list(self._hooks.get(method, ()))
+        for hook in hooks:  # outside the lock: a hook may take its time (kill a process)
+            hook(call)
+        return status, body, headers
+
+    def unreachable(
+        self, method: str, params: dict[str, Any], token: str | None, client_id: str | None
+    ) -> None:
+        """Record a call that got no answer (`down`)."""
+        with self._lock:
+            self.calls.append(Call(method, params, token, client_id, 0, "unreachable"))
 
     def _answer(
         self, method: str, params: dict[str, Any], token: str | None
@@ -304,6 +353,7 @@ class FakeSlackApi:
             return _error(problem)
         posted = Posted(channel, self._next_ts(), str(params.get("text") or ""))
         posted.blocks = list(params.get("blocks") or [])
+        posted.metadata = _metadata(params.get("metadata"))
         self.messages.append(posted)
         return {"ok": True, "channel": channel, "ts": posted.ts, "message": self._shown(posted)}
 
@@ -317,9 +367,30 @@ class FakeSlackApi:
         if problem := _content_problem(params, block_limit=50):
             return _error(problem)
         posted.text, posted.blocks = str(params.get("text") or ""), list(params.get("blocks") or [])
+        if params.get("metadata") is not None:
+            posted.metadata = _metadata(params.get("metadata"))
         posted.edits += 1
         shown = self._shown(posted)
         return {"ok": True, "channel": channel, "ts": ts, "text": posted.text, "message": shown}
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, between `oldest` and `latest` (exclusive, as Slack's default)."""
+        channel = self._resolve_channel(str(params.get("channel") or ""))
+        if channel is None:
+            return _error("channel_not_found")
+        oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or "inf")
+        found = [m for m in self.messages_in(channel) if oldest < float(m.ts) < latest]
+        found.sort(key=lambda m: float(m.ts), reverse=True)
+        limit = min(int(params.get("limit") or 100), self.history_limit)
+        with_metadata = params.get("include_all_metadata") in _TRUE
+        shown = [self._shown(m, with_metadata=with_metadata) for m in found[:limit]]
+        return {
+            "ok": True,
+            "messages": shown,
+            "has_more": len(found) > limit,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         if self._resolve_channel(str(params.get("channel") or "")) is None:
@@ -391,8 +462,8 @@ class FakeSlackApi:
         n = next(self._ts)
         return f"{1_700_000_000 + n}.{n * 100:06d}"
 
-    def _shown(self, posted: Posted) -> dict[str, Any]:
-        return {
+    def _shown(self, posted: Posted, *, with_metadata: bool = False) -> dict[str, Any]:
+        shown: dict[str, Any] = {
             "type": "message",
             "user": self.bot_user_id,
             "bot_id": self.bot_id,
@@ -402,6 +473,9 @@ class FakeSlackApi:
             "blocks": posted.blocks,
             "ts": posted.ts,
         }
+        if with_metadata and posted.metadata is not None:
+            shown["metadata"] = copy.deepcopy(posted.metadata)
+        return shown
 
 
 _ROUTES = {
@@ -411,6 +485,7 @@ _ROUTES = {
     "users.profile.get": FakeSlackApi._users_profile_get,
     "conversations.open": FakeSlackApi._conversations_open,
     "conversations.members": FakeSlackApi._conversations_members,
+    "conversations.history": FakeSlackApi._conversations_history,
     "chat.postMessage": FakeSlackApi._chat_post_message,
     "chat.update": FakeSlackApi._chat_update,
     "chat.postEphemeral": FakeSlackApi._chat_post_ephemeral,
@@ -421,6 +496,16 @@ _ROUTES = {
 
 def _error(code: str) -> dict[str, Any]:
     return {"ok": False, "error": code}
+
+
+def _metadata(value: object) -> dict[str, Any] | None:
+    """Message metadata as Slack keeps it: an event type and a payload object."""
+    if isinstance(value, str):
+        value = _json_or_text(value)
+    if not isinstance(value, dict) or not value.get("event_type"):
+        return None
+    payload = value.get("event_payload") or {}
+    return {"event_type": str(value["event_type"]), "event_payload": payload}
 
 
 def _failure(failure: Failure) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -499,6 +584,11 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     fake: FakeSlackApi
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request (the crash tests) resets its connection: not news."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -520,9 +610,12 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(params.get(key), str):
                 params[key] = _json_or_text(params[key])
         token, client_id = self._credentials()
-        status, payload, headers = self.server.fake.answer(
-            url.path.removeprefix("/api/"), params, token, client_id
-        )
+        method, fake = url.path.removeprefix("/api/"), self.server.fake
+        if fake.down:  # no answer at all: the client sees the connection dropped
+            fake.unreachable(method, params, token, client_id)
+            self.close_connection = True
+            return
+        status, payload, headers = fake.answer(method, params, token, client_id)
         self._send(status, payload, headers)
 
     def _body_params(self, body: bytes) -> dict[str, Any]:
