@@ -20,6 +20,7 @@ from core.delivery import Delivery
 from core.domain import Provider
 from core.inbound import CommandRequest
 from core.inbox import Inbox
+from core.outbox import Outbox
 from core.ports import Brain, Channel, CheckinListener, Clock, MemberDirectory, SystemClock
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
@@ -41,6 +42,7 @@ class Services:
     delivery: Delivery
     conversations: Conversations
     inbox: Inbox
+    outbox: Outbox
     directories: dict[Provider, MemberDirectory] = field(default_factory=dict)
     slack: SlackParts | None = None
     #: Run planning and delivery every `loop_interval` seconds inside the web process.
@@ -65,11 +67,13 @@ class Services:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Background work for the app's lifetime; everything released afterwards."""
-        from bot.worker import drain_forever, run_forever
+        from bot.worker import drain_forever, run_forever, send_forever, tidy_forever
 
         tasks = []
         if self.inbox_in_process:
             tasks.append(_background(drain_forever(self)))
+            tasks.append(_background(send_forever(self)))
+            tasks.append(_background(tidy_forever(self)))
         if self.loop_interval:
             tasks.append(_background(run_forever(self)))
         if self.slack is not None and self.slack.settings.bot_token:
@@ -77,6 +81,7 @@ class Services:
         try:
             yield
         finally:
+            await self.inbox.flush()  # what the web process accepted is stored before exit
             for task in tasks:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
@@ -138,9 +143,18 @@ def build_services(
 
         channels.append(DevChannel())
     channel_set = ChannelSet(channels)
+    claim_timeout = timedelta(seconds=settings.claim_timeout_seconds)
+    outbox = Outbox(
+        sessions=sessions, channels=channel_set, clock=clock, claim_timeout=claim_timeout
+    )
     grace = timedelta(hours=settings.session_grace_hours)
     delivery = Delivery(
-        sessions=sessions, brain=brain, channels=channel_set, clock=clock, grace=grace
+        sessions=sessions,
+        brain=brain,
+        channels=channel_set,
+        clock=clock,
+        grace=grace,
+        outbox=outbox,
     )
     conversations = Conversations(
         sessions=sessions,
@@ -148,10 +162,16 @@ def build_services(
         channels=channel_set,
         clock=clock,
         delivery=delivery,
+        outbox=outbox,
         listeners=listeners,
     )
     inbox = Inbox(
-        sessions=sessions, conversations=conversations, clock=clock, accept_window=accept_window
+        sessions=sessions,
+        conversations=conversations,
+        clock=clock,
+        accept_window=accept_window,
+        concurrency=settings.worker_concurrency,
+        claim_timeout=claim_timeout,
     )
     services = Services(
         settings=settings,
@@ -163,6 +183,7 @@ def build_services(
         delivery=delivery,
         conversations=conversations,
         inbox=inbox,
+        outbox=outbox,
         directories={Provider.SLACK: slack.directory} if slack else {},
         slack=slack,
         loop_interval=loop_interval,

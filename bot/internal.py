@@ -1,4 +1,8 @@
-"""Cron endpoints: POST /api/internal/scheduler (and, later, /reminders)."""
+"""Cron endpoints: POST /api/internal/scheduler (and, later, /reminders).
+
+The scheduler call plans (one set-based statement per org) and delivers at most
+SCHEDULER_BATCH sessions, so it ends in bounded time however many orgs there are; its
+answer says whether more is due (`more_due`), which the worker loops then deliver."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ def internal_routes() -> APIRouter:
     ) -> dict[str, Any]:
         services: Services = request.app.state.services
         require_bearer(services.settings.scheduler_secret, authorization)
-        return await plan_and_deliver(services, now=services.clock.now())
+        now = services.clock.now()
+        return await plan_and_deliver(services, now=now, limit=services.settings.scheduler_batch)
 
     return router

@@ -1,5 +1,6 @@
-"""Planning and delivery, once (cron, CLI) or every minute (the in-process loop), and
-the inbox's turns, taken as they arrive."""
+"""Planning and delivery, once (cron, CLI) or every minute (the in-process loop); the
+inbox's turns, taken as they arrive; the outbox's messages, sent and retried; and the
+purge of what is finished."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ async def plan(services: Services, *, now: datetime) -> int:
     return await plan_sessions(sessions=services.sessions, now=now, grace=grace)
 
 
-async def plan_and_deliver(services: Services, *, now: datetime) -> dict[str, Any]:
+async def plan_and_deliver(
+    services: Services, *, now: datetime, limit: int | None = None
+) -> dict[str, Any]:
+    """Plan, then deliver what is due (at most `limit`: `more_due` tells what was left)."""
     planned = await plan(services, now=now)
-    delivered = await services.delivery.deliver_due(now=now)
+    delivered = await services.delivery.deliver_due(now=now, limit=limit)
     return {"planned": planned, **asdict(delivered)}
 
 
@@ -41,21 +45,52 @@ async def run_forever(services: Services) -> None:
         await asyncio.sleep(interval)
 
 
-async def drain_forever(services: Services, *, idle: float = 0.1, batch: int = 50) -> None:
-    """Take the inbox's turns: again at once after a full batch, else every `idle` s."""
+async def drain_forever(services: Services, *, idle: float = 0.1) -> None:
+    """Take the inbox's turns as they arrive (claims are looked for every `idle` s)."""
     while True:
         try:
-            taken = await services.inbox.drain(now=services.clock.now(), limit=batch)
+            await services.inbox.drain(limit=None, idle=idle)
         except Exception:  # a database hiccup: keep the loop alive, the next round retries
             log.exception("inbox drain failed")
-            taken = 0
-        if taken < batch:
+            await asyncio.sleep(1.0)
+
+
+async def send_forever(services: Services, *, idle: float = 0.5) -> None:
+    """Send the outbox's due messages: new ones nobody sent, retries, abandoned sends."""
+    while True:
+        try:
+            tried = await services.outbox.send_due()
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("outbox round failed")
+            tried = 0
+        if not tried:
             await asyncio.sleep(idle)
 
 
+async def tidy(services: Services, *, now: datetime, batch: int = 500) -> dict[str, int]:
+    """Purge, in bounded batches, what is finished and older than the retention period."""
+    before = now - timedelta(days=services.settings.retention_days)
+    return {
+        "inbound_events": await services.inbox.purge(before=before, batch=batch),
+        "outbox": await services.outbox.purge(before=before, batch=batch),
+    }
+
+
+async def tidy_forever(services: Services, *, every: float = 300.0) -> None:
+    while True:
+        try:
+            purged = await tidy(services, now=services.clock.now())
+            if any(purged.values()):
+                log.info("purged %s", purged)
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("purge failed")
+        await asyncio.sleep(every)
+
+
 async def run_worker(services: Services, *, plan: bool = True) -> None:
-    """`vizdots worker`: the inbox and (with `plan`) planning and delivery, until cancelled."""
-    loops = [drain_forever(services)]
+    """`vizdots worker`: the inbox, the outbox, the purge and (with `plan`) planning and
+    delivery, until cancelled."""
+    loops = [drain_forever(services), send_forever(services), tidy_forever(services)]
     if plan:
         loops.append(run_forever(services))
     await asyncio.gather(*loops)

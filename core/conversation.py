@@ -8,8 +8,8 @@ on the newer state. Two events for one session are thereby serialised by the dat
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import outbox
 from core.answers import is_skip, read_answer, reask, with_answer
 from core.channels import ChannelSet
 from core.conversation_store import (
@@ -27,7 +28,6 @@ from core.conversation_store import (
     record_calls,
     record_dots,
     replace_dot,
-    send_recorded,
 )
 from core.delivery import Delivery
 from core.domain import Provider, SessionState, Speaker
@@ -58,6 +58,10 @@ SNAG = (
     "Your message is saved; please send it again in a minute."
 )
 SKIPPED = "Skipped for today — see you next time! 👋"
+GIVEN_UP = (
+    "Sorry, I could not process your last message. "
+    "Please send it again; if it keeps failing, tell your VizDots admin."
+)
 MAX_TURN_ATTEMPTS = 4
 
 
@@ -80,13 +84,11 @@ class Conversations:
         channels: ChannelSet,
         clock: Clock,
         delivery: Delivery,
+        outbox: outbox.Outbox,
         listeners: Sequence[CheckinListener] = (),
-        max_concurrent_turns: int = 8,
     ) -> None:
-        """`max_concurrent_turns`: a burst waits here, not on the database pool (whose
-        timeout would drop turns Slack has already been told were received)."""
-        self._turns = asyncio.Semaphore(max_concurrent_turns)
         self.sessions = sessions
+        self.outbox = outbox
         self.delivery = delivery
         self.listeners = tuple(listeners)
         self.brain = brain
@@ -107,24 +109,52 @@ class Conversations:
         )
 
     # --- the member's turn -----------------------------------------------------------------
-    async def handle_message(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
-        """Store the member's turn, then answer it. Returns what was said back."""
-        async with self._turns:
-            return await self._handle_message(incoming)
+    async def handle_message(
+        self, incoming: IncomingMessage, *, apologise: bool = True
+    ) -> list[OutgoingMessage]:
+        """Store the member's turn, then answer it. Returns what was said back.
 
-    async def _handle_message(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
+        Safe to run again for the same event (a worker taking over from a dead one): a
+        stored turn is not stored twice, an answered turn is not answered twice, and a
+        recorded reply is sent if it was not. `apologise=False` lets a failing turn
+        raise, for the inbox to retry it later, instead of apologising at once.
+        """
+        stored = await self._stored_turn(incoming.event_id)
+        if stored is not None:
+            return await self._answer(*stored, incoming, apologise=apologise)
         choice = decode_choice(incoming.choice) if incoming.choice else None
         async with self.sessions() as db:
             found = await find_member(db, incoming.sender)
             session_id = await self._target_session(db, found[1], choice) if found else None
         if found is None:
             return await self._stranger(incoming.sender)
-        member = found[1]
         if session_id is None:
-            return await self._nothing_open(member, incoming)
-        if not await self._store_member_turn(session_id, incoming, choice):
-            return []  # a redelivered event, or a second press on an answered question
-        return await self._take_turn(session_id, incoming, choice)
+            return await self._nothing_open(found[1], incoming)
+        turn_id = await self._store_member_turn(session_id, incoming, choice)
+        if turn_id is None:
+            return []  # a second press on an answered question
+        return await self._answer(session_id, turn_id, incoming, apologise=apologise)
+
+    async def _stored_turn(self, event_id: str | None) -> tuple[int, int] | None:
+        """(session, message) of the member turn already stored for this event, if any."""
+        if event_id is None:
+            return None
+        async with self.sessions() as db:
+            row = (
+                await db.execute(
+                    select(Message.session_id, Message.id).where(
+                        Message.inbound_event_id == event_id
+                    )
+                )
+            ).first()
+        return (row.session_id, row.id) if row else None
+
+    async def could_not_process(self, sender: Sender, *, event_id: str) -> None:
+        """Tell the member, once, that their message was given up after its retries."""
+        async with self.sessions() as db:
+            found = await find_member(db, sender)
+        if found is not None:
+            await self._notify(found[1], OutgoingMessage(GIVEN_UP), key=f"given-up:{event_id}")
 
     async def _stranger(self, sender: Sender) -> list[OutgoingMessage]:
         """Someone in a known workspace whom VizDots does not know: told how to join."""
@@ -144,10 +174,6 @@ class Conversations:
 
     async def handle_edit(self, edited: EditedMessage) -> bool:
         """A member corrected an earlier reply: the stored turn and its answer follow."""
-        async with self._turns:
-            return await self._handle_edit(edited)
-
-    async def _handle_edit(self, edited: EditedMessage) -> bool:
         async with self.sessions.begin() as db:
             found = await find_member(db, edited.sender)
             if found is None:
@@ -209,46 +235,66 @@ class Conversations:
 
     async def _store_member_turn(
         self, session_id: int, incoming: IncomingMessage, choice: Choice | None
-    ) -> bool:
+    ) -> int | None:
+        """The stored turn's id (the one stored before for this event, if any); None for a
+        press on a question that is no longer pending."""
         try:
             async with self.sessions.begin() as db:
                 session = await db.get_one(CheckinSession, session_id)
                 pending = session.brain_state.get("pending")
                 if choice and not choice.is_skip and choice.question_key != pending:
-                    return False
-                db.add(
-                    Message(
-                        session_id=session_id,
-                        speaker=Speaker.MEMBER.value,
-                        text=incoming.text,
-                        question_key=pending,
-                        channel_message_id=incoming.message_id,
-                        inbound_event_id=incoming.event_id,
-                    )
+                    return None
+                turn = Message(
+                    session_id=session_id,
+                    speaker=Speaker.MEMBER.value,
+                    text=incoming.text,
+                    question_key=pending,
+                    channel_message_id=incoming.message_id,
+                    inbound_event_id=incoming.event_id,
                 )
-        except IntegrityError:
-            return False
-        return True
+                db.add(turn)
+        except IntegrityError:  # the same event, stored meanwhile by another worker
+            stored = await self._stored_turn(incoming.event_id)
+            return stored[1] if stored else None
+        return turn.id
 
-    async def _take_turn(
-        self, session_id: int, incoming: IncomingMessage, choice: Choice | None
+    async def _answer(
+        self, session_id: int, turn_id: int, incoming: IncomingMessage, *, apologise: bool
     ) -> list[OutgoingMessage]:
+        """Take the agent's turn for the member turn `turn_id`, once (a recorded reply is
+        sent, not decided again); re-decided when another turn was saved meanwhile."""
+        choice = decode_choice(incoming.choice) if incoming.choice else None
         for _attempt in range(MAX_TURN_ATTEMPTS):
+            if await self._answered(turn_id):
+                return await self._resend(turn_id)
             async with self.sessions() as db:
                 convo = await load_conversation(db, session_id)
             if convo.session.state not in OPEN_STATES:
                 return []
             try:
                 outcome = await self._decide(convo, incoming, choice)
-            except Exception:  # the answer is stored; say so rather than go silent
+            except Exception:
+                if not apologise:
+                    raise  # the inbox retries the event later; the turn is kept
                 log.exception("session %s: turn failed", session_id)
-                return await self._apologise(convo)
+                return await self._apologise(convo, turn_id)
             if outcome is None:
                 return []  # a press on a question answered meanwhile
-            saved = await self._save(convo, outcome)
+            saved = await self._save(convo, outcome, turn_id)
             if saved is not None:
                 return await self._say(convo, outcome, saved, choice)
         log.warning("session %s: gave up after %d concurrent turns", session_id, MAX_TURN_ATTEMPTS)
+        return []
+
+    async def _answered(self, turn_id: int) -> bool:
+        async with self.sessions() as db:
+            reply = await db.scalar(select(Message.id).where(Message.reply_to_id == turn_id))
+        return reply is not None
+
+    async def _resend(self, turn_id: int) -> list[OutgoingMessage]:
+        """The turn was answered before (a redelivery, or a worker that died): its recorded
+        reply goes out if it has not. Nothing new is said."""
+        await self.outbox.send(reply_key(turn_id))
         return []
 
     async def _decide(
@@ -269,14 +315,14 @@ class Conversations:
         done = SessionState.COMPLETED if reply.done else SessionState.IN_PROGRESS
         return Outcome(state=reply.state, reply=reply, text=reply.text, new_state=done)
 
-    async def _apologise(self, convo: Conversation) -> list[OutgoingMessage]:
+    async def _apologise(self, convo: Conversation, turn_id: int) -> list[OutgoingMessage]:
         message = OutgoingMessage(SNAG, session_id=convo.session.id)
-        address = address_of(convo.member)
-        await send_recorded(self.sessions, self.channels, address, message, record=None)
+        await self._notify(convo.member, message, key=f"snag:{turn_id}")
         return [message]
 
-    async def _save(self, convo: Conversation, outcome: Outcome) -> Message | None:
-        """Persist the turn if the session is still at the version it was read at."""
+    async def _save(self, convo: Conversation, outcome: Outcome, turn_id: int) -> Message | None:
+        """Persist the turn, and record its reply in the outbox, if the session is still at
+        the version it was read at and the member turn has no reply yet."""
         now = self.clock.now()
         session = convo.session
         values: dict[str, Any] = {
@@ -288,44 +334,72 @@ class Conversations:
             values |= {"completed_at": now, "summary": outcome.reply.summary}
         if outcome.new_state is SessionState.SKIPPED:
             values["outcome_note"] = "skipped by member"
-        async with self.sessions.begin() as db:
-            result = await db.execute(
-                update(CheckinSession)
-                .where(CheckinSession.id == session.id, CheckinSession.version == session.version)
-                .values(**values)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            if outcome.reply is not None:
-                record_calls(db, convo, outcome.reply.calls)
-                if outcome.reply.done:
-                    record_dots(db, convo, outcome.reply.dots)
-            message = self._agent_turn(session.id, outcome)
-            db.add(message)
+        try:
+            async with self.sessions.begin() as db:
+                result = await db.execute(
+                    update(CheckinSession)
+                    .where(
+                        CheckinSession.id == session.id, CheckinSession.version == session.version
+                    )
+                    .values(**values)
+                )
+                if result.rowcount != 1:  # type: ignore[attr-defined]
+                    return None
+                if outcome.reply is not None:
+                    record_calls(db, convo, outcome.reply.calls)
+                    if outcome.reply.done:
+                        record_dots(db, convo, outcome.reply.dots)
+                message = self._agent_turn(session.id, outcome, turn_id)
+                db.add(message)
+                await db.flush()
+                await outbox.record(
+                    db,
+                    key=reply_key(turn_id),
+                    to=address_of(convo.member),
+                    kind="reply",
+                    message=self._outgoing(convo, outcome),
+                    now=now,
+                    message_row_id=message.id,
+                )
+        except IntegrityError:  # answered meanwhile (messages.reply_to_id is unique)
+            return None
         return message
 
-    def _agent_turn(self, session_id: int, outcome: Outcome) -> Message:
+    def _agent_turn(self, session_id: int, outcome: Outcome, turn_id: int) -> Message:
         question = outcome.reply.question if outcome.reply else None
         return Message(
             session_id=session_id,
             speaker=Speaker.AGENT.value,
             text=outcome.text or "",
             question_key=question.key if question else outcome.state.get("pending"),
+            reply_to_id=turn_id,
         )
+
+    def _outgoing(self, convo: Conversation, outcome: Outcome) -> OutgoingMessage:
+        question = outcome.reply.question if outcome.reply else None
+        if outcome.reply is None and outcome.new_state is SessionState.IN_PROGRESS:
+            question = convo.pending  # a re-ask keeps the buttons
+        return agent_message(convo.session.id, outcome.text or "", question)
 
     async def _say(
         self, convo: Conversation, outcome: Outcome, saved: Message, choice: Choice | None
     ) -> list[OutgoingMessage]:
-        question = outcome.reply.question if outcome.reply else None
-        if outcome.reply is None and outcome.new_state is SessionState.IN_PROGRESS:
-            question = convo.pending  # a re-ask keeps the buttons
-        message = agent_message(convo.session.id, outcome.text or "", question)
         address = address_of(convo.member)
         await self._mark_answered(convo, address, choice)
-        await send_recorded(self.sessions, self.channels, address, message, record=saved.id)
+        assert saved.reply_to_id is not None
+        await self.outbox.send(reply_key(saved.reply_to_id))
         if outcome.new_state is SessionState.COMPLETED:
             await self._tell_completed(convo.session.id, address)
-        return [message]
+        return [self._outgoing(convo, outcome)]
+
+    async def _notify(self, member: Member, message: OutgoingMessage, *, key: str) -> None:
+        """A message outside the check-in's turns (a notice), recorded once per key, sent."""
+        async with self.sessions.begin() as db:
+            await outbox.record(
+                db, key=key, to=address_of(member), kind="notice", message=message,
+                now=self.clock.now(),
+            )  # fmt: skip
+        await self.outbox.send(key)
 
     async def _tell_completed(self, session_id: int, address: MemberAddress) -> None:
         for listener in self.listeners:
@@ -371,5 +445,11 @@ class Conversations:
                 return [started]
             text = ALREADY_DONE
         message = OutgoingMessage(text)
-        await send_recorded(self.sessions, self.channels, address_of(member), message, record=None)
+        event = incoming.event_id or uuid.uuid4().hex
+        await self._notify(member, message, key=f"notice:{event}")
         return [message]
+
+
+def reply_key(turn_id: int) -> str:
+    """The outbox key of the agent's reply to the member turn `turn_id`."""
+    return f"reply:{turn_id}"

@@ -8,16 +8,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.channels import ChannelSet
 from core.domain import AgentSpec, Question, QuestionKind, Speaker
 from core.ports import (
     AiCall,
     BrainInput,
-    DeliveryError,
-    MemberAddress,
-    OutgoingMessage,
     SentMessage,
     Turn,
 )
@@ -109,33 +105,6 @@ def valid_dots(agent: AgentSpec, dots: Mapping[str, float | str]) -> dict[str, f
         elif str(value).strip():
             kept[key] = str(value).strip()[:500]
     return kept
-
-
-async def send_recorded(
-    sessions: async_sessionmaker[AsyncSession],
-    channels: ChannelSet,
-    to: MemberAddress,
-    message: OutgoingMessage,
-    *,
-    record: int | None,
-) -> None:
-    """Send through the member's channel; keep the channel's message id on the `record` row."""
-    channel = await channels.for_member(to)
-    if channel is None:
-        return
-    try:
-        sent = await channel.send(to, message)
-    except DeliveryError as error:
-        log.warning("reply to member %s not delivered: %s", to.member_id, error)
-        return
-    async with sessions.begin() as db:
-        if record is not None:
-            await db.execute(
-                update(Message)
-                .where(Message.id == record)
-                .values(channel_message_id=sent.message_id)
-            )
-        await remember_learned(db, to.member_id, sent)
 
 
 #: Member columns a channel may fill in while sending (an address it had to look up).

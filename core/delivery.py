@@ -2,8 +2,11 @@
 
 A worker claims due sessions by moving them from `scheduled` to `delivering` in one
 UPDATE (on PostgreSQL the candidate rows are locked with SKIP LOCKED, so two workers
-never pick the same row); only the claimant sends. A claim left by a crashed worker is
-retried after CLAIM_TIMEOUT: at-least-once beats losing a check-in.
+never pick the same row); only the claimant opens the conversation. The opening is
+recorded in one transaction with the session's move to `delivered` and its outbox row;
+the outbox then sends it (and retries, or finds it sent after a crash). A claim left by
+a worker that died before that transaction is taken again after CLAIM_TIMEOUT: nothing
+had been sent, so nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -11,30 +14,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import outbox
 from core.channels import ChannelSet
-from core.conversation_store import (
-    Conversation,
-    load_conversation,
-    record_calls,
-    remember_learned,
-)
+from core.conversation_store import Conversation, load_conversation, record_calls
 from core.domain import Provider, SessionState, Speaker
 from core.eligibility import unwanted
 from core.members import zone_or_default
-from core.ports import (
-    Brain,
-    BrainReply,
-    Clock,
-    DeliveryError,
-    OutgoingMessage,
-    SentMessage,
-)
+from core.ports import Brain, BrainReply, Clock, DeliveryError, OutgoingMessage
 from core.records import address_of
 from core.rendering import agent_message
 from core.schedule_time import MAX_LATENESS, expires_at
@@ -67,6 +59,8 @@ class DeliveryCounts:
     retried: int = 0
     failed: int = 0
     expired: int = 0
+    #: Whether due sessions were left for later (the batch was full).
+    more_due: bool = False
     errors: list[str] = field(default_factory=list)
 
 
@@ -79,24 +73,34 @@ class Delivery:
         channels: ChannelSet,
         clock: Clock,
         grace: timedelta,
+        outbox: outbox.Outbox,
         concurrency: int = 8,
     ) -> None:
         self.sessions = sessions
+        self.outbox = outbox
         self.brain = brain
         self.channels = channels
         self.clock = clock
         self.grace = grace
         self.concurrency = concurrency
 
-    async def deliver_due(self, *, now: datetime) -> DeliveryCounts:
-        """Expire what is over, then send every due session once.
+    async def deliver_due(self, *, now: datetime, limit: int | None = None) -> DeliveryCounts:
+        """Expire what is over, then send every due session once (at most `limit` of them:
+        `more_due` then says whether some were left for the next call).
 
         Sessions are claimed `concurrency` at a time, so a claim is always being worked
         on and never outlives CLAIM_TIMEOUT while it waits in a queue.
         """
         counts = DeliveryCounts(expired=await self.expire(now=now))
-        while claimed := await self._claim(now=now, batch=self.concurrency):
+        taken = 0
+        while limit is None or taken < limit:
+            batch = self.concurrency if limit is None else min(self.concurrency, limit - taken)
+            claimed = await self._claim(now=now, batch=batch)
+            if not claimed:
+                return counts
             await asyncio.gather(*(self._deliver_claimed(s, counts) for s in claimed))
+            taken += len(claimed)
+        counts.more_due = await self._any_due(now=now)
         return counts
 
     async def expire(self, *, now: datetime) -> int:
@@ -114,19 +118,13 @@ class Delivery:
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def _any_due(self, *, now: datetime) -> bool:
+        async with self.sessions() as db:
+            return await db.scalar(_due(now).limit(1)) is not None
+
     async def _claim(self, *, now: datetime, batch: int) -> list[int]:
-        claimable = or_(
-            CheckinSession.state == SessionState.SCHEDULED.value,
-            and_(
-                CheckinSession.state == SessionState.DELIVERING.value,
-                CheckinSession.claimed_at < now - CLAIM_TIMEOUT,
-            ),
-        )
-        due = select(CheckinSession.id).where(
-            claimable,
-            CheckinSession.due_at.between(now - MAX_LATENESS, now),
-            CheckinSession.expires_at > now,
-        )
+        claimable = _claimable(now)
+        due = _due(now)
         async with self.sessions.begin() as db:
             rows = await db.scalars(
                 claim(
@@ -160,13 +158,11 @@ class Delivery:
             failure = DeliveryError(f"internal error: {type(error).__name__}", retryable=True)
             await self._release(session_id, failure, counts)
             return
-        if outcome is Provider.EMAIL:
-            counts.to_email += 1
-        else:
-            counts.delivered += 1
+        _count(counts, session_id, outcome)
 
-    async def deliver_one(self, session_id: int) -> Provider:
-        """Open the conversation in the member's channel; EMAIL when no chat reaches them."""
+    async def deliver_one(self, session_id: int) -> Provider | outbox.Sent | None:
+        """Open the conversation in the member's channel: how its opening fared, EMAIL when
+        no chat reaches the member, None when the session was skipped meanwhile."""
         async with self.sessions() as db:
             convo = await load_conversation(db, session_id)
             if reason := await unwanted(db, convo, self.clock.now()):
@@ -177,22 +173,21 @@ class Delivery:
             raise AwayToday(f"away: {reason}")
         reply = await self.brain.opening(convo.brain_input({}))
         message = agent_message(session_id, reply.text, reply.question)
-        sent = await channel.send(address, message) if channel else None
         provider = channel.provider if channel else Provider.EMAIL
-        await self._record_opening(convo, reply, message, sent, provider)
-        return provider
+        if not await self._record_opening(convo, reply, message, provider):
+            return None
+        if channel is None:
+            return Provider.EMAIL
+        return await self.outbox.send(opening_key(session_id))
 
     async def _record_opening(
-        self,
-        convo: Conversation,
-        reply: BrainReply,
-        message: OutgoingMessage,
-        sent: SentMessage | None,
-        provider: Provider,
-    ) -> None:
+        self, convo: Conversation, reply: BrainReply, message: OutgoingMessage, provider: Provider
+    ) -> bool:
+        """The opening decided: the session delivered, the turn stored and, for a chat, the
+        message recorded in the outbox, all at once. False if the session moved on."""
         now = self.clock.now()
         async with self.sessions.begin() as db:
-            await db.execute(
+            result = await db.execute(
                 update(CheckinSession)
                 .where(  # a skip or vacation set meanwhile stands
                     CheckinSession.id == convo.session.id,
@@ -206,18 +201,28 @@ class Delivery:
                     version=CheckinSession.version + 1,
                 )
             )
-            db.add(
-                Message(
-                    session_id=convo.session.id,
-                    speaker=Speaker.AGENT.value,
-                    text=message.text,
-                    question_key=reply.question.key if reply.question else None,
-                    channel_message_id=sent.message_id if sent else None,
-                )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            turn = Message(
+                session_id=convo.session.id,
+                speaker=Speaker.AGENT.value,
+                text=message.text,
+                question_key=reply.question.key if reply.question else None,
             )
+            db.add(turn)
             record_calls(db, convo, reply.calls)
-            if sent is not None:
-                await remember_learned(db, convo.member.id, sent)
+            if provider is not Provider.EMAIL:
+                await db.flush()
+                await outbox.record(
+                    db,
+                    key=opening_key(convo.session.id),
+                    to=address_of(convo.member),
+                    kind="opening",
+                    message=message,
+                    now=now,
+                    message_row_id=turn.id,
+                )
+        return True
 
     async def _skip(self, session_id: int, skip: NotToday) -> None:
         async with self.sessions.begin() as db:
@@ -250,43 +255,75 @@ class Delivery:
     async def start_now(
         self, *, member_id: int, agent_slug: str | None = None
     ) -> OutgoingMessage | None:
-        """An on-demand check-in, created and delivered at once; None if there can't be one
-        (one a day per agent: a second "start", or two at once, finds it taken)."""
-        session_id = await self._on_demand_session(member_id, agent_slug)
-        if session_id is None:
+        """An on-demand check-in, created and delivered at once; None if today's is over
+        (one a day per agent). Run again after a crash, it resumes the same check-in."""
+        found = await self._on_demand_session(member_id, agent_slug)
+        if found is None:
             return None
-        await self._deliver_claimed(session_id, DeliveryCounts())
+        session_id, to_deliver = found
+        if to_deliver:
+            await self._deliver_claimed(session_id, DeliveryCounts())
+        else:
+            await self.outbox.send(opening_key(session_id))
         async with self.sessions() as db:
             opening = await db.scalar(
                 select(Message).where(Message.session_id == session_id).order_by(Message.id)
             )
         return OutgoingMessage(opening.text, session_id=session_id) if opening else None
 
-    async def _on_demand_session(self, member_id: int, agent_slug: str | None) -> int | None:
+    async def _on_demand_session(
+        self, member_id: int, agent_slug: str | None
+    ) -> tuple[int, bool] | None:
+        """Today's on-demand session and whether it is yet to be delivered by this caller:
+        created now, or taken over from a start that died before its opening was recorded."""
         now = self.clock.now()
+        async with self.sessions() as db:
+            member = await db.get_one(Member, member_id)
+            agent_id = await self._agent_for(db, member, agent_slug)
+        if agent_id is None:
+            return None
+        zone = zone_or_default(member.timezone)
+        local_date = now.astimezone(zone).date()
+        session = CheckinSession(
+            org_id=member.org_id,
+            member_id=member.id,
+            agent_id=agent_id,
+            local_date=local_date,
+            due_at=now,
+            expires_at=expires_at(local_date=local_date, zone=zone, grace=self.grace),
+            state=SessionState.DELIVERING.value,
+            claimed_at=now,
+            delivery_attempts=1,
+        )
         try:
             async with self.sessions.begin() as db:
-                member = await db.get_one(Member, member_id)
-                agent_id = await self._agent_for(db, member, agent_slug)
-                if agent_id is None:
-                    return None
-                zone = zone_or_default(member.timezone)
-                local_date = now.astimezone(zone).date()
-                session = CheckinSession(
-                    org_id=member.org_id,
-                    member_id=member.id,
-                    agent_id=agent_id,
-                    local_date=local_date,
-                    due_at=now,
-                    expires_at=expires_at(local_date=local_date, zone=zone, grace=self.grace),
-                    state=SessionState.DELIVERING.value,
-                    claimed_at=now,
-                    delivery_attempts=1,
-                )
                 db.add(session)
         except IntegrityError:
-            return None
-        return session.id
+            return await self._today_on_demand(member_id, agent_id, local_date, now)
+        return session.id, True
+
+    async def _today_on_demand(
+        self, member_id: int, agent_id: int, local_date: date, now: datetime
+    ) -> tuple[int, bool] | None:
+        """The existing on-demand session: taken over while its opening is undecided (only
+        one opening is ever recorded), resumed while open, None once it is over."""
+        async with self.sessions.begin() as db:
+            session = await db.scalar(
+                select(CheckinSession).where(
+                    CheckinSession.member_id == member_id,
+                    CheckinSession.agent_id == agent_id,
+                    CheckinSession.local_date == local_date,
+                    CheckinSession.schedule_id.is_(None),
+                )
+            )
+            if session is None or session.expires_at <= now:
+                return None
+            if session.state == SessionState.DELIVERING.value:
+                session.claimed_at = now
+                return session.id, True
+            if session.state in (SessionState.DELIVERED.value, SessionState.IN_PROGRESS.value):
+                return session.id, False
+        return None
 
     async def _agent_for(self, db: AsyncSession, member: Member, slug: str | None) -> int | None:
         """The named agent, else the org's first active schedule's, else the daily check-in."""
@@ -306,3 +343,41 @@ class Delivery:
             .order_by(Agent.org_id.is_(None))
             .limit(1)
         )
+
+
+def opening_key(session_id: int) -> str:
+    """The outbox key of a session's opening message."""
+    return f"opening:{session_id}"
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        CheckinSession.state == SessionState.SCHEDULED.value,
+        and_(
+            CheckinSession.state == SessionState.DELIVERING.value,
+            CheckinSession.claimed_at < now - CLAIM_TIMEOUT,
+        ),
+    )
+
+
+def _due(now: datetime) -> Select[int]:
+    return select(CheckinSession.id).where(
+        _claimable(now),
+        CheckinSession.due_at.between(now - MAX_LATENESS, now),
+        CheckinSession.expires_at > now,
+    )
+
+
+def _count(counts: DeliveryCounts, session_id: int, outcome: Provider | outbox.Sent | None) -> None:
+    if outcome is None:
+        counts.skipped += 1
+    elif outcome is Provider.EMAIL:
+        counts.to_email += 1
+    elif outcome is outbox.Sent.RETRYING:
+        counts.retried += 1
+        counts.errors.append(f"session {session_id}: opening not sent yet; retried later")
+    elif outcome is outbox.Sent.FAILED:
+        counts.failed += 1
+        counts.errors.append(f"session {session_id}: opening could not be sent")
+    else:
+        counts.delivered += 1

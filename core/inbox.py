@@ -2,13 +2,18 @@
 its turn is taken later by whichever worker claims it.
 
 `accept` is one INSERT … ON CONFLICT (event_id) DO NOTHING, cheap enough for the web
-process right after the chat's acknowledgement; a redelivered event is a no-op. `drain`
+process before the chat's acknowledgement; a redelivered event is a no-op. `drain`
 claims pending rows in one UPDATE … RETURNING (on PostgreSQL the candidates are locked
 with SKIP LOCKED, so two workers never take the same row), runs each turn through
 Conversations and marks it processed. Only a sender's oldest pending event can be
 claimed, so one member's events are taken one at a time, in the order received, even
-across workers. A claim left by a crashed worker is taken again after CLAIM_TIMEOUT;
-the engine's own dedupe (messages.inbound_event_id UNIQUE) keeps that a single turn.
+across workers.
+
+A claim left by a dead worker is taken again after `claim_timeout`, and the engine
+resumes the turn where it stopped (turn stored, reply recorded, reply sent). A failing
+event is tried again after an exponential back-off with jitter; once its tries are spent
+it is given up and the member told, once. Turns waiting on the model hold no database
+connection, so `concurrency` turns run at once and more are claimed as each one ends.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, exists, or_, select, update
+from sqlalchemy import Row, Table, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from core.backoff import Backoff
 from core.conversation import Conversations
 from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
@@ -34,13 +40,11 @@ from core.store.seed import dialect_insert
 
 log = logging.getLogger("vizdots.inbox")
 
-CLAIM_TIMEOUT = timedelta(minutes=2)
-MAX_ATTEMPTS = 5
 Item = IncomingMessage | EditedMessage
 _CLAIMED = (
     InboundEvent.id, InboundEvent.provider, InboundEvent.event_id, InboundEvent.kind,
     InboundEvent.workspace, InboundEvent.user_id, InboundEvent.text, InboundEvent.message_id,
-    InboundEvent.choice, InboundEvent.attempts,
+    InboundEvent.choice, InboundEvent.attempts, InboundEvent.received_at,
 )  # fmt: skip
 
 
@@ -51,14 +55,18 @@ class Inbox:
         sessions: async_sessionmaker[AsyncSession],
         conversations: Conversations,
         clock: Clock,
-        concurrency: int = 8,
+        concurrency: int = 64,
         accept_window: float = 0.0,
+        claim_timeout: timedelta = timedelta(minutes=2),
+        backoff: Backoff | None = None,
     ) -> None:
         """`accept_window` > 0: events accepted within that many seconds share one INSERT
         (fewer commits at high rates); each caller still returns once its row is stored."""
         self.sessions = sessions
         self.conversations = conversations
         self.clock = clock
+        self.claim_timeout = claim_timeout
+        self.backoff = backoff or Backoff(max_attempts=10, give_up_after=timedelta(minutes=30))
         self._concurrency = concurrency
         self._window = accept_window
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
@@ -67,7 +75,7 @@ class Inbox:
 
     async def accept(self, item: Item) -> bool:
         """Store an inbound event durably; False when its event id was stored before."""
-        row = row_of(item)
+        row = row_of(item) | {"received_at": self.clock.now()}
         if self._window <= 0:
             return row["event_id"] in await self._store([row])
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -111,25 +119,61 @@ class Inbox:
             ).returning(InboundEvent.event_id)
         return self._insert_statement
 
-    async def drain(self, *, now: datetime, limit: int = 50) -> int:
-        """Take the turns of up to `limit` pending events; returns how many were claimed.
+    async def flush(self) -> None:
+        """Store what waits in an accept window now (a graceful shutdown calls this)."""
+        while self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
 
-        Events are claimed `concurrency` at a time, so a claim is always being worked on
-        and never outlives CLAIM_TIMEOUT waiting in a queue here.
+    async def drain(self, *, limit: int | None = 50, idle: float | None = None) -> int:
+        """Take the turns of pending events, `concurrency` at once, claiming more as each
+        turn ends (a turn waiting on the model takes a slot but no connection).
+
+        Returns once `limit` events were claimed and their turns ended, or when none is
+        pending; with `idle`, never runs dry: it looks again every `idle` seconds.
         """
+        running: set[asyncio.Task[None]] = set()
         taken = 0
-        while taken < limit:
-            claimed = await self._claim(now=now, limit=min(self._concurrency, limit - taken))
-            if not claimed:
-                break
-            await asyncio.gather(*(self._process(row, now) for row in claimed))
-            taken += len(claimed)
+        try:
+            while limit is None or taken < limit:
+                room = self._concurrency - len(running)
+                if limit is not None:
+                    room = min(room, limit - taken)
+                claimed = await self._claim(limit=room) if room > 0 else []
+                taken += len(claimed)
+                running |= {asyncio.create_task(self._process(row)) for row in claimed}
+                if running and (room <= 0 or not claimed or idle is None):
+                    _done, running = await asyncio.wait(
+                        running, timeout=idle, return_when=asyncio.FIRST_COMPLETED
+                    )
+                elif not claimed:
+                    if idle is None:
+                        break
+                    await asyncio.sleep(idle)
+            if running:
+                await asyncio.wait(running)
+        finally:
+            for task in running:
+                task.cancel()
         return taken
 
-    async def _claim(self, *, now: datetime, limit: int) -> Sequence[Row[Any]]:
+    async def purge(self, *, before: datetime, batch: int = 500) -> int:
+        """Delete up to `batch` events processed before `before`."""
+        done = select(InboundEvent.id).where(InboundEvent.processed_at < before)
+        async with self.sessions.begin() as db:
+            result = await db.execute(
+                delete(InboundEvent).where(InboundEvent.id.in_(done.limit(batch)))
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _claim(self, *, limit: int) -> Sequence[Row[Any]]:
+        now = self.clock.now()
         free = and_(
             InboundEvent.processed_at.is_(None),
-            or_(InboundEvent.claimed_at.is_(None), InboundEvent.claimed_at < now - CLAIM_TIMEOUT),
+            or_(InboundEvent.next_attempt_at.is_(None), InboundEvent.next_attempt_at <= now),
+            or_(
+                InboundEvent.claimed_at.is_(None),
+                InboundEvent.claimed_at < now - self.claim_timeout,
+            ),
         )
         earlier = aliased(InboundEvent)
         oldest_of_sender = ~exists().where(
@@ -157,40 +201,62 @@ class Inbox:
             )
             return list(result.all())
 
-    async def _process(self, row: Row[Any], now: datetime) -> None:
+    async def _process(self, row: Row[Any]) -> None:
         try:
-            if row.attempts > MAX_ATTEMPTS:  # claimed again after crashed workers
+            if self._spent(row):  # claimed again and again: its workers never finished
                 raise AbandonedEvent
             await self._take_turn(row)
-        except Exception as error:  # this event only: retried, then given up
-            await self._failed(row, type(error).__name__, now)
+        except Exception as error:  # this event only: retried after a back-off, or given up
+            await self._failed(row, type(error).__name__)
             return
         async with self.sessions.begin() as db:
             await db.execute(
-                update(InboundEvent).where(InboundEvent.id == row.id).values(processed_at=now)
+                update(InboundEvent)
+                .where(InboundEvent.id == row.id)
+                .values(processed_at=self.clock.now())
             )
+
+    def _spent(self, row: Row[Any]) -> bool:
+        age = self.clock.now() - row.received_at
+        return self.backoff.exhausted(attempts=row.attempts - 1, age=age)
 
     async def _take_turn(self, row: Row[Any]) -> None:
         item = item_of(row)
         if isinstance(item, EditedMessage):
             await self.conversations.handle_edit(item)
         else:
-            await self.conversations.handle_message(item)
+            await self.conversations.handle_message(item, apologise=False)
 
-    async def _failed(self, row: Row[Any], error: str, now: datetime) -> None:
-        """Release the claim for another try, or give up after MAX_ATTEMPTS (no text logged)."""
+    async def _failed(self, row: Row[Any], error: str) -> None:
+        """Back off for another try, or give up and tell the member (no text logged)."""
+        now = self.clock.now()
         values: dict[str, Any] = {"last_error": error[:64], "claimed_at": None}
-        if row.attempts >= MAX_ATTEMPTS:
-            values["processed_at"] = now
+        age = now - row.received_at
+        if error == AbandonedEvent.__name__ or self.backoff.exhausted(
+            attempts=row.attempts, age=age
+        ):
+            values |= {"processed_at": now, "given_up": True}
             log.error("inbound event %s given up after %d tries: %s", row.id, row.attempts, error)
         else:
-            log.warning("inbound event %s failed (attempt %d): %s", row.id, row.attempts, error)
+            values["next_attempt_at"] = now + self.backoff.delay(row.attempts)
+            log.warning("inbound event %s failed (try %d): %s", row.id, row.attempts, error)
         async with self.sessions.begin() as db:
             await db.execute(update(InboundEvent).where(InboundEvent.id == row.id).values(values))
+        if values.get("given_up"):
+            await self._tell_given_up(row)
+
+    async def _tell_given_up(self, row: Row[Any]) -> None:
+        if row.kind == "edit":
+            return  # a correction that could not be applied: the original answer stands
+        try:
+            sender = Sender(Provider(row.provider), row.workspace, row.user_id)
+            await self.conversations.could_not_process(sender, event_id=row.event_id)
+        except Exception:  # the event is given up either way; the outbox retries the notice
+            log.exception("inbound event %s: could not tell the member", row.id)
 
 
 class AbandonedEvent(Exception):
-    """The event was claimed more than MAX_ATTEMPTS times (its workers never finished)."""
+    """The event's tries are spent by workers that never finished (crashed or hung)."""
 
 
 def row_of(item: Item) -> dict[str, Any]:

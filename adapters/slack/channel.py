@@ -44,6 +44,10 @@ RETRYABLE = frozenset(
     {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable"}
     | {"request_timeout"}
 )
+#: The metadata event type of every DM VizDots posts; its payload carries the outbox key.
+OUTBOX_EVENT = "vizdots_outbox"
+#: How many of the latest DM messages a look-up reads (Slack's cap for most apps).
+LOOK_UP_DEPTH = 15
 #: What a few permanent errors mean, for the session's outcome note.
 HINTS = {
     "invalid_auth": "the workspace's bot token is invalid: reinstall VizDots",
@@ -89,11 +93,33 @@ class SlackChannel:
     async def send(self, to: MemberAddress, message: OutgoingMessage) -> SentMessage:
         client, user = await self._client(to)
         channel, learned = await self._dm_channel(client, to, user)
+        metadata = {"event_type": OUTBOX_EVENT, "event_payload": {"key": message.key}}
         with _translated("chat.postMessage", to):
             posted = await client.chat_postMessage(
-                channel=channel, text=fallback_text(message), blocks=message_blocks(message)
+                channel=channel,
+                text=fallback_text(message),
+                blocks=message_blocks(message),
+                metadata=metadata if message.key else None,
             )
         return SentMessage(message_id=f"{posted['channel']}:{posted['ts']}", learned=learned)
+
+    async def find_sent(self, to: MemberAddress, key: str) -> SentMessage | None:
+        """The DM tagged with outbox `key` among the latest in the member's DM, if any.
+
+        One conversations.history call (im:history; Tier 3, or one a minute for apps
+        outside the Marketplace): only after a crash left a send's outcome unknown."""
+        client, user = await self._client(to)
+        channel, learned = await self._dm_channel(client, to, user)
+        with _translated("conversations.history", to):
+            history = await client.conversations_history(
+                channel=channel, include_all_metadata=True, limit=LOOK_UP_DEPTH
+            )
+        for posted in history.get("messages") or []:
+            metadata = posted.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == OUTBOX_EVENT and payload.get("key") == key:
+                return SentMessage(message_id=f"{channel}:{posted['ts']}", learned=learned)
+        return None
 
     async def update(self, to: MemberAddress, message_id: str, message: OutgoingMessage) -> None:
         client, _ = await self._client(to)

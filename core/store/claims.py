@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Update, update
+from sqlalchemy import ColumnElement, Select, Update, select, update
 
 
 def claim(
@@ -17,11 +17,18 @@ def claim(
     values: Mapping[str, Any],
     returning: Sequence[Any],
 ) -> Update:
-    """`UPDATE … WHERE id IN (candidates LIMIT n FOR UPDATE SKIP LOCKED) AND still_free
-    RETURNING …`. On PostgreSQL a row another worker is claiming is skipped, not waited
-    for; on SQLite writers are serialised, and `still_free` re-checked inside the UPDATE
-    keeps a row from being taken twice."""
-    picked = candidates.limit(limit).with_for_update(skip_locked=True).scalar_subquery()
+    """`WITH picked AS (candidates LIMIT n FOR UPDATE SKIP LOCKED) UPDATE … WHERE id IN
+    picked AND still_free RETURNING …`. On PostgreSQL a row another worker is claiming is
+    skipped, not waited for; on SQLite writers are serialised, and `still_free` re-checked
+    inside the UPDATE keeps a row from being taken twice.
+
+    The candidates are a CTE, evaluated once: as a plain `IN (subquery)` PostgreSQL may
+    scan the subquery again while updating, skip the rows this very UPDATE already
+    changed, and so claim more than `limit` rows."""
+    picked = candidates.limit(limit).with_for_update(skip_locked=True).cte("picked")
     return (
-        update(model).where(model.id.in_(picked), still_free).values(**values).returning(*returning)
+        update(model)
+        .where(model.id.in_(select(picked.c.id)), still_free)
+        .values(**values)
+        .returning(*returning)
     )

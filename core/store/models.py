@@ -228,6 +228,12 @@ class Message(Base):
     question_key: Mapped[str | None] = mapped_column(String(32))
     channel_message_id: Mapped[str | None] = mapped_column(String(128))
     inbound_event_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    reply_to_id: Mapped[int | None] = mapped_column(
+        Id,
+        ForeignKey("messages.id", ondelete="SET NULL"),
+        unique=True,
+        doc="an agent turn: the member turn it answers (each is answered once)",
+    )
     edited_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created()
 

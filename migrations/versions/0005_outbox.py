@@ -59,6 +59,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_org_id'), ['org_id'], unique=False)
 
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reply_to_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_messages_reply_to_id'), ['reply_to_id'])
+        batch_op.create_foreign_key(batch_op.f('fk_messages_reply_to_id_messages'), 'messages', ['reply_to_id'], ['id'], ondelete='SET NULL')
+
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('given_up', sa.Boolean(), server_default='0', nullable=False))
@@ -71,6 +76,11 @@ def downgrade() -> None:
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
         batch_op.drop_column('given_up')
         batch_op.drop_column('next_attempt_at')
+
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_messages_reply_to_id_messages'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('uq_messages_reply_to_id'), type_='unique')
+        batch_op.drop_column('reply_to_id')
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_org_id'))

@@ -16,11 +16,12 @@ from core.conversation import ALREADY_DONE, NOTHING_OPEN, SNAG, UNKNOWN_SENDER, 
 from core.delivery import Delivery
 from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
+from core.outbox import Outbox
 from core.planning import plan_sessions
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from core.store.engine import make_sessionmaker
 from core.store.models import AiLog, CheckinSession, Dot, Message, Organization
-from tests.fakes.brain import BuggyBrain, DownBrain, LoggingBrain
+from tests.fakes.brain import BuggyBrain, DownBrain, GatedOpeningBrain, LoggingBrain
 from tests.fakes.channel import FakeChannel
 from tests.fakes.clock import FakeClock
 from tests.fakes.world import add_due_session, add_member, add_org, add_schedule
@@ -36,6 +37,7 @@ class Engine:
     clock: FakeClock
     delivery: Delivery
     conversations: Conversations
+    outbox: Outbox
 
     async def say(self, text: str, *, event: str | None = None, choice: str | None = None):
         sender = Sender(Provider.DEV, "acme", ANA)
@@ -56,13 +58,24 @@ def build(engine: AsyncEngine, brain: object) -> Engine:
     sessions = make_sessionmaker(engine)
     channel, clock = FakeChannel(), FakeClock(NOW)
     channels = ChannelSet([channel])
+    outbox = Outbox(sessions=sessions, channels=channels, clock=clock)
     delivery = Delivery(
-        sessions=sessions, brain=brain, channels=channels, clock=clock, grace=timedelta(hours=2)
+        sessions=sessions,
+        brain=brain,
+        channels=channels,
+        clock=clock,
+        grace=timedelta(hours=2),
+        outbox=outbox,
     )
     conversations = Conversations(
-        sessions=sessions, brain=brain, channels=channels, clock=clock, delivery=delivery
+        sessions=sessions,
+        brain=brain,
+        channels=channels,
+        clock=clock,
+        delivery=delivery,
+        outbox=outbox,
     )
-    return Engine(sessions, channel, clock, delivery, conversations)
+    return Engine(sessions, channel, clock, delivery, conversations, outbox)
 
 
 @pytest.fixture
@@ -153,6 +166,21 @@ async def test_a_redelivered_event_is_processed_once(world: Engine) -> None:
 async def test_a_message_with_nothing_open_gets_a_friendly_offer(world: Engine) -> None:
     [reply] = await world.say("hello?")
     assert reply.text == NOTHING_OPEN
+
+
+async def test_a_start_whose_worker_died_resumes_the_same_check_in(engine: AsyncEngine) -> None:
+    brain = GatedOpeningBrain()
+    world = build(engine, brain)
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
+    dying = asyncio.create_task(world.say("start", event="Ev1"))
+    await brain.asked.wait()  # the on-demand session exists; its opening is being written
+    dying.cancel()
+    brain.gate.set()
+    [reply] = await world.say("start", event="Ev1")  # the inbox takes the event again
+    assert reply.text.startswith("Hi Ana!") and reply.text != ALREADY_DONE
+    assert len(world.channel.sent) == 1
+    assert await world.count(CheckinSession, state="delivered") == 1
 
 
 async def test_start_opens_a_check_in_on_demand(world: Engine) -> None:

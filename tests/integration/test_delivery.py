@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.channels import ChannelSet
 from core.delivery import Delivery
+from core.outbox import Outbox
 from core.ports import DeliveryError
 from core.scripted_brain import ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
-from core.store.models import CheckinSession, Organization, Schedule
-from tests.fakes.channel import FakeChannel
+from core.store.models import CheckinSession, Message, Organization, OutboxMessage, Schedule
+from tests.fakes.channel import FakeChannel, LookupChannel
 from tests.fakes.clock import FakeClock
 from tests.fakes.world import add_due_session, add_member, add_org
 
@@ -22,12 +23,14 @@ NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
 
 def delivery_on(engine: AsyncEngine, channel: FakeChannel) -> Delivery:
+    sessions, channels, clock = make_sessionmaker(engine), ChannelSet([channel]), FakeClock(NOW)
     return Delivery(
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         brain=ScriptedBrain(),
-        channels=ChannelSet([channel]),
-        clock=FakeClock(NOW),
+        channels=channels,
+        clock=clock,
         grace=timedelta(hours=2),
+        outbox=Outbox(sessions=sessions, channels=channels, clock=clock),
     )
 
 
@@ -79,13 +82,33 @@ async def test_a_member_no_chat_reaches_is_left_for_email(engine: AsyncEngine) -
     assert session is not None and (session.state, session.channel) == ("delivered", "email")
 
 
-async def test_a_retryable_failure_is_tried_again_later(engine: AsyncEngine) -> None:
+async def test_a_retryable_failure_is_tried_again_later_by_the_outbox(
+    engine: AsyncEngine,
+) -> None:
     await with_members(engine, 1)
     channel = FakeChannel(failures=[DeliveryError("rate limited", retryable=True)])
     delivery = delivery_on(engine, channel)
     assert (await delivery.deliver_due(now=NOW)).retried == 1
-    assert await states(engine) == ["scheduled"]
-    assert (await delivery.deliver_due(now=NOW + timedelta(minutes=1))).delivered == 1
+    assert await states(engine) == ["delivered"]  # decided; the outbox keeps the message
+    assert channel.sent == []
+    assert await delivery.outbox.send_due() == 0  # not before its back-off
+    delivery.outbox.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+    assert await delivery.outbox.send_due() == 1
+    assert len(channel.sent) == 1 and await states(engine) == ["delivered"]
+
+
+async def test_an_opening_given_up_by_the_outbox_fails_the_session(engine: AsyncEngine) -> None:
+    await with_members(engine, 1)
+    down = [DeliveryError("Slack is down", retryable=True) for _ in range(20)]
+    delivery = delivery_on(engine, FakeChannel(failures=down))
+    await delivery.deliver_due(now=NOW)
+    for _ in range(20):
+        delivery.outbox.clock.advance(timedelta(minutes=15))  # type: ignore[attr-defined]
+        await delivery.outbox.send_due()
+    assert await states(engine) == ["failed"]
+    async with make_sessionmaker(engine)() as db:
+        row = await db.scalar(select(OutboxMessage))
+    assert row is not None and row.status == "failed" and row.attempts < 20
 
 
 async def test_a_permanent_failure_marks_the_session_failed(engine: AsyncEngine) -> None:
@@ -157,3 +180,56 @@ async def test_a_crash_while_delivering_one_session_spares_the_others(
     channel = FakeChannel(failures=[RuntimeError("a bug in a channel")])
     counts = await delivery_on(engine, channel).deliver_due(now=NOW)
     assert (counts.delivered, counts.retried) == (2, 1)
+
+
+async def test_an_opening_that_arrived_before_its_sender_died_is_not_sent_again(
+    engine: AsyncEngine,
+) -> None:
+    [session_id] = await with_members(engine, 1)
+    channel = LookupChannel(gate=asyncio.Event(), gate_after_arrival=True)
+    delivery = delivery_on(engine, channel)
+    dying = asyncio.create_task(delivery.deliver_due(now=NOW))
+    await channel.at_gate.wait()  # Slack has the message; the process dies before the ack
+    dying.cancel()
+    channel.gate = None
+    delivery.outbox.clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+    assert await delivery.outbox.send_due() == 1
+    assert len(channel.sent) == 1 and channel.look_ups == 1
+    async with make_sessionmaker(engine)() as db:
+        row = await db.scalar(select(OutboxMessage))
+        opening = await db.scalar(select(Message).where(Message.session_id == session_id))
+    assert row is not None and row.status == "sent" and row.attempts == 2
+    assert opening is not None and opening.channel_message_id == "found0"
+
+
+async def test_without_a_look_up_the_duplicate_window_is_one_message(engine: AsyncEngine) -> None:
+    await with_members(engine, 1)
+    channel = FakeChannel(gate=asyncio.Event(), gate_after_arrival=True)
+    delivery = delivery_on(engine, channel)
+    dying = asyncio.create_task(delivery.deliver_due(now=NOW))
+    await channel.at_gate.wait()
+    dying.cancel()
+    channel.gate = None
+    delivery.outbox.clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+    assert await delivery.outbox.send_due() == 1
+    delivery.outbox.clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+    assert await delivery.outbox.send_due() == 0
+    assert len(channel.sent) == 2  # the dev chat cannot look up: sent once more, no more
+
+
+async def test_a_bounded_delivery_leaves_the_rest_for_later(engine: AsyncEngine) -> None:
+    await with_members(engine, 12)
+    channel = FakeChannel()
+    delivery = delivery_on(engine, channel)
+    first = await delivery.deliver_due(now=NOW, limit=5)
+    assert (first.delivered, first.more_due) == (5, True)
+    assert len(channel.sent) == 5 and (await states(engine)).count("scheduled") == 7
+    rest = await delivery.deliver_due(now=NOW, limit=50)
+    assert (rest.delivered, rest.more_due) == (7, False)
+
+
+async def test_a_claim_takes_at_most_its_batch(engine: AsyncEngine) -> None:
+    await with_members(engine, 12)
+    delivery = delivery_on(engine, FakeChannel())
+    assert len(await delivery._claim(now=NOW, batch=3)) == 3
+    assert (await states(engine)).count("delivering") == 3

@@ -12,16 +12,21 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.conversation import UNKNOWN_SENDER
+from core.backoff import Backoff
+from core.conversation import GIVEN_UP, UNKNOWN_SENDER
 from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
-from core.inbox import MAX_ATTEMPTS, Inbox
+from core.inbox import Inbox
+from core.ports import DeliveryError
 from core.scripted_brain import ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
-from core.store.models import InboundEvent, Message
+from core.store.models import InboundEvent, Message, OutboxMessage
+from tests.fakes.brain import BuggyBrain, CrowdBrain, GatedBrain
 from tests.fakes.clock import FakeClock
-from tests.fakes.world import add_member, add_org
+from tests.fakes.world import add_due_session, add_member, add_org
 from tests.integration.test_conversation import ANA, NOW, Engine, build, delivered
+
+BACKOFF = Backoff(max_attempts=5, give_up_after=timedelta(minutes=30))
 
 
 def said(text: str, *, user: str = ANA, event: str | None = None, ts: str | None = None):
@@ -35,8 +40,9 @@ class Recorder:
 
     taken: list[tuple[str, str]] = field(default_factory=list)  # (user, text) in time order
     failing: set[str] = field(default_factory=set)
+    told: list[str] = field(default_factory=list)
 
-    async def handle_message(self, incoming: IncomingMessage) -> list[object]:
+    async def handle_message(self, incoming: IncomingMessage, *, apologise: bool) -> list[object]:
         await asyncio.sleep(0.005)  # let the other worker run meanwhile
         self.taken.append((incoming.sender.user, incoming.text))
         if incoming.text in self.failing:
@@ -47,18 +53,39 @@ class Recorder:
         self.taken.append((edited.sender.user, f"edit:{edited.text}"))
         return True
 
+    async def could_not_process(self, sender: Sender, *, event_id: str) -> None:
+        self.told.append(event_id)
 
-def inbox_on(engine: AsyncEngine, recorder: Recorder) -> Inbox:
-    sessions = make_sessionmaker(engine)
-    return Inbox(sessions=sessions, conversations=recorder, clock=FakeClock(NOW))  # type: ignore[arg-type]
+
+def inbox_on(engine: AsyncEngine, recorder: Recorder, clock: FakeClock | None = None) -> Inbox:
+    return Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=recorder,  # type: ignore[arg-type]
+        clock=clock or FakeClock(NOW),
+        backoff=BACKOFF,
+    )
 
 
 async def drain_all(inbox: Inbox, *, limit: int = 50, rounds: int = 200) -> None:
-    """Drain until nothing is pending (another worker may hold claims meanwhile)."""
+    """Drain until nothing is pending (another worker may hold claims meanwhile); a
+    backed-off event is waited for by moving the inbox's clock to its time."""
     for _ in range(rounds):
-        if not await inbox.drain(now=NOW, limit=limit) and not await pending(inbox):
+        if not await inbox.drain(limit=limit) and not await pending(inbox):
             return
+        await wait_out_back_off(inbox)
         await asyncio.sleep(0.001)
+
+
+async def wait_out_back_off(inbox: Inbox) -> None:
+    async with inbox.sessions() as db:
+        soonest = await db.scalar(
+            select(func.min(InboundEvent.next_attempt_at)).where(
+                InboundEvent.processed_at.is_(None),
+                InboundEvent.next_attempt_at > inbox.clock.now(),
+            )
+        )
+    if soonest is not None and isinstance(inbox.clock, FakeClock):
+        inbox.clock.current = soonest
 
 
 async def pending(inbox: Inbox) -> int:
@@ -77,7 +104,12 @@ async def world(engine: AsyncEngine) -> AsyncIterator[tuple[Engine, Inbox]]:
     built = build(engine, ScriptedBrain())
     async with built.sessions.begin() as db:
         await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
-    inbox = Inbox(sessions=built.sessions, conversations=built.conversations, clock=built.clock)
+    inbox = Inbox(
+        sessions=built.sessions,
+        conversations=built.conversations,
+        clock=built.clock,
+        backoff=BACKOFF,
+    )
     yield built, inbox
 
 
@@ -102,8 +134,8 @@ async def test_drain_takes_a_turn_once_and_the_member_gets_the_reply(
     built, inbox = world
     await delivered(built)
     assert await inbox.accept(said("4", event="Ev1"))
-    assert await inbox.drain(now=NOW) == 1
-    assert await inbox.drain(now=NOW) == 0
+    assert await inbox.drain() == 1
+    assert await inbox.drain() == 0
     texts = [m.text for _to, m in built.channel.sent]
     assert len(texts) == 2 and "focus" in texts[1].lower()
     assert await built.count(Message, speaker="member") == 1
@@ -114,7 +146,7 @@ async def test_drain_takes_a_turn_once_and_the_member_gets_the_reply(
 async def test_an_unknown_sender_is_told_through_the_channel(world: tuple[Engine, Inbox]) -> None:
     built, inbox = world
     await inbox.accept(said("hi", user="who@x.io", event="Ev1"))
-    await inbox.drain(now=NOW)
+    await inbox.drain()
     [(to, message)] = built.channel.sent
     assert message.text == UNKNOWN_SENDER and to.member_id == 0 and to.org_id > 0
 
@@ -145,13 +177,13 @@ async def test_one_members_events_are_taken_one_at_a_time_in_order(engine: Async
     for n in range(3):
         await inbox.accept(said(f"ana-{n}", event=f"a{n}"))
     await inbox.accept(said("bo-0", user="bo", event="b0"))
-    assert await inbox.drain(now=NOW, limit=2) == 2
+    assert await inbox.drain(limit=2) == 2
     assert sorted(recorder.taken) == [(ANA, "ana-0"), ("bo", "bo-0")]  # the oldest of each
     await drain_all(inbox)
     assert [text for who, text in recorder.taken if who == ANA] == ["ana-0", "ana-1", "ana-2"]
 
 
-async def test_a_failing_event_is_retried_then_given_up(
+async def test_a_failing_event_is_retried_then_given_up_and_later_ones_go_on(
     engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     recorder = Recorder(failing={"secret words"})
@@ -159,23 +191,177 @@ async def test_a_failing_event_is_retried_then_given_up(
     await inbox.accept(said("secret words", event="Ev1"))
     await inbox.accept(said("later", event="Ev2"))  # waits behind the failing one
     await drain_all(inbox)
-    assert recorder.taken == [(ANA, "secret words")] * MAX_ATTEMPTS + [(ANA, "later")]
+    tries = BACKOFF.max_attempts
+    assert recorder.taken == [(ANA, "secret words")] * tries + [(ANA, "later")]
     failed, later = await rows(engine)
-    assert failed.attempts == MAX_ATTEMPTS and failed.processed_at == NOW
+    assert failed.attempts == tries and failed.given_up and failed.processed_at is not None
     assert failed.last_error == "RuntimeError" and later.last_error is None
+    assert not later.given_up
+    assert recorder.told == ["Ev1"]  # the member is told once, of the given-up event only
     assert "given up" in caplog.text and "secret" not in caplog.text
+
+
+async def test_a_failed_event_waits_out_a_growing_jittered_back_off(engine: AsyncEngine) -> None:
+    clock = FakeClock(NOW)
+    inbox = inbox_on(engine, Recorder(failing={"boom"}), clock)
+    await inbox.accept(said("boom", event="Ev1"))
+    waits = []
+    for attempt in range(1, 4):
+        assert await inbox.drain() == 1
+        [row] = await rows(engine)
+        assert row.attempts == attempt and row.processed_at is None
+        wait = row.next_attempt_at - clock.now()
+        ceiling = BACKOFF.first * 2 ** (attempt - 1)
+        assert ceiling / 2 <= wait <= ceiling
+        clock.advance(wait - timedelta(milliseconds=1))
+        assert await inbox.drain() == 0  # not before its time
+        clock.advance(timedelta(milliseconds=1))
+        waits.append(wait)
+    assert waits == sorted(waits)
+
+
+async def test_an_event_is_given_up_once_its_time_is_up(engine: AsyncEngine) -> None:
+    clock = FakeClock(NOW)
+    recorder = Recorder(failing={"boom"})
+    inbox = inbox_on(engine, recorder, clock)
+    await inbox.accept(said("boom", event="Ev1"))
+    assert await inbox.drain() == 1
+    clock.advance(BACKOFF.give_up_after)
+    assert await inbox.drain() == 1
+    [row] = await rows(engine)
+    assert row.given_up and row.attempts == 2 and recorder.told == ["Ev1"]
 
 
 async def test_a_claim_left_by_a_crashed_worker_is_taken_again(engine: AsyncEngine) -> None:
     recorder = Recorder()
-    inbox = inbox_on(engine, recorder)
+    clock = FakeClock(NOW)
+    inbox = inbox_on(engine, recorder, clock)
     await inbox.accept(said("4", event="Ev1"))
-    await inbox._claim(now=NOW, limit=10)  # a worker claimed it, then died
-    assert await inbox.drain(now=NOW + timedelta(minutes=1)) == 0
-    assert await inbox.drain(now=NOW + timedelta(minutes=3)) == 1
+    await inbox._claim(limit=10)  # a worker claimed it, then died
+    clock.advance(timedelta(minutes=1))
+    assert await inbox.drain() == 0
+    clock.advance(timedelta(minutes=2))
+    assert await inbox.drain() == 1
     assert recorder.taken == [(ANA, "4")]
     [row] = await rows(engine)
     assert row.attempts == 2 and row.processed_at is not None
+
+
+async def test_processed_events_are_purged_after_the_retention_in_batches(
+    engine: AsyncEngine,
+) -> None:
+    clock = FakeClock(NOW)
+    inbox = inbox_on(engine, Recorder(), clock)
+    for n in range(5):
+        await inbox.accept(said(str(n), user=f"u{n}", event=f"Ev{n}"))
+    await inbox.drain(limit=3)
+    await inbox.accept(said("new", event="Ev9"))
+    assert await inbox.purge(before=NOW, batch=10) == 0  # processed at NOW: not before
+    assert await inbox.purge(before=NOW + timedelta(seconds=1), batch=2) == 2
+    assert await inbox.purge(before=NOW + timedelta(seconds=1), batch=2) == 1
+    assert [r.event_id for r in await rows(engine)] == ["Ev3", "Ev4", "Ev9"]  # pending kept
+
+
+async def test_turns_waiting_on_the_model_do_not_hold_back_other_members(
+    engine: AsyncEngine,
+) -> None:
+    brain = CrowdBrain(30)
+    built = build(engine, brain)
+    emails = [f"m{n}@acme.io" for n in range(30)]
+    async with built.sessions.begin() as db:
+        org = await add_org(db)
+        for email in emails:
+            await add_member(db, org, email)
+    for email in emails:
+        await add_due_session(built.sessions, email, due=NOW)
+    await built.delivery.deliver_due(now=NOW)
+    inbox = Inbox(sessions=built.sessions, conversations=built.conversations, clock=built.clock)
+    for n, email in enumerate(emails):
+        await inbox.accept(said("4", user=email, event=f"Ev{n}"))
+    assert await inbox.drain(limit=None) == 30
+    assert brain.most_in_flight == 30  # every member's turn waited on the model at once
+    assert await built.count(Message, speaker="agent") == 60  # 30 openings, 30 replies
+
+
+async def test_a_turn_whose_worker_died_before_the_agent_answered_is_taken_over(
+    engine: AsyncEngine,
+) -> None:
+    brain = GatedBrain()
+    built = build(engine, brain)
+    async with built.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
+    await delivered(built)
+    inbox = Inbox(sessions=built.sessions, conversations=built.conversations, clock=built.clock)
+    await inbox.accept(said("4", event="Ev1"))
+    dying = asyncio.create_task(inbox.drain())
+    await brain.asked.wait()  # the member's turn is stored; the model is being asked
+    dying.cancel()  # the worker dies
+    assert await built.count(Message, inbound_event_id="Ev1") == 1
+    brain.gate.set()
+    built.clock.advance(timedelta(minutes=3))
+    assert await inbox.drain() == 1
+    assert await built.count(Message, inbound_event_id="Ev1") == 1  # stored once
+    replies = built.channel.texts_to(1)[1:]
+    assert len(replies) == 1 and "focus" in replies[0].lower()  # answered once
+    [row] = await rows(engine)
+    assert row.processed_at is not None and not row.given_up
+
+
+async def test_a_reply_recorded_by_a_dead_worker_is_sent_not_decided_again(
+    world: tuple[Engine, Inbox], engine: AsyncEngine
+) -> None:
+    built, inbox = world
+    await delivered(built)
+    await inbox.accept(said("4", event="Ev1"))
+    built.channel.gate = asyncio.Event()
+    dying = asyncio.create_task(inbox.drain())
+    await built.channel.at_gate.wait()  # the reply is being sent when the worker dies
+    dying.cancel()
+    async with built.sessions() as db:
+        reply = await db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "reply"))
+    assert reply is not None and reply.status == "sending"
+    built.channel.gate.set()
+    built.clock.advance(timedelta(minutes=3))  # the claims time out; a new worker drains
+    assert await inbox.drain() == 1
+    assert await built.count(Message, speaker="agent") == 2  # the opening and one reply
+    assert len(built.channel.texts_to(1)) == 2
+    assert await built.count(OutboxMessage, status="sent") == 2
+
+
+async def test_a_reply_that_failed_to_send_is_retried_by_the_outbox(
+    world: tuple[Engine, Inbox], engine: AsyncEngine
+) -> None:
+    built, inbox = world
+    await delivered(built)
+    await inbox.accept(said("4", event="Ev1"))
+    built.channel.failures.append(DeliveryError("Slack is down", retryable=True))
+    assert await inbox.drain() == 1
+    [row] = await rows(engine)
+    assert row.processed_at is not None  # the turn is done; its reply waits in the outbox
+    assert len(built.channel.texts_to(1)) == 1
+    assert await built.outbox.send_due() == 0  # backing off
+    built.clock.advance(timedelta(minutes=1))
+    assert await built.outbox.send_due() == 1
+    assert len(built.channel.texts_to(1)) == 2
+    assert await built.count(OutboxMessage, status="sent") == 2
+
+
+async def test_a_member_whose_message_is_given_up_is_told_once(engine: AsyncEngine) -> None:
+    built = build(engine, BuggyBrain())
+    async with built.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
+    await delivered(built)
+    inbox = Inbox(
+        sessions=built.sessions,
+        conversations=built.conversations,
+        clock=built.clock,
+        backoff=BACKOFF,
+    )
+    await inbox.accept(said("4", event="Ev1"))
+    await drain_all(inbox)
+    texts = built.channel.texts_to(1)
+    assert texts.count(GIVEN_UP) == 1 and len(texts) == 2  # the opening, then the notice
+    assert await built.count(Message, inbound_event_id="Ev1") == 1  # the answer is kept
 
 
 async def test_an_edit_goes_through_the_inbox(world: tuple[Engine, Inbox]) -> None:
