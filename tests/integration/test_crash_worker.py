@@ -168,11 +168,12 @@ async def test_a_reply_due_while_slack_is_unreachable_is_retried_and_arrives_onc
         run.worker("worker-1", now=T1)
 
         async def failed_once() -> bool:
-            """A failed attempt recorded (or the row moved on), or the reply dropped."""
+            """A failed attempt recorded (or the row given up, or sent), or the reply dropped."""
             rows = await look.outbox(session_id, "reply")
             if rows:
-                retrying = rows[0].attempts >= 1 and rows[0].last_error is not None
-                return retrying or rows[0].status != "pending"
+                row = rows[0]
+                retrying = row.status == "pending" and row.attempts >= 1 and row.last_error
+                return bool(retrying) or row.status in {"sent", "failed"}
             return (await look.event("EvDown")).processed_at is not None
 
         await wait_for(failed_once, within=WAIT, what="a failed send recorded", logs=run.logs)
