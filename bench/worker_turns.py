@@ -17,13 +17,14 @@ model call — wait in the durable inbox. Then one worker, as `vizdots worker --
 runs it (bot.worker.run_worker, in this process; the fakes run in a child process so that
 their threads never take this one's CPU), takes them until every event is processed and
 every reply has reached Slack, or `--max-seconds` have passed (the rate is then over that
-window). Settings are the defaults (WORKER_CONCURRENCY…), so the bench measures what a
-deployment gets.
+window; a turn counts once processed and its reply is in Slack). Settings are the
+defaults (WORKER_CONCURRENCY…), so the bench measures what a deployment gets.
 
 Figures: turns a second of each run and their ratio (goal ≥ 0.80: waiting on the model
 must not be what limits a worker); lost and doubled turns (goal 0): an event processed
-without its member turn stored once, a member turn stored twice, a member's DM with more
-or fewer replies than their processed events. Exit 1 when a goal is not met.
+without its member turn stored, a member turn stored twice, a member's DM with fewer
+replies than their processed events or more than their stored turns. Exit 1 when a goal
+is not met.
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ class Shape:
 class RunFigures:
     brain_seconds: float
     concurrency: int
-    processed: int
+    completed: int
     seconds: float
     finished: bool
     model_requests: int
@@ -159,7 +160,7 @@ class RunFigures:
 
     @property
     def rate(self) -> float:
-        return self.processed / self.seconds if self.seconds else 0.0
+        return self.completed / self.seconds if self.seconds else 0.0
 
 
 def build(database_url: str, urls: dict[str, Any]) -> Any:
@@ -249,12 +250,13 @@ def replies(posts: dict[str, int], before: dict[str, int]) -> int:
 async def take_turns(
     services: Any, shape: Shape, fake: Fakes, before: dict[str, int], progress: list[str]
 ) -> tuple[int, float, bool]:
-    """One worker until every event is processed and answered in Slack, or the cap."""
+    """One worker until every event is processed and answered in Slack, or the cap: the
+    turns completed (processed, their reply in Slack), the seconds, whether all were."""
     from bot.worker import run_worker
 
     started = time.perf_counter()
     worker = asyncio.create_task(run_worker(services, plan=False))
-    processed, finished = 0, False
+    completed, finished = 0, False
     while (elapsed := time.perf_counter() - started) < shape.max_seconds:
         await asyncio.sleep(POLL)
         if worker.done():
@@ -262,21 +264,25 @@ async def take_turns(
         processed = await processed_events(services)
         answered = replies(fake.report()["posts"], before)
         progress.append(f"{elapsed:.2f},{processed},{answered}")
-        if processed >= shape.events and answered >= shape.events:
+        completed = min(processed, answered)  # a turn is done when its reply is in Slack
+        if completed >= shape.events:
             finished = True
             break
     elapsed = time.perf_counter() - started
     worker.cancel()
     with suppress(asyncio.CancelledError):
         await worker
-    return processed, elapsed, finished
+    return completed, elapsed, finished
 
 
 async def lost_and_doubled(
     services: Any, shape: Shape, posts: dict[str, int], before: dict[str, int]
 ) -> tuple[int, int, list[str]]:
-    """Per processed event: its member turn stored once; per member: one reply an event."""
-    from core.store.models import InboundEvent, Message
+    """Per processed event: its member turn stored once; per member: one reply per
+    processed event (but those still waiting in the outbox when a run is cut short by the
+    cap) and at most one per stored turn (a cut may leave a member's last turn answered
+    but not yet marked processed)."""
+    from core.store.models import InboundEvent, Member, Message, OutboxMessage
 
     async with services.sessions() as db:
         done = set(
@@ -293,20 +299,33 @@ async def lost_and_doubled(
             .group_by(Message.inbound_event_id)
         )
         stored = {str(event): int(count) for event, count in counted.all()}
+        queued = await db.execute(
+            select(Member.slack_user_id, func.count())
+            .join(OutboxMessage, OutboxMessage.member_id == Member.id)
+            .where(OutboxMessage.kind == "reply", OutboxMessage.status.in_(("pending", "sending")))
+            .group_by(Member.slack_user_id)
+        )
+        waiting = {int(str(user).removeprefix("U")): int(n) for user, n in queued.all()}
     turns_lost = sum(1 for event in done if stored.get(event, 0) == 0)
     turns_doubled = sum(count - 1 for count in stored.values() if count > 1)
-    expected = [0] * shape.members
-    for event in done:
-        expected[int(event.removeprefix(EVENT_PREFIX)) % shape.members] += 1
+    at_least, at_most = per_member(done, shape), per_member(set(stored) | done, shape)
+    at_least = [max(n - waiting.get(m, 0), 0) for m, n in enumerate(at_least)]
     got = [posts.get(dm_of(m), 0) - before.get(dm_of(m), 0) for m in range(shape.members)]
-    replies_lost = sum(max(e - g, 0) for e, g in zip(expected, got, strict=True))
-    replies_doubled = sum(max(g - e, 0) for e, g in zip(expected, got, strict=True))
+    replies_lost = sum(max(low - n, 0) for low, n in zip(at_least, got, strict=True))
+    replies_doubled = sum(max(n - high, 0) for high, n in zip(at_most, got, strict=True))
     notes = [
         f"turns: {turns_lost} processed without the member's turn stored, "
         f"{turns_doubled} stored twice; replies: {replies_lost} missing, "
-        f"{replies_doubled} extra"
+        f"{replies_doubled} extra, {sum(waiting.values())} still in the outbox"
     ]
     return turns_lost + replies_lost, turns_doubled + replies_doubled, notes
+
+
+def per_member(events: set[str], shape: Shape) -> list[int]:
+    counts = [0] * shape.members
+    for event in events:
+        counts[int(event.removeprefix(EVENT_PREFIX)) % shape.members] += 1
+    return counts
 
 
 async def measure(
@@ -316,7 +335,7 @@ async def measure(
     progress = ["seconds,processed,answered"]
     try:
         before = await set_up(services, shape, fake)
-        processed, seconds, finished = await take_turns(services, shape, fake, before, progress)
+        completed, seconds, finished = await take_turns(services, shape, fake, before, progress)
         await asyncio.sleep(1.0)  # a late (double) send would show
         report = fake.report()
         lost, doubled, notes = await lost_and_doubled(services, shape, report["posts"], before)
@@ -326,7 +345,7 @@ async def measure(
     return RunFigures(
         brain_seconds=brain_seconds,
         concurrency=services.settings.worker_concurrency,
-        processed=processed,
+        completed=completed,
         seconds=seconds,
         finished=finished,
         model_requests=report["requests"],
@@ -376,7 +395,7 @@ def describe(run: RunFigures, shape: Shape) -> str:
     window = "all" if run.finished else f"capped at {shape.max_seconds:g} s:"
     return (
         f"brain answering {brain:<12} {run.rate:6.2f} turns/s  "
-        f"({window} {run.processed}/{shape.events} events in {run.seconds:.1f} s; "
+        f"({window} {run.completed}/{shape.events} turns completed in {run.seconds:.1f} s; "
         f"{run.model_requests} model requests)"
     )
 
