@@ -27,7 +27,7 @@ RUNNING_FROM = typer.Option(
     None, "--now", help="Start the clock at this ISO-8601 instant (replays); it runs on."
 )
 VERBOSE = typer.Option(
-    False, "--verbose", "-v", help="Also show log lines (HTTP calls, retries, SQL, migrations)."
+    False, "--verbose", "-v", help="Also show library log lines (HTTP calls, retries, migrations)."
 )
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
@@ -59,9 +59,8 @@ def configure_logging(settings: Settings, *, quiet: bool) -> None:
         logging.getLogger("vizdots").setLevel(logging.WARNING)
 
 
-def parse_now(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
+def parse_now(value: str) -> datetime:
+    """An ISO-8601 instant; without an offset it is UTC."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
