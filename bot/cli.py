@@ -241,9 +241,13 @@ def chat(
     """Answer check-ins in the terminal as a member: one line per turn, EOF to stop."""
     from bot.terminal import chat_as
 
-    state = with_services(
-        lambda s: chat_as(s, email=member), now=now, running=True, quiet=not verbose
-    )
+    try:
+        state = with_services(
+            lambda s: chat_as(s, email=member), now=now, running=True, quiet=not verbose
+        )
+    except KeyboardInterrupt:
+        print("(chat stopped)")
+        raise typer.Exit(code=130) from None
     if state is None:
         print(f"no active member with email {member!r}", file=sys.stderr)
         raise typer.Exit(code=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,24 @@ def test_verbose_shows_the_library_log_lines(demo_db: str) -> None:
 def test_an_explicit_log_level_is_honoured(demo_db: str) -> None:
     _, stderr = chat_with_model_at(closed_port_url(), demo_db, LOG_LEVEL="INFO")
     assert "Retrying request" in stderr
+
+
+def test_ctrl_c_ends_the_chat_at_once_without_a_traceback(demo_db: str) -> None:
+    environment = {**os.environ, "DATABASE_URL": demo_db, "LOG_LEVEL": "WARNING"}
+    environment.pop("OPENAI_API_KEY", None)
+    chat = subprocess.Popen(
+        [VIZDOTS, "chat", "--member", BEN, "--now", CHAT_AT],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=environment,
+    )  # fmt: skip
+    assert chat.stdout is not None and chat.stderr is not None and chat.stdin is not None
+    try:
+        while "How are you feeling" not in chat.stdout.readline():
+            pass  # the opening is shown: the chat now waits for a line that never comes
+        chat.send_signal(signal.SIGINT)
+        assert chat.wait(timeout=20) == 130
+    finally:
+        chat.kill()
+        chat.stdin.close()
+    assert chat.stdout.read().strip() == "(chat stopped)"
+    assert chat.stderr.read() == ""
