@@ -103,3 +103,20 @@ async def test_a_member_is_enrolled_by_their_first_command(workspace: Workspace)
 async def test_someone_who_may_not_take_part_is_refused(workspace: Workspace, user: str) -> None:
     assert await workspace.command(user, "members sync") == UNKNOWN_SENDER
     assert await workspace.members() == {}
+
+
+async def test_a_member_not_synced_yet_who_says_start_gets_a_check_in(
+    workspace: Workspace,
+) -> None:
+    assert (await workspace.requests.dm("U2", "start", ts="1.1")).status_code == 200
+    dm = workspace.slack.dm_channel_of("U2")
+    await eventually(lambda: _true(bool(workspace.slack.messages_in(dm))))
+    [opening] = workspace.slack.messages_in(dm)
+    assert opening.text.startswith("Hi Ben!")
+    assert await workspace.members() == {"U2": "member"}
+
+
+async def test_a_bot_that_dms_the_app_is_not_enrolled(workspace: Workspace) -> None:
+    assert (await workspace.requests.dm("U5", "hello", ts="1.2")).status_code == 200
+    await eventually(lambda: _true(bool(workspace.slack.calls_to("users.info"))))
+    assert await workspace.members() == {}
