@@ -164,6 +164,7 @@ def build_services(
         delivery=delivery,
         outbox=outbox,
         listeners=listeners,
+        directories={Provider.SLACK: slack.directory} if slack else {},
     )
     inbox = Inbox(
         sessions=sessions,

@@ -23,21 +23,44 @@ app = typer.Typer(
 )
 T = TypeVar("T")
 NOW = typer.Option(None, "--now", help="Act as if it were this ISO-8601 instant (replays).")
+RUNNING_FROM = typer.Option(
+    None, "--now", help="Start the clock at this ISO-8601 instant (replays); it runs on."
+)
+VERBOSE = typer.Option(
+    False, "--verbose", "-v", help="Also show library log lines (HTTP calls, retries, migrations)."
+)
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
-def settings_or_exit() -> Settings:
+def settings_or_exit(*, quiet: bool = False) -> Settings:
+    """Settings, or one line and exit 2. `quiet`: a command whose output is its result."""
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         raise typer.Exit(code=2) from None
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings, quiet=quiet and "log_level" not in settings.model_fields_set)
     return settings
 
 
-def parse_now(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
+def configure_logging(settings: Settings, *, quiet: bool) -> None:
+    """LOG_LEVEL for every logger. `quiet` (a command that prints its result or a chat,
+    run without --verbose or an explicit LOG_LEVEL): the terminal shows that output,
+    VizDots' own warnings and anyone's errors, but no library chatter (httpx, openai
+    retries, SQLAlchemy, Alembic)."""
+    level = "ERROR" if quiet else settings.log_level.upper()
+    try:
+        logging.basicConfig(level=level, format=LOG_FORMAT)
+    except ValueError:
+        known = "DEBUG, INFO, WARNING or ERROR"
+        print(f"invalid setting LOG_LEVEL: {settings.log_level!r} is not {known}", file=sys.stderr)
+        raise typer.Exit(code=2) from None
+    if quiet:
+        logging.getLogger("vizdots").setLevel(logging.WARNING)
+
+
+def parse_now(value: str) -> datetime:
+    """An ISO-8601 instant; without an offset it is UTC."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -47,14 +70,19 @@ def parse_now(value: str | None) -> datetime:
 
 
 def with_services(
-    work: Callable[[Services], Awaitable[T]], *, now: str | None = None, running: bool = False
+    work: Callable[[Services], Awaitable[T]],
+    *,
+    now: str | None = None,
+    running: bool = False,
+    quiet: bool = False,
 ) -> T:
     """Build the services (no background loop), run `work`, release them. With `now`, the
-    clock stands at that instant, or (`running`) starts there and runs on."""
+    clock stands at that instant, or (`running`) starts there and runs on. A database that
+    is unreachable or not migrated is one line and exit 1, before any work."""
     from bot.bootstrap import build_services
     from core.ports import Clock, FixedClock, ShiftedClock, SystemClock
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(quiet=quiet)
     clock: Clock = SystemClock()
     if now:
         clock = ShiftedClock(parse_now(now)) if running else FixedClock(parse_now(now))
@@ -62,11 +90,20 @@ def with_services(
     async def run() -> T:
         services = build_services(settings, clock=clock, loop_interval=None)
         try:
+            await exit_unless_ready(services)
             return await work(services)
         finally:
             await services.close()
 
     return asyncio.run(run())
+
+
+async def exit_unless_ready(services: Services) -> None:
+    from core.store.health import schema_problem
+
+    if problem := await schema_problem(services.engine):
+        print(f"database not ready: {problem}", file=sys.stderr)
+        raise typer.Exit(code=1)
 
 
 def is_loopback(host: str) -> bool:
@@ -129,9 +166,7 @@ def serve(
 @app.command()
 def worker(
     plan: bool = typer.Option(True, help="Also plan and deliver every minute (--no-plan: not)."),
-    now: str | None = typer.Option(
-        None, "--now", help="Start the clock at this ISO-8601 instant (replays); it runs on."
-    ),
+    now: str | None = RUNNING_FROM,
 ) -> None:
     """Take members' turns from the inbox, send the outbox (and plan and deliver) until stopped."""
     from bot.worker import run_worker
@@ -141,20 +176,22 @@ def worker(
 
 
 @app.command()
-def plan(now: str | None = NOW) -> None:
+def plan(now: str | None = NOW, verbose: bool = VERBOSE) -> None:
     """Create the check-in sessions due in the next 36 hours (idempotent)."""
     from bot.worker import plan as plan_now
 
-    created = with_services(lambda s: plan_now(s, now=s.clock.now()), now=now)
+    created = with_services(lambda s: plan_now(s, now=s.clock.now()), now=now, quiet=not verbose)
     print(f"planned {created} new sessions")
 
 
 @app.command()
-def deliver(now: str | None = NOW) -> None:
+def deliver(now: str | None = NOW, verbose: bool = VERBOSE) -> None:
     """Send every due check-in once; expire those past their end."""
     from dataclasses import asdict
 
-    counts = with_services(lambda s: s.delivery.deliver_due(now=s.clock.now()), now=now)
+    counts = with_services(
+        lambda s: s.delivery.deliver_due(now=s.clock.now()), now=now, quiet=not verbose
+    )
     print_json(asdict(counts))
 
 
@@ -165,6 +202,7 @@ def report(
     days: int = typer.Option(7, min=1, max=366, help="How many days back."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     now: str | None = NOW,
+    verbose: bool = VERBOSE,
 ) -> None:
     """Check-in results per organisation: participation and dots."""
     from bot.reporting import org_reports
@@ -174,7 +212,7 @@ def report(
         since, until = last_days(services.clock.now(), days)
         return await org_reports(services.sessions, org=org, agent=agent, since=since, until=until)
 
-    reports = with_services(work, now=now)
+    reports = with_services(work, now=now, quiet=not verbose)
     if as_json:
         print_json(reports)
         return
@@ -185,21 +223,31 @@ def report(
 
 
 @app.command()
-def demo() -> None:
+def demo(now: str | None = NOW, verbose: bool = VERBOSE) -> None:
     """Create a demo team (idempotent) and deliver a check-in to each member."""
     from bot.demo import create_demo
 
-    result = with_services(create_demo)
+    result = with_services(create_demo, now=now, quiet=not verbose)
     print(f"demo team ready: {len(result.members)} members, {result.delivered} check-ins delivered")
     print("answer in the browser at /dev, or: vizdots chat --member " + result.members[0])
 
 
 @app.command()
-def chat(member: str = typer.Option(..., "--member", help="The member's email.")) -> None:
+def chat(
+    member: str = typer.Option(..., "--member", help="The member's email."),
+    now: str | None = RUNNING_FROM,
+    verbose: bool = VERBOSE,
+) -> None:
     """Answer check-ins in the terminal as a member: one line per turn, EOF to stop."""
     from bot.terminal import chat_as
 
-    state = with_services(lambda s: chat_as(s, email=member))
+    try:
+        state = with_services(
+            lambda s: chat_as(s, email=member), now=now, running=True, quiet=not verbose
+        )
+    except KeyboardInterrupt:
+        print("(chat stopped)")
+        raise typer.Exit(code=130) from None
     if state is None:
         print(f"no active member with email {member!r}", file=sys.stderr)
         raise typer.Exit(code=1)

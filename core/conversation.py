@@ -31,7 +31,7 @@ from core.conversation_store import (
 )
 from core.delivery import Delivery
 from core.domain import Provider, SessionState, Speaker
-from core.identity import find_member, find_org
+from core.identity import find_member, find_or_enrol, find_org
 from core.inbound import EditedMessage, IncomingMessage, Sender
 from core.ports import (
     Brain,
@@ -40,6 +40,7 @@ from core.ports import (
     Clock,
     DeliveryError,
     MemberAddress,
+    MemberDirectory,
     OutgoingMessage,
 )
 from core.records import address_of
@@ -86,8 +87,11 @@ class Conversations:
         delivery: Delivery,
         outbox: outbox.Outbox,
         listeners: Sequence[CheckinListener] = (),
+        directories: Mapping[Provider, MemberDirectory] | None = None,
     ) -> None:
+        """`directories`: where a sender not known yet is looked up and enrolled."""
         self.sessions = sessions
+        self.directories = dict(directories or {})
         self.outbox = outbox
         self.delivery = delivery
         self.listeners = tuple(listeners)
@@ -123,8 +127,13 @@ class Conversations:
         if stored is not None:
             return await self._answer(*stored, incoming, apologise=apologise)
         choice = decode_choice(incoming.choice) if incoming.choice else None
+        found = await find_or_enrol(
+            sessions=self.sessions,
+            sender=incoming.sender,
+            directory=self.directories.get(incoming.sender.provider),
+            clock=self.clock,
+        )
         async with self.sessions() as db:
-            found = await find_member(db, incoming.sender)
             session_id = await self._target_session(db, found[1], choice) if found else None
         if found is None:
             return await self._stranger(incoming.sender)

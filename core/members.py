@@ -1,4 +1,5 @@
-"""An organisation's members as its chat directory lists them (`members sync`, installs).
+"""An organisation's members as its chat directory lists them (`members sync`, installs,
+and one newcomer at a time: `enrol_member`).
 
 Members are matched by the provider's own id (Slack user id, Teams AAD object id, or
 the email in the dev chat); a member first known by email is linked on the way. Sync
@@ -11,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import Provider, Role
@@ -114,17 +115,66 @@ async def sync_members(
     listed: set[str] = set()
     for profile in _unique_profiles(profiles, key):
         listed.add(_norm(key, profile.external_id))
-        member = roster.match(profile.external_id, profile.email)
-        if member is None:
-            member = _new_member(roster, org_id, profile, default_timezone)
-            db.add(member)
-            added += 1
-        elif _refresh(roster, member, profile):
-            updated += 1
-        roster.remember(member)
+        change = _take_in(db, roster, org_id, profile, default_timezone)
+        added += change.added
+        updated += change.updated
     deactivated = _deactivate_unlisted(roster, listed)
     await db.flush()
     return SyncResult(added=added, updated=updated, deactivated=deactivated)
+
+
+async def enrol_member(
+    db: AsyncSession,
+    *,
+    org_id: int,
+    provider: Provider,
+    profile: MemberProfile,
+    default_timezone: str,
+) -> Member:
+    """One person the directory describes, taken in by the rules of a sync (added, or
+    linked by email, refreshed and reactivated); nobody else is touched."""
+    key = external_id_attribute(provider)
+    roster = _Roster(await _candidates(db, org_id, key, profile), key)
+    member = _take_in(db, roster, org_id, profile, default_timezone).member
+    await db.flush()
+    return member
+
+
+async def _candidates(
+    db: AsyncSession, org_id: int, key: str, profile: MemberProfile
+) -> list[Member]:
+    """The members `profile` could match, or whose email it could take."""
+    column = getattr(Member, key)
+    same: list[ColumnElement[bool]] = [
+        func.lower(column) == profile.external_id.lower()
+        if key == "email"
+        else column == profile.external_id
+    ]
+    if profile.email:
+        same.append(func.lower(Member.email) == profile.email.lower())
+    return list(await db.scalars(select(Member).where(Member.org_id == org_id, or_(*same))))
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    member: Member
+    added: bool = False
+    updated: bool = False
+
+
+def _take_in(
+    db: AsyncSession, roster: _Roster, org_id: int, profile: MemberProfile, default_timezone: str
+) -> _Change:
+    """Add the person `profile` describes, or bring their member up to date."""
+    member = roster.match(profile.external_id, profile.email)
+    if member is None:
+        member = _new_member(roster, org_id, profile, default_timezone)
+        db.add(member)
+        change = _Change(member, added=True)
+    else:
+        change = _Change(member, updated=_refresh(roster, member, profile))
+    roster.remember(member)
+    return change
 
 
 def _new_member(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TextIO
 
 from sqlalchemy import select
@@ -56,7 +57,7 @@ async def chat_in_terminal(
 ) -> str:
     """Run the conversation of `session_id` until it ends; returns its final state."""
     print(f"vizdots> {await last_agent_turn(sessions, session_id)}", flush=True)
-    while line := await asyncio.to_thread(lines.readline):  # stdin blocks: off the loop
+    async for line in lines_of(lines):
         text = line.strip()
         if not text:
             continue
@@ -70,6 +71,25 @@ async def chat_in_terminal(
         if state not in {"delivered", "in_progress"}:
             return state
     return await _state(sessions, session_id)
+
+
+async def lines_of(stream: TextIO) -> AsyncIterator[str]:
+    """The stream's lines, read on a daemon thread: a read blocked on the terminal holds
+    up neither the event loop nor the exit on Ctrl-C."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def pump() -> None:
+        try:
+            for line in iter(stream.readline, ""):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            loop.call_soon_threadsafe(queue.put_nowait, "")
+        except RuntimeError:  # the chat ended and its loop closed: nobody is listening
+            return
+
+    threading.Thread(target=pump, name="terminal-input", daemon=True).start()
+    while line := await queue.get():
+        yield line
 
 
 async def _state(sessions: async_sessionmaker[AsyncSession], session_id: int) -> str:

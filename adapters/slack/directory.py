@@ -1,8 +1,9 @@
-"""A Slack workspace as a MemberDirectory: its people (users.list) and channel members.
+"""A Slack workspace as a MemberDirectory: its people (users.list), one person
+(users.info) and channel members.
 
 Needs the bot scopes users:read and users:read.email (emails), and channels:read /
 groups:read for conversations.members. Both lists are paged by cursor (users.list is
-Tier 2: about 20 pages a minute, 200 people a page).
+Tier 2: about 20 pages a minute, 200 people a page); users.info is Tier 4 (100+ a minute).
 """
 
 from __future__ import annotations
@@ -50,6 +51,21 @@ class SlackDirectory:
         client = await self._client(org_external_id)
         users = await _all_pages(client.users_list, "members", method="users.list")
         return [_profile(user) for user in users if self._is_person(user)]
+
+    async def member(self, org_external_id: str, external_id: str) -> MemberProfile | None:
+        """One person by user id (users.info, Tier 4); None for a bot, a guest, a
+        deactivated account, someone from another workspace or an unknown id."""
+        client = await self._client(org_external_id)
+        try:
+            answer = await client.users_info(user=external_id)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            if _code(error) == "user_not_found":
+                return None
+            raise _failure("users.info", error) from error
+        user = answer.get("user") or {}
+        if not self._is_person(user) or not _of_team(user, org_external_id):
+            return None
+        return _profile(user)
 
     async def channel_members(self, org_external_id: str, channel_id: str) -> list[str]:
         """User ids in a channel; none when the bot cannot see the channel."""
@@ -112,14 +128,23 @@ async def _all_pages(call: Page, key: str, *, method: str, **params: Any) -> lis
         try:
             page = await call(limit=PAGE_SIZE, cursor=cursor, **params)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
-            code = _code(error)
-            log.warning("slack %s failed: %s", method, code)
-            raise SlackDirectoryError(f"Slack {method} failed: {code}", code=code) from error
+            raise _failure(method, error) from error
         items += page.get(key) or []
         cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
         if cursor is None:
             break
     return items
+
+
+def _of_team(user: dict[str, Any], team_id: str) -> bool:
+    """A user of this workspace, not a Slack Connect visitor from another one."""
+    return user.get("team_id") in (None, team_id) or bool(user.get("enterprise_user"))
+
+
+def _failure(method: str, error: Exception) -> SlackDirectoryError:
+    code = _code(error)
+    log.warning("slack %s failed: %s", method, code)
+    return SlackDirectoryError(f"Slack {method} failed: {code}", code=code)
 
 
 def _code(error: Exception) -> str:

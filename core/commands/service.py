@@ -20,13 +20,16 @@ from core.commands.directory_reads import read_ahead
 from core.commands.help import COMMAND_WORDS, help_text
 from core.commands.parser import parse_command
 from core.domain import Role
-from core.identity import find_member
+from core.identity import find_member, find_or_enrol
 from core.inbound import CommandRequest
-from core.ports import Clock, MemberDirectory
+from core.ports import Clock, DirectoryError, MemberDirectory
 from core.store.models import Member
 
 UNKNOWN_SENDER = (
     "I don't know you in this workspace yet. Ask an admin to run `members sync`, then try again."
+)
+DIRECTORY_DOWN = (
+    "I couldn't look you up in your workspace's directory ({error}). Please try again in a minute."
 )
 
 Handler = Callable[[CommandContext, Any], Awaitable[str]]
@@ -46,8 +49,12 @@ async def run_command(
     directory: MemberDirectory | None,
     clock: Clock,
 ) -> CommandReply:
-    async with sessions() as db:
-        found = await find_member(db, request.sender)
+    try:
+        found = await find_or_enrol(
+            sessions=sessions, sender=request.sender, directory=directory, clock=clock
+        )
+    except DirectoryError as error:
+        return CommandReply(text=DIRECTORY_DOWN.format(error=error))
     if found is None or not found[1].active:
         return CommandReply(text=UNKNOWN_SENDER)
     directory = await _directory_for(request, found[1], directory)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from core.ports import DirectoryError, MemberProfile
@@ -13,6 +14,9 @@ class FakeDirectory:
     channels: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     failure: DirectoryError | None = None
     reads: int = 0
+    lookups: list[str] = field(default_factory=list)
+    #: Every `member` lookup waits here first (to line concurrent callers up).
+    barrier: asyncio.Barrier | None = None
 
     def add_person(self, workspace: str, profile: MemberProfile) -> None:
         self.people.setdefault(workspace, []).append(profile)
@@ -28,3 +32,13 @@ class FakeDirectory:
 
     async def channel_members(self, org_external_id: str, channel_id: str) -> list[str]:
         return list(self.channels.get((org_external_id, channel_id), []))
+
+    async def member(self, org_external_id: str, external_id: str) -> MemberProfile | None:
+        """The person, when the workspace lists them (it lists only who may take part)."""
+        self.lookups.append(external_id)
+        if self.barrier is not None:
+            await self.barrier.wait()
+        if self.failure is not None:
+            raise self.failure
+        people = self.people.get(org_external_id, [])
+        return next((p for p in people if p.external_id == external_id), None)

@@ -1,52 +1,72 @@
-"""The newcomer's path through the real `vizdots` command: demo, chat, report."""
+"""The newcomer's path through the real `vizdots` command: demo, chat, report.
+
+Every command that opens, plans, delivers or reports is given its instant with --now:
+the demo runs on Wednesday 2026-11-25 at noon UTC, whatever day the suite runs.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.http_server import free_port
+from tests.fakes.openai_server import FakeOpenAIServer
+
 VIZDOTS = str(Path(sys.executable).with_name("vizdots"))
+DEMO_AT = "2026-11-25T12:00:00+00:00"
+CHAT_AT = "2026-11-25T12:05:00+00:00"
+REPORT_AT = "2026-11-25T18:00:00+00:00"
+BEN = "ben@demo.vizdots.dev"
+BEN_ANSWERS = "four\nPRs\nnone\n"
+#: Words that would make a member think something broke.
+ALARMING = ("error", "retry", "traceback", "http", "warning", "exception")
 
 
-def vizdots(db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}
-    env.pop("OPENAI_API_KEY", None)
+def vizdots(
+    db_url: str, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; LOG_LEVEL is WARNING unless `env` says otherwise (None: unset)."""
+    environment = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING", **env}
+    environment = {name: value for name, value in environment.items() if value}
+    if "OPENAI_API_KEY" not in env:
+        environment.pop("OPENAI_API_KEY", None)
     return subprocess.run(
-        [VIZDOTS, *args], input=stdin, env=env, capture_output=True, text=True, timeout=120
+        [VIZDOTS, *args], input=stdin, env=environment, capture_output=True, text=True, timeout=120
     )
 
 
 @pytest.fixture
 def demo_db(db_url: str) -> str:
-    result = vizdots(db_url, "demo")
+    result = vizdots(db_url, "demo", "--now", DEMO_AT)
     assert result.returncode == 0, result.stderr
     return db_url
 
 
 def test_demo_delivers_a_check_in_to_each_member(demo_db: str) -> None:
-    again = vizdots(demo_db, "demo")
+    again = vizdots(demo_db, "demo", "--now", DEMO_AT)
     assert "5 members, 0 check-ins delivered" in again.stdout  # idempotent
 
 
 def test_a_check_in_answered_in_the_terminal_shows_in_the_report(demo_db: str) -> None:
-    chat = vizdots(demo_db, "chat", "--member", "ben@demo.vizdots.dev", stdin="four\nPRs\nnone\n")
+    chat = vizdots(demo_db, "chat", "--member", BEN, "--now", CHAT_AT, stdin=BEN_ANSWERS)
     assert chat.returncode == 0, chat.stderr
     assert "What's your main focus today?" in chat.stdout
     assert chat.stdout.strip().endswith("(check-in completed)")
-    report = json.loads(vizdots(demo_db, "report", "--org", "demo", "--json").stdout)
-    [daily] = report[0]["agents"]
+    report = vizdots(demo_db, "report", "--org", "demo", "--json", "--now", REPORT_AT)
+    [daily] = json.loads(report.stdout)[0]["agents"]
     assert daily["completed"] == 1
     assert daily["averages"]["mood"] == {"average": 4.0, "answers": 1}
     assert daily["recent"]["focus"][0]["text"] == "PRs"
 
 
 def test_chat_with_an_unknown_email_fails_clearly(demo_db: str) -> None:
-    result = vizdots(demo_db, "chat", "--member", "nobody@x.io", stdin="")
+    result = vizdots(demo_db, "chat", "--member", "nobody@x.io", "--now", CHAT_AT, stdin="")
     assert result.returncode == 1 and "no active member" in result.stderr
 
 
@@ -60,3 +80,89 @@ def test_plan_and_deliver_accept_a_replay_instant(demo_db: str) -> None:
 def test_a_bad_now_is_a_usage_error(demo_db: str) -> None:
     result = vizdots(demo_db, "plan", "--now", "yesterday")
     assert result.returncode == 2 and "--now" in result.stderr
+
+
+def test_a_database_not_migrated_is_one_line_not_a_traceback(blank_db_url: str) -> None:
+    result = vizdots(blank_db_url, "demo", "--now", DEMO_AT, LOG_LEVEL="")  # no Alembic lines
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "database not ready: schema at nothing, expected 0005: run `vizdots migrate`"
+    ]
+
+
+def test_an_unknown_log_level_is_one_line(demo_db: str) -> None:
+    result = vizdots(demo_db, "report", "--now", REPORT_AT, LOG_LEVEL="loud")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "invalid setting LOG_LEVEL: 'loud' is not DEBUG, INFO, WARNING or ERROR"
+    ]
+
+
+# --- the terminal shows the conversation only -------------------------------------------------
+def chat_with_model_at(base_url: str, demo_db: str, *args: str, **env: str) -> tuple[str, str]:
+    """Ben's check-in in the terminal with OPENAI_API_KEY set, LOG_LEVEL unset."""
+    model = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": base_url, "OPENAI_MAX_RETRIES": "1"}
+    chat = vizdots(
+        demo_db, "chat", "--member", BEN, "--now", CHAT_AT, *args,
+        stdin=BEN_ANSWERS, **{"LOG_LEVEL": "", **model, **env},
+    )  # fmt: skip
+    assert chat.returncode == 0, chat.stderr
+    return chat.stdout, chat.stderr
+
+
+def conversation_only(stdout: str) -> bool:
+    """Agent turns (each may go on over lines and end with button hints), then the state."""
+    lines = stdout.strip().splitlines()
+    alarming = any(word in stdout.lower() for word in ALARMING)
+    return lines[0].startswith("vizdots> ") and lines[-1].startswith("(check-in ") and not alarming
+
+
+def closed_port_url() -> str:
+    return f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+
+
+def test_a_model_that_is_down_does_not_show_in_the_chat(demo_db: str) -> None:
+    stdout, stderr = chat_with_model_at(closed_port_url(), demo_db)
+    assert conversation_only(stdout), stdout
+    assert "What's your main focus today?" in stdout  # the scripted brain took over
+    assert stdout.strip().endswith("(check-in completed)")
+    assert stderr == ""
+
+
+def test_a_working_model_leaves_no_http_log_lines(
+    demo_db: str, openai_server: FakeOpenAIServer
+) -> None:
+    stdout, stderr = chat_with_model_at(openai_server.base_url, demo_db)
+    assert conversation_only(stdout), stdout
+    assert openai_server.requests and stderr == ""
+
+
+def test_verbose_shows_the_library_log_lines(demo_db: str) -> None:
+    _, stderr = chat_with_model_at(closed_port_url(), demo_db, "--verbose")
+    assert "Retrying request" in stderr
+
+
+def test_an_explicit_log_level_is_honoured(demo_db: str) -> None:
+    _, stderr = chat_with_model_at(closed_port_url(), demo_db, LOG_LEVEL="INFO")
+    assert "Retrying request" in stderr
+
+
+def test_ctrl_c_ends_the_chat_at_once_without_a_traceback(demo_db: str) -> None:
+    environment = {**os.environ, "DATABASE_URL": demo_db, "LOG_LEVEL": "WARNING"}
+    environment.pop("OPENAI_API_KEY", None)
+    chat = subprocess.Popen(
+        [VIZDOTS, "chat", "--member", BEN, "--now", CHAT_AT],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=environment,
+    )  # fmt: skip
+    assert chat.stdout is not None and chat.stderr is not None and chat.stdin is not None
+    try:
+        while "How are you feeling" not in chat.stdout.readline():
+            pass  # the opening is shown: the chat now waits for a line that never comes
+        chat.send_signal(signal.SIGINT)
+        assert chat.wait(timeout=20) == 130
+    finally:
+        chat.kill()
+        chat.stdin.close()
+    assert chat.stdout.read().strip() == "(chat stopped)"
+    assert chat.stderr.read() == ""

@@ -117,6 +117,23 @@ async def test_an_unknown_sender_is_told_to_ask_for_a_members_sync(world: World)
     assert "members sync" in UNKNOWN_SENDER
 
 
+async def test_a_newcomer_the_directory_lists_is_enrolled_on_their_first_command(
+    world: World,
+) -> None:
+    di = MemberProfile("di@example.com", "Di", "di@example.com", "Europe/Rome", is_admin=True)
+    world.directory.add_person("acme", di)
+    reply = await world.say("di@example.com", "members")
+    assert "4 active members: Ana, Bo, Cy, Di" in reply and "Admins: Ana, Di" in reply
+    assert await world.audit_actions() == ["members.enrol"]
+
+
+async def test_a_newcomer_is_told_when_the_directory_cannot_be_read(world: World) -> None:
+    world.directory.failure = DirectoryError("Slack users.info failed: ratelimited")
+    reply = await world.say("di@example.com", "help")
+    assert "ratelimited" in reply and "try again in a minute" in reply
+    assert len(await world.rows(Member)) == 3
+
+
 async def test_a_member_is_refused_an_admin_verb_and_nothing_changes(world: World) -> None:
     reply = await world.say(BO, "schedule set daily mon-fri 09:30")
     assert "only admins can use `schedule set`" in reply and "Ana" in reply

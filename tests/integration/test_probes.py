@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -10,10 +11,14 @@ import pytest
 from bot.app import create_app
 from bot.bootstrap import build_services
 from bot.settings import load_settings
+from tests.fakes.clock import FakeClock
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 async def _client(url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(build_services(load_settings(database_url=url)))
+    services = build_services(load_settings(database_url=url), clock=FakeClock(NOW))
+    app = create_app(services)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -264,3 +264,47 @@ async def test_logs_hold_neither_the_token_nor_the_message_text(
     assert "chat.postMessage" in caplog.text and "channel_not_found" in caplog.text
     assert TEST_TOKEN not in caplog.text
     assert "How are you" not in caplog.text
+
+
+async def test_a_message_with_an_outbox_key_carries_it_in_its_metadata(
+    make_channel: MakeChannel, workspace: FakeSlackApi
+) -> None:
+    channel = make_channel()
+    await channel.send(ana(), OutgoingMessage("Hi Ana!", key="opening:7"))
+    [posted] = workspace.messages
+    assert posted.metadata == {
+        "event_type": "vizdots_outbox",
+        "event_payload": {"key": "opening:7"},
+    }
+
+
+async def test_find_sent_finds_the_message_tagged_with_the_key(
+    make_channel: MakeChannel, workspace: FakeSlackApi
+) -> None:
+    channel = make_channel()
+    first = await channel.send(ana(), OutgoingMessage("Hi Ana!", key="opening:7"))
+    await channel.send(ana(), OutgoingMessage("Thanks!", key="reply:9"))
+    found = await channel.find_sent(ana(), "opening:7")
+    assert found is not None and found.message_id == first.message_id
+    [look_up] = workspace.calls_to("conversations.history")
+    assert look_up.params["include_all_metadata"] in (True, "true", "1")
+
+
+async def test_find_sent_says_none_when_the_message_never_arrived(
+    make_channel: MakeChannel, workspace: FakeSlackApi
+) -> None:
+    channel = make_channel()
+    await channel.send(ana(), OutgoingMessage("Hi Ana!", key="opening:7"))
+    assert await channel.find_sent(ana(), "reply:8") is None
+    assert len(workspace.messages) == 1  # looking is not posting
+
+
+async def test_a_failing_look_up_is_a_delivery_error_not_a_guess(
+    make_channel: MakeChannel, workspace: FakeSlackApi
+) -> None:
+    channel = make_channel(rate_limit_retries=0)
+    await channel.send(ana(), OutgoingMessage("Hi Ana!", key="opening:7"))
+    workspace.fail_next("conversations.history", 1, status=429, retry_after=30)
+    with pytest.raises(DeliveryError) as raised:
+        await channel.find_sent(ana(), "opening:7")
+    assert raised.value.retryable

@@ -144,3 +144,57 @@ async def test_a_channel_the_bot_cannot_see_has_no_members(
     directory: SlackDirectory, slack_api: FakeSlackApi
 ) -> None:
     assert await directory.channel_members(slack_api.team_id, "C404") == []
+
+
+# --- one person (users.info): a sender VizDots does not know yet -----------------------------
+async def test_one_person_is_looked_up_by_id(
+    directory: SlackDirectory, slack_api: FakeSlackApi
+) -> None:
+    slack_api.add_user("U1", "Ana Silva", "ana@example.com", "Europe/Lisbon", is_admin=True)
+    assert await directory.member(slack_api.team_id, "U1") == MemberProfile(
+        "U1", "Ana Silva", "ana@example.com", "Europe/Lisbon", is_admin=True
+    )
+    [call] = slack_api.calls_to("users.info")
+    assert call.params["user"] == "U1"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"is_bot": True},
+        {"deleted": True},
+        {"is_restricted": True},
+        {"is_ultra_restricted": True},
+        {"is_app_user": True},
+        {"team_id": "T0ELSEWHERE"},
+    ],
+    ids=["bot", "deactivated", "guest", "single-channel guest", "app user", "slack connect"],
+)
+async def test_someone_who_may_not_take_part_is_refused(
+    directory: SlackDirectory, slack_api: FakeSlackApi, flags: dict[str, object]
+) -> None:
+    slack_api.add_user("U1", "Someone", "someone@example.com").update(flags)
+    assert await directory.member(slack_api.team_id, "U1") is None
+
+
+async def test_slackbot_and_an_unknown_id_are_refused(
+    directory: SlackDirectory, slack_api: FakeSlackApi
+) -> None:
+    assert await directory.member(slack_api.team_id, "USLACKBOT") is None
+    assert await directory.member(slack_api.team_id, "U404") is None
+
+
+async def test_a_failed_lookup_is_a_directory_error_with_its_code(
+    directory: SlackDirectory, slack_api: FakeSlackApi
+) -> None:
+    slack_api.add_user("U1", "Ana", "ana@example.com")
+    slack_api.fail_next("users.info", error="missing_scope")
+    with pytest.raises(SlackDirectoryError, match=r"users\.info failed: missing_scope"):
+        await directory.member(slack_api.team_id, "U1")
+
+
+async def test_a_lookup_in_a_workspace_without_a_token_is_a_directory_error(
+    directory: SlackDirectory,
+) -> None:
+    with pytest.raises(SlackDirectoryError, match="not installed"):
+        await directory.member("T0OTHER", "U1")
