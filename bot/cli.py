@@ -266,3 +266,7 @@ def slack_manifest() -> None:
     base = str(settings.app_base_url).rstrip("/")
     manifest = Path(__file__).resolve().parents[1] / "manifest.yml"
     print(manifest.read_text(encoding="utf-8").replace(MANIFEST_PLACEHOLDER, base), end="")
+
+
+if __name__ == "__main__":
+    app()
