@@ -125,12 +125,13 @@ def build_services(
     loop_interval: float | None = 60.0,
     dev_chat: bool = True,
     inbox_in_process: bool = True,
-    accept_window: float = 0.02,
+    accept_window: float | None = 0.0,
 ) -> Services:
     """`dev_chat`: without Slack or Teams, members talk through the local /dev chat.
     `inbox_in_process`: False when separate `vizdots worker` processes take the turns.
-    `accept_window`: seconds during which inbound events share one INSERT (0: one each;
-    20 ms keeps a web process's acknowledgements fast at 200 events/s on PostgreSQL)."""
+    `accept_window`: 0 (group commit) lets the events a web process accepts while an
+    INSERT runs share the next one; > 0 also waits that long for company; None: one
+    INSERT an event (see Inbox)."""
     engine = make_async_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()

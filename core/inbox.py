@@ -56,12 +56,14 @@ class Inbox:
         conversations: Conversations,
         clock: Clock,
         concurrency: int = 64,
-        accept_window: float = 0.0,
+        accept_window: float | None = None,
         claim_timeout: timedelta = timedelta(minutes=2),
         backoff: Backoff | None = None,
     ) -> None:
-        """`accept_window` > 0: events accepted within that many seconds share one INSERT
-        (fewer commits at high rates); each caller still returns once its row is stored."""
+        """`accept_window`: None stores each event with its own INSERT; 0 is group commit
+        (an INSERT starts at once, and the events accepted while it runs share the next
+        one); > 0 also waits that many seconds for company before each INSERT. Each
+        caller returns once its own row is committed."""
         self.sessions = sessions
         self.conversations = conversations
         self.clock = clock
@@ -70,25 +72,32 @@ class Inbox:
         self._concurrency = concurrency
         self._window = accept_window
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
-        self._flushes: set[asyncio.Task[None]] = set()
+        self._flushing: asyncio.Task[None] | None = None
         self._insert_statement: Any = None
 
     async def accept(self, item: Item) -> bool:
         """Store an inbound event durably; False when its event id was stored before."""
         row = row_of(item) | {"received_at": self.clock.now()}
-        if self._window <= 0:
+        if self._window is None:
             return row["event_id"] in await self._store([row])
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((row, waiter))
-        if len(self._waiting) == 1:
-            flush = asyncio.create_task(self._flush_later())
-            self._flushes.add(flush)
-            flush.add_done_callback(self._flushes.discard)
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush_while_waiting())
         return await waiter
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self._window)
-        batch, self._waiting = self._waiting, []
+    async def _flush_while_waiting(self) -> None:
+        """Store what waits, batch after batch, until nothing does (group commit)."""
+        try:
+            while self._waiting:
+                if self._window:
+                    await asyncio.sleep(self._window)
+                batch, self._waiting = self._waiting, []
+                await self._store_batch(batch)
+        finally:
+            self._flushing = None
+
+    async def _store_batch(self, batch: list[tuple[dict[str, Any], asyncio.Future[bool]]]) -> None:
         try:
             new = await self._store([row for row, _waiter in batch])
         except Exception as error:  # each waiting listener sees the failure
@@ -120,9 +129,9 @@ class Inbox:
         return self._insert_statement
 
     async def flush(self) -> None:
-        """Store what waits in an accept window now (a graceful shutdown calls this)."""
-        while self._flushes:
-            await asyncio.gather(*self._flushes, return_exceptions=True)
+        """Wait until what was accepted is stored (a graceful shutdown calls this)."""
+        while self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
 
     async def drain(self, *, limit: int | None = 50, idle: float | None = None) -> int:
         """Take the turns of pending events, `concurrency` at once, claiming more as each

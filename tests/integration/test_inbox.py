@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.backoff import Backoff
@@ -387,3 +387,26 @@ async def test_accepts_within_a_window_share_one_insert(engine: AsyncEngine) -> 
     assert await asyncio.gather(*(inbox.accept(i) for i in items)) == [True, True, False]
     assert await inbox.accept(said("2", event="Ev2")) is False
     assert [r.event_id for r in await rows(engine)] == ["Ev1", "Ev2"]
+
+
+async def test_group_commit_shares_inserts_among_events_accepted_meanwhile(
+    engine: AsyncEngine,
+) -> None:
+    inserts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("INSERT INTO inbound_events"):
+            inserts.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=Recorder(),  # type: ignore[arg-type]
+        clock=FakeClock(NOW),
+        accept_window=0,
+    )
+    items = [said(str(n), user=f"u{n}", event=f"Ev{n}") for n in range(10)]
+    assert await asyncio.gather(*(inbox.accept(i) for i in items)) == [True] * 10
+    assert len(inserts) == 1  # all ten were accepted before the first INSERT could start
+    assert len(await rows(engine)) == 10
+    assert await inbox.accept(said("0", user="u0", event="Ev0")) is False
