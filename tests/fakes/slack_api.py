@@ -516,8 +516,13 @@ def _failure(failure: Failure) -> tuple[int, dict[str, Any], dict[str, str]]:
     return failure.status, _error(_SERVER_ERRORS.get(failure.status, "fatal_error")), {}
 
 
+#: users.info's tz_offset is the zone's standard offset, read at a fixed instant (nothing
+#: in VizDots uses it; the zone name is what counts).
+_OFFSET_AT = datetime(2026, 1, 15, 12, tzinfo=UTC)
+
+
 def _offset(zone: str) -> int:
-    offset = datetime.now(UTC).astimezone(ZoneInfo(zone)).utcoffset()
+    offset = _OFFSET_AT.astimezone(ZoneInfo(zone)).utcoffset()
     return int(offset.total_seconds()) if offset else 0
 
 
