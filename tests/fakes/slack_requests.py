@@ -109,32 +109,33 @@ class SlackRequests:
         form = self.command_form(user, text, trigger_id=trigger_id)
         return await self.post(form, "application/x-www-form-urlencoded", **options)
 
-    async def press(self, user: str, button: dict[str, Any], *, message_ts: str) -> httpx.Response:
+    def press_form(self, user: str, button: dict[str, Any], *, message_ts: str) -> str:
+        """A button in a DM message pressed (block_actions)."""
+        container = {"type": "message", "message_ts": message_ts,
+                     "channel_id": self.dm_channel_of(user)}  # fmt: skip
+        action = {"type": "button", "block_id": "vizdots_choices", **button}
+        return self.action_form(user, action, container, channel=self.dm_channel_of(user))
+
+    def action_form(
+        self, user: str, action: dict[str, Any], container: dict[str, Any],
+        channel: str | None = None,
+    ) -> str:  # fmt: skip
+        """A block_actions request for `action` (its action_ts added) in `container`."""
         payload = {
             "type": "block_actions",
             "team": {"id": self.team_id, "domain": "test"},
             "user": {"id": user, "team_id": self.team_id},
             "api_app_id": "A0TEST",
-            "container": {
-                "type": "message",
-                "message_ts": message_ts,
-                "channel_id": self.dm_channel_of(user),
-            },
-            "channel": {"id": self.dm_channel_of(user)},
+            "container": container,
+            **({"channel": {"id": channel}} if channel else {}),
             "response_url": self.response_url,
             "trigger_id": f"{next(self._ids)}.{int(time.time())}.trigger",
-            "actions": [
-                {
-                    "type": "button",
-                    "block_id": "vizdots_choices",
-                    "action_id": button["action_id"],
-                    "value": button["value"],
-                    "text": button["text"],
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+            "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
         }
-        form = urlencode({"payload": json.dumps(payload)})
+        return urlencode({"payload": json.dumps(payload)})
+
+    async def press(self, user: str, button: dict[str, Any], *, message_ts: str) -> httpx.Response:
+        form = self.press_form(user, button, message_ts=message_ts)
         return await self.post(form, "application/x-www-form-urlencoded")
 
 
