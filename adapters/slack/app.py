@@ -45,6 +45,7 @@ from adapters.slack.install import SlackInstaller
 from adapters.slack.shapes import (
     answer_of,
     edit_of,
+    is_id,
     teams_of_enterprise,
     user_of,
     workspace_of,
@@ -229,16 +230,16 @@ def _listen_to_choices(app: AsyncApp, core: SlackCore) -> None:
     async def on_choice(
         ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
     ) -> None:
-        user, pressed_at = user_of(body), action.get("action_ts")
-        if user is None or not pressed_at:
-            log.info("slack button press ignored: no user or action_ts")
+        user, pressed_at, value = user_of(body), action.get("action_ts"), action.get("value")
+        if user is None or not is_id(pressed_at) or not isinstance(value, str) or len(value) > 200:
+            log.info("slack button press ignored: no user, action_ts or value of Slack's shape")
         else:  # a replayed press has the same event id: the inbox keeps it once
             text = action.get("text")
             await core.inbox.accept(
                 IncomingMessage(
                     sender=_sender(body, context, user),
                     text=str(text.get("text", "")) if isinstance(text, dict) else "",
-                    choice=str(action.get("value", "")),
+                    choice=value,
                     event_id=f"action:{pressed_at}:{user}",
                 )
             )
@@ -248,7 +249,7 @@ def _listen_to_choices(app: AsyncApp, core: SlackCore) -> None:
 async def _first_time(core: SlackCore, kind: str, body: dict[str, Any], context: Any) -> bool:
     """True the first time this command or press arrives (recorded before the 200)."""
     trigger = body.get("trigger_id")
-    if not isinstance(trigger, str) or not trigger:
+    if not is_id(trigger):
         log.info("slack %s ignored: it has no trigger_id", kind)
         return False
     key = f"slack:{kind}:{workspace_of(body, context)}:{trigger}"

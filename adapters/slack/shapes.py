@@ -34,6 +34,8 @@ from core.inbound import EditedMessage, IncomingMessage, Sender
 log = logging.getLogger("vizdots.slack")
 
 ANSWER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+#: Slack's ids are short; longer ones are not Slack's (and would not fit the inbox).
+ID_LIMIT = 64
 #: Added to the stored answer when it came with files, which VizDots does not read: the
 #: brain (and whoever reads the answer) then knows something was sent besides the words.
 ATTACHMENT_NOTE = "[attachment not read]"
@@ -47,15 +49,17 @@ class MalformedPayload(ValueError):
 def payload_of(text: str, content_type: str | None) -> dict[str, Any]:
     """The payload of a request to /slack/events (JSON events, form-encoded commands,
     interactivity as a form field `payload`), checked to be one Slack could send."""
+    if "\x00" in text:  # no database column takes a NUL character
+        raise MalformedPayload("body holds a NUL character")
     if content_type == "application/json" or text.startswith("{"):  # as Bolt decides
         payload = _json_object(text, "body")
         _check_event(payload)
-        return payload
+        return _without_nul(payload, escaped="\\u0000" in text)
     form = dict(parse_qsl(text, keep_blank_values=True))
     if "payload" in form:
         payload = _json_object(form["payload"], "payload field")
         _check_actions(payload)
-        return payload
+        return _without_nul(payload, escaped="\\u0000" in form["payload"])
     if form.get("command") or form.get("ssl_check"):
         return form
     raise MalformedPayload("form body with neither a payload nor a command")
@@ -71,6 +75,24 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
     if not isinstance(payload.get("type"), str) or not payload["type"]:
         raise MalformedPayload(f"{what} has no type")
     return payload
+
+
+def _without_nul(payload: dict[str, Any], *, escaped: bool) -> dict[str, Any]:
+    """The payload, refused when JSON's escape put a NUL character in it (looked for only
+    when the escape appears: a member may type a backslash-u0000 as words)."""
+    if escaped and _holds_nul(payload):
+        raise MalformedPayload("payload holds a NUL character")
+    return payload
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _check_event(payload: dict[str, Any]) -> None:
@@ -95,16 +117,17 @@ def workspace_of(body: dict[str, Any], context: Any) -> str:
     org-wide install names no workspace."""
     event = body.get("event") if isinstance(body.get("event"), dict) else {}
     for candidate in (context.get("team_id"), body.get("team_id"), event.get("team")):
-        if isinstance(candidate, str) and candidate:
-            return candidate
-    return str(context.get("enterprise_id") or "")
+        if is_id(candidate):
+            return str(candidate)
+    enterprise = context.get("enterprise_id")
+    return str(enterprise) if is_id(enterprise) else ""
 
 
 def user_of(body: dict[str, Any]) -> str | None:
     """The user of a command (`user_id`) or of an interaction (`user.id`)."""
     user = body.get("user")
     found = user.get("id") if isinstance(user, dict) else body.get("user_id")
-    return found if isinstance(found, str) and found else None
+    return found if is_id(found) else None
 
 
 async def teams_of_enterprise(store: AsyncInstallationStore, enterprise_id: str) -> list[str]:
@@ -132,7 +155,7 @@ def answer_of(event: dict[str, Any], *, workspace: str, event_id: Any) -> Incomi
     return IncomingMessage(
         sender=Sender(Provider.SLACK, workspace, event["user"]),
         text=_text_of(event),
-        event_id=event_id if isinstance(event_id, str) else None,
+        event_id=event_id if is_id(event_id) else None,
         message_id=_message_id(event.get("channel"), event.get("ts")),
     )
 
@@ -145,8 +168,10 @@ def _not_an_answer(event: dict[str, Any]) -> str | None:
         return f"subtype {str(subtype)[:40]}"
     if event.get("bot_id") or event.get("bot_profile"):
         return "a bot's message"
-    if not isinstance(event.get("user"), str) or not event["user"]:
-        return "no user"
+    if not is_id(event.get("user")):
+        return "no user id"
+    if not is_id(event.get("channel")) or not is_id(event.get("ts")):
+        return "no channel or ts id"
     thread = event.get("thread_ts")
     if thread is not None and thread != event.get("ts") and subtype != "thread_broadcast":
         return "a reply in a thread"
@@ -161,9 +186,12 @@ def _text_of(event: dict[str, Any]) -> str:
 
 
 def _message_id(channel: Any, ts: Any) -> str | None:
-    if isinstance(channel, str) and isinstance(ts, str) and channel and ts:
-        return f"{channel}:{ts}"
-    return None
+    return f"{channel}:{ts}" if is_id(channel) and is_id(ts) else None
+
+
+def is_id(value: Any) -> bool:
+    """A Slack id or timestamp: a short non-empty string."""
+    return isinstance(value, str) and 0 < len(value) <= ID_LIMIT
 
 
 def edit_of(event: dict[str, Any], *, workspace: str, event_id: Any) -> EditedMessage | None:
@@ -173,7 +201,7 @@ def edit_of(event: dict[str, Any], *, workspace: str, event_id: Any) -> EditedMe
         log.debug("slack edit ignored: not a DM message")
         return None
     user = changed.get("user")
-    if not isinstance(user, str) or changed.get("bot_id"):
+    if not is_id(user) or changed.get("bot_id"):
         log.debug("slack edit ignored: not a member's message")
         return None
     ts = changed.get("ts") or (previous.get("ts") if isinstance(previous, dict) else None)
@@ -186,5 +214,5 @@ def edit_of(event: dict[str, Any], *, workspace: str, event_id: Any) -> EditedMe
         sender=Sender(Provider.SLACK, workspace, user),
         message_id=message_id,
         text=str(text),
-        event_id=event_id if isinstance(event_id, str) else None,
+        event_id=event_id if is_id(event_id) else None,
     )

@@ -51,6 +51,12 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
     "authorizations that are a string": (_event(DM, authorizations="x"), JSON),
     "an empty body": (b"", JSON),
     "a body that is not UTF-8": (b'\xff\xfe{"type": "event_callback"}', JSON),
+    "a NUL character escaped in JSON": (_event({**DM, "text": "a\u0000b"}), JSON),
+    "a raw NUL character": (b'{"type": "event_callback", "x": "\x00"}', JSON),
+    "a NUL character in a payload": (
+        _payload({"type": "block_actions", "actions": [{"action_id": "a", "value": "\u0000"}]}),
+        FORM,
+    ),
     "a form without payload or command": (b"foo=bar&text=" + SECRET_WORDS.encode(), FORM),
     "a form body that starts with a brace": (b"{not json", FORM),
     "a payload that is not JSON": (b"payload=not-json", FORM),
@@ -164,3 +170,25 @@ async def test_a_body_within_the_limit_is_taken(world: SlackWorld) -> None:
     response = await world.requests.dm("U2", "z" * (LIMIT // 2), ts="1800000000.000300")
     assert response.status_code == 200
     assert await world.count(InboundEvent) == 1
+
+
+async def test_a_member_typing_a_backslash_escape_is_an_answer(world: SlackWorld) -> None:
+    response = await world.requests.dm("U2", "\\u0000 is not a mood", ts="1800000000.000400")
+    assert response.status_code == 200
+    assert await world.count(InboundEvent) == 1
+
+
+@pytest.mark.parametrize("field", ["user", "channel", "ts"])
+async def test_ids_longer_than_slacks_are_ignored_never_a_500(
+    world: SlackWorld, field: str
+) -> None:
+    event = {**DM, "text": "4", field: "X" * 500}
+    response = await world.requests.event(event, event_id="E" * 500)
+    assert response.status_code == 200
+    assert await world.count(InboundEvent) == 0
+
+
+async def test_a_long_event_id_is_replaced_by_a_derived_one(world: SlackWorld) -> None:
+    response = await world.requests.event({**DM, "text": "4"}, event_id="E" * 500)
+    assert response.status_code == 200
+    assert await world.count(InboundEvent, InboundEvent.event_id.like("slack:%")) == 1
