@@ -44,6 +44,7 @@ from adapters.slack.home import HomePublisher
 from adapters.slack.install import SlackInstaller
 from adapters.slack.shapes import (
     answer_of,
+    choice_of,
     edit_of,
     is_id,
     teams_of_enterprise,
@@ -52,7 +53,7 @@ from adapters.slack.shapes import (
 )
 from adapters.slack.tokens import BotIdentity
 from core.domain import Provider
-from core.inbound import CommandRequest, IncomingMessage, Sender
+from core.inbound import CommandRequest, Sender
 from core.inbox import Inbox
 from core.ports import Clock
 from core.seen import first_time
@@ -230,19 +231,9 @@ def _listen_to_choices(app: AsyncApp, core: SlackCore) -> None:
     async def on_choice(
         ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
     ) -> None:
-        user, pressed_at, value = user_of(body), action.get("action_ts"), action.get("value")
-        if user is None or not is_id(pressed_at) or not isinstance(value, str) or len(value) > 200:
-            log.info("slack button press ignored: no user, action_ts or value of Slack's shape")
-        else:  # a replayed press has the same event id: the inbox keeps it once
-            text = action.get("text")
-            await core.inbox.accept(
-                IncomingMessage(
-                    sender=_sender(body, context, user),
-                    text=str(text.get("text", "")) if isinstance(text, dict) else "",
-                    choice=value,
-                    event_id=f"action:{pressed_at}:{user}",
-                )
-            )
+        choice = choice_of(body, action, workspace=workspace_of(body, context))
+        if choice is not None:  # a replayed press has the same event id: stored once
+            await core.inbox.accept(choice)
         await ack()
 
 
@@ -283,7 +274,7 @@ def _listen_to_home(app: AsyncApp, core: SlackCore) -> None:
         body: dict[str, Any], event: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
         user = event.get("user")
-        if event.get("tab") != "home" or not isinstance(user, str):
+        if event.get("tab") != "home" or not is_id(user):
             log.debug("slack app_home_opened ignored: not the home tab of a user")
             return
         sender = _sender(body, context, user)

@@ -34,8 +34,10 @@ from core.inbound import EditedMessage, IncomingMessage, Sender
 log = logging.getLogger("vizdots.slack")
 
 ANSWER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
-#: Slack's ids are short; longer ones are not Slack's (and would not fit the inbox).
-ID_LIMIT = 64
+#: Slack's ids are short (a trigger_id, the longest, about 45 characters); longer ones
+#: are not Slack's, and two of them must fit the inbox's 128-character event id.
+ID_LIMIT = 60
+VALUE_LIMIT = 200
 #: Added to the stored answer when it came with files, which VizDots does not read: the
 #: brain (and whoever reads the answer) then knows something was sent besides the words.
 ATTACHMENT_NOTE = "[attachment not read]"
@@ -143,6 +145,28 @@ async def teams_of_enterprise(store: AsyncInstallationStore, enterprise_id: str)
             .distinct()
         )
         return [team for (team,) in rows]
+
+
+# --- button presses --------------------------------------------------------------------------
+def choice_of(
+    body: dict[str, Any], action: dict[str, Any], *, workspace: str
+) -> IncomingMessage | None:
+    """A pressed check-in button as an answer (its label as text), or None (logged)."""
+    user, pressed_at, value = user_of(body), action.get("action_ts"), action.get("value")
+    if user is None or not is_id(pressed_at) or not isinstance(value, str):
+        log.info("slack button press ignored: no user, action_ts or value")
+        return None
+    if len(value) > VALUE_LIMIT:
+        log.info("slack button press ignored: a value longer than VizDots' buttons have")
+        return None
+    text = action.get("text")
+    label = text.get("text") if isinstance(text, dict) else None
+    return IncomingMessage(
+        sender=Sender(Provider.SLACK, workspace, user),
+        text=label if isinstance(label, str) else "",
+        choice=value,
+        event_id=f"action:{pressed_at}:{user}",
+    )
 
 
 # --- messages ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from sqlalchemy import select
@@ -190,3 +191,20 @@ async def test_revoked_tokens_uninstall_only_when_the_bots_are_revoked(
     async with world.services.sessions() as db:
         [active] = list(await db.scalars(select(Installation.active)))
     assert active is still_active
+
+
+@pytest.mark.parametrize(
+    "change", [{"value": "v" * 201}, {"value": 5}, {"action_ts": None}, {"action_ts": "9" * 61}]
+)
+async def test_a_button_press_of_an_unexpected_shape_is_ignored(
+    asked: SlackWorld, change: dict[str, Any]
+) -> None:
+    button = {**asked.buttons_of()[3], **change}
+    form = asked.requests.action_form("U2", button, {"type": "message", "message_ts": "1.0"})
+    if "action_ts" in change:  # action_form stamps an action_ts: put the odd one back
+        payload = json.loads(parse_qs(form)["payload"][0])
+        payload["actions"][0]["action_ts"] = change["action_ts"]
+        form = urlencode({"payload": json.dumps(payload)})
+    response = await asked.requests.post(form, "application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert await asked.count(InboundEvent) == 0
