@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from adapters.slack.ingress import TokenBuckets
 from bot.app import create_app
 from bot.bootstrap import Services, build_services
 from bot.settings import load_settings
@@ -188,3 +189,12 @@ async def test_a_single_workspace_reinstalled_after_an_uninstall_is_recorded(
 async def _active(services: Services) -> bool:
     async with services.sessions() as db:
         return await db.scalar(select(Installation.active)) is True
+
+
+def test_a_clients_bucket_refills_and_forgotten_clients_stay_bounded() -> None:
+    buckets = TokenBuckets(burst=2, per_minute=6, clients=3)  # a token every 10 s
+    assert [buckets.take("a", now=0) for _ in range(3)] == [True, True, False]
+    assert buckets.take("a", now=9) is False and buckets.take("a", now=10.5) is True
+    for client in "bcde":
+        assert buckets.take(client, now=11)
+    assert buckets.take("a", now=11) is True  # forgotten (the oldest), so a full bucket
