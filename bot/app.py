@@ -44,6 +44,8 @@ def create_app(services: Services) -> FastAPI:
         async with services.running():
             with startup_heap_frozen():
                 yield
+            if services.slack is not None:  # command replies started after their ack
+                await services.slack.background.finish()
 
     app = FastAPI(title="VizDots", lifespan=lifespan)
     app.state.services = services

@@ -1,34 +1,49 @@
 """Wiring of the Slack integration (only when SLACK_SIGNING_SECRET and a token or OAuth
-client are set): its channel, directory and App Home, then the Bolt app and routes."""
+client are set): its channel, directory and App Home, then the Bolt app and routes.
+
+POST /slack/events goes through `SlackIngress` before Bolt sees it: a body above
+MAX_REQUEST_BYTES is a 413 (Content-Length checked, streamed bytes counted), an unsigned
+or stale request a 401 and a body that is no Slack payload a 400 — each with one log
+line that never holds the body (Bolt would log a failed signature's whole body).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters.slack.app import SlackCore, SlackSettings, build_slack_app
+from adapters.slack.app import Background, RunCommand, SlackCore, SlackSettings, build_slack_app
 from adapters.slack.channel import SlackChannel
 from adapters.slack.clients import SlackClients
 from adapters.slack.directory import SlackDirectory
 from adapters.slack.home import HomePublisher
+from adapters.slack.ingress import SlackIngress, TokenBuckets
 from adapters.slack.install import SlackInstaller
-from adapters.slack.tokens import SlackTokens
+from adapters.slack.tokens import (
+    BotIdentity,
+    SingleTokenAuthorize,
+    SlackTokens,
+    StoredInstallationAuthorize,
+)
 from bot.settings import Settings
-from core.inbound import CommandRequest
 from core.inbox import Inbox
 from core.ports import Clock
 
 log = logging.getLogger("vizdots.slack")
 SINGLE_WORKSPACE_REF = "env:SLACK_BOT_TOKEN"
+STATE_SECONDS = 600
 
 
 @dataclass
@@ -41,39 +56,60 @@ class SlackParts:
     installer: SlackInstaller
     installation_store: AsyncSQLAlchemyInstallationStore | None
     state_store: AsyncSQLAlchemyOAuthStateStore | None
+    max_request_bytes: int = 1_000_000
+    identity: BotIdentity = field(default_factory=BotIdentity)
+    background: Background = field(default_factory=Background)
+    install_page_limit: TokenBuckets = field(default_factory=TokenBuckets)
     app: AsyncApp | None = None
 
     def routes(self) -> APIRouter:
         assert self.app is not None
-        handler = AsyncSlackRequestHandler(self.app)
+        ingress = SlackIngress(
+            app=self.app,
+            signing_secret=self.settings.signing_secret.encode(),
+            max_bytes=self.max_request_bytes,
+        )
+        oauth = AsyncSlackRequestHandler(self.app)
         router = APIRouter(tags=["slack"])
 
-        async def handle(request: Request) -> Response:
-            return await handler.handle(request)
+        async def install_page(request: Request) -> Response:
+            client = request.client.host if request.client else "unknown"
+            if not self.install_page_limit.take(client):
+                log.info("slack install page refused (429): too many requests from one client")
+                return Response("Too many requests; try again in a minute.", status_code=429)
+            return await oauth.handle(request)
 
-        router.add_api_route("/slack/events", handle, methods=["POST"])
-        router.add_api_route("/slack/install", handle, methods=["GET"])
-        router.add_api_route("/slack/oauth_redirect", handle, methods=["GET"])
+        async def oauth_redirect(request: Request) -> Response:
+            return await oauth.handle(request)
+
+        router.add_api_route("/slack/events", ingress.events, methods=["POST"])
+        router.add_api_route("/slack/install", install_page, methods=["GET"])
+        router.add_api_route("/slack/oauth_redirect", oauth_redirect, methods=["GET"])
         return router
 
     async def install_single_workspace(self) -> None:
-        """With SLACK_BOT_TOKEN: the token's workspace becomes an org, members synced."""
+        """With SLACK_BOT_TOKEN: learn the bot's identity (once: requests never call
+        auth.test), then install the workspace — audited only when something changed."""
         token = self.settings.bot_token
         if token is None:
             return
         client = self.clients.for_token(token)
         assert client is not None
-        identity = await client.auth_test()
-        await self.installer.install(
-            team_id=identity["team_id"],
-            team_name=identity.get("team") or identity["team_id"],
-            bot_user_id=identity.get("user_id"),
-            installer=None,
+        found = await client.auth_test()
+        self.identity.team_id = found["team_id"]
+        self.identity.bot_user_id = found.get("user_id")
+        self.identity.bot_id = found.get("bot_id")
+        await self.installer.refresh(
+            team_id=found["team_id"],
+            team_name=found.get("team") or found["team_id"],
+            bot_user_id=found.get("user_id"),
             credentials_ref=SINGLE_WORKSPACE_REF,
         )
 
     async def keep_installing(self, *, every: float = 60.0) -> None:
-        """Start-up install that survives Slack being briefly unreachable: retried."""
+        """Start-up install that survives Slack being unreachable: retried, 1 s first,
+        then doubling up to `every` seconds."""
+        wait = 1.0
         while True:
             try:
                 await self.install_single_workspace()
@@ -82,7 +118,21 @@ class SlackParts:
                 log.warning(
                     "slack workspace not installed yet (%s); retrying", type(error).__name__
                 )
-                await asyncio.sleep(every)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, every)
+
+    async def purge_expired_states(self, now: datetime, *, batch: int = 1000) -> int:
+        """Delete up to `batch` expired OAuth states (an install page never finished);
+        how many went. For the worker loop; 0 without OAuth."""
+        if self.state_store is None:
+            return 0
+        table = self.state_store.oauth_states
+        expired = select(table.c.id).where(table.c.expire_at < normalize_datetime_for_db(now))
+        async with self.state_store.engine.begin() as connection:
+            result = await connection.execute(
+                delete(table).where(table.c.id.in_(expired.limit(batch).scalar_subquery()))
+            )
+            return int(result.rowcount or 0)
 
 
 def slack_settings(settings: Settings) -> SlackSettings:
@@ -129,25 +179,44 @@ def build_slack_parts(
         home=HomePublisher(sessions=sessions, clock=clock, clients=clients),
         installer=installer,
         installation_store=store,
-        state_store=AsyncSQLAlchemyOAuthStateStore(600, engine) if oauth else None,
+        state_store=AsyncSQLAlchemyOAuthStateStore(STATE_SECONDS, engine) if oauth else None,
+        max_request_bytes=settings.max_request_bytes,
     )
 
 
-def attach_slack_app(
-    parts: SlackParts,
-    *,
-    inbox: Inbox,
-    run_command: Callable[[CommandRequest], Awaitable[str]],
-) -> None:
+def attach_slack_app(parts: SlackParts, *, inbox: Inbox, run_command: RunCommand) -> None:
+    installer = parts.installer
     core = SlackCore(
         inbox=inbox,
         run_command=run_command,
-        installer=parts.installer,
+        installer=installer,
         home=parts.home,
+        sessions=installer.sessions,
+        clock=installer.clock,
+        identity=parts.identity,
+        background=parts.background,
     )
     parts.app = build_slack_app(
         settings=parts.settings,
         core=core,
+        authorize=_authorize(parts),
+        client=_bolt_client(parts),
         installation_store=parts.installation_store,
         state_store=parts.state_store,
+    )
+
+
+def _authorize(parts: SlackParts) -> SingleTokenAuthorize | StoredInstallationAuthorize:
+    if parts.settings.bot_token is not None:
+        return SingleTokenAuthorize(token=parts.settings.bot_token, identity=parts.identity)
+    assert parts.installation_store is not None
+    return StoredInstallationAuthorize(store=parts.installation_store)
+
+
+def _bolt_client(parts: SlackParts) -> AsyncWebClient:
+    """Bolt's per-request clients copy this one (no token: authorize sets it) and log
+    through the SDK logger that SlackClients holds at INFO (no bodies at DEBUG)."""
+    return AsyncWebClient(
+        base_url=parts.settings.api_url or AsyncWebClient.BASE_URL,
+        logger=logging.getLogger("vizdots.slack.sdk"),
     )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -26,6 +26,8 @@ from core.rendering import question_buttons
 from core.store.models import Agent, CheckinSession, Member, Message, Organization
 
 RunCommand = Callable[[CommandRequest], Awaitable[str]]
+#: A member id in the database's range: anything else is a 400, never a database error.
+MemberId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class Said(BaseModel):
@@ -58,12 +60,12 @@ def dev_chat_routes(
             return [_member_json(member, slug) for member, slug in rows]
 
     @router.get("/api/members/{member_id}/chat")
-    async def chat(member_id: int) -> dict[str, Any]:
+    async def chat(member_id: MemberId) -> dict[str, Any]:
         async with sessions() as db:
             return await _chat_json(db, member_id)
 
     @router.post("/api/members/{member_id}/say")
-    async def say(member_id: int, said: Said) -> dict[str, Any]:
+    async def say(member_id: MemberId, said: Said) -> dict[str, Any]:
         sender = await _sender(sessions, member_id)
         if (command := typed_command(said.text)) is not None:
             return {"command_reply": await run_command(CommandRequest(sender=sender, text=command))}

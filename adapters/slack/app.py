@@ -1,21 +1,33 @@
 """The Slack app: Bolt listeners that translate Slack payloads into core calls.
 
-Bolt checks signatures and timestamps (401 otherwise) and acknowledges before our
-listeners run, so a slow brain never delays Slack's HTTP 200. A member's message, edit
-or button press is only stored in the durable inbox here (one INSERT); workers take the
-turn. Slack redelivers events (X-Slack-Retry-Num) and Bolt does not deduplicate: the
-inbox keeps each event id once, so a retry is processed once.
+Acknowledged means stored. Bolt runs with `process_before_response=True`: a listener
+finishes before Slack gets its HTTP answer. A member's message, edit or button press is
+stored in the durable inbox (one INSERT, committed) and only then answered 200; a store
+that fails answers 500, so Slack redelivers. Workers take the turns later. Slack
+redelivers events (X-Slack-Retry-Num) and Bolt does not deduplicate: the inbox keeps
+each event id once. Slash commands and App Home controls carry no event id: their
+trigger id is recorded (core.seen) before the 200, so a replayed request changes nothing.
+
+Nothing that waits on Slack's Web API runs before the answer: a command's reply (it may
+sync members or page users.list), App Home publishing and the home controls run as
+tracked background tasks after the acknowledgement (`Background`), which a graceful
+shutdown waits for. They are not durable — Slack never redelivers a command — and a
+command a crash interrupted is simply typed again. Bot identity comes from a cache
+(adapters.slack.tokens), never from auth.test per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.oauth.async_callback_options import (
     AsyncCallbackOptions,
     AsyncFailureArgs,
@@ -26,12 +38,25 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.slack.home import HomePublisher
 from adapters.slack.install import SlackInstaller
+from adapters.slack.shapes import (
+    answer_of,
+    choice_of,
+    edit_of,
+    is_id,
+    teams_of_enterprise,
+    user_of,
+    workspace_of,
+)
+from adapters.slack.tokens import BotIdentity
 from core.domain import Provider
-from core.inbound import CommandRequest, EditedMessage, IncomingMessage, Sender
+from core.inbound import CommandRequest, Sender
 from core.inbox import Inbox
+from core.ports import Clock
+from core.seen import first_time
 
 log = logging.getLogger("vizdots.slack")
 
@@ -41,6 +66,8 @@ BOT_SCOPES = (
     "chat:write", "im:write", "im:history", "users:read", "users:read.email", "commands",
     "channels:read", "groups:read",
 )  # fmt: skip
+#: A payload whose shape a listener did not expect raises one of these: a 400, not a 500.
+SHAPE_ERRORS = (KeyError, TypeError, AttributeError, IndexError, ValueError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +79,30 @@ class SlackSettings:
     api_url: str | None
 
 
+class Background:
+    """Work started after an acknowledgement, tracked so that shutdown can wait for it."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, Any], *, what: str) -> None:
+        task = asyncio.create_task(self._logged(work, what))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def finish(self, *, within: float = 10.0) -> None:
+        """Wait (at most `within` seconds) for the work still running."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=within)
+
+    @staticmethod
+    async def _logged(work: Coroutine[Any, Any, Any], what: str) -> None:
+        try:
+            await work
+        except Exception as error:  # after the ack nobody else would hear of it
+            log.warning("slack %s failed: %s", what, type(error).__name__)
+
+
 @dataclass(frozen=True, slots=True)
 class SlackCore:
     """What the Slack adapter hands inbound traffic to."""
@@ -60,29 +111,60 @@ class SlackCore:
     run_command: RunCommand
     installer: SlackInstaller
     home: HomePublisher
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    identity: BotIdentity = field(default_factory=BotIdentity)
+    background: Background = field(default_factory=Background)
 
 
 def build_slack_app(
     *,
     settings: SlackSettings,
     core: SlackCore,
+    authorize: AsyncAuthorize,
+    client: AsyncWebClient,
     installation_store: AsyncInstallationStore | None = None,
     state_store: AsyncOAuthStateStore | None = None,
 ) -> AsyncApp:
-    client = AsyncWebClient(
-        token=settings.bot_token, base_url=settings.api_url or AsyncWebClient.BASE_URL
-    )
+    """`client` carries no token: `authorize` gives each request its workspace's."""
     app = AsyncApp(
         signing_secret=settings.signing_secret,
         client=client,
+        authorize=authorize,
         oauth_settings=_oauth(settings, core, installation_store, state_store),
+        process_before_response=True,
+        raise_error_for_unhandled_request=True,
     )
+    app.error(_answer_error)
     _listen_to_messages(app, core)
     _listen_to_choices(app, core)
     _listen_to_commands(app, core)
     _listen_to_home(app, core)
     _listen_to_uninstalls(app, core, installation_store)
     return app
+
+
+async def _answer_error(error: Exception, body: Any) -> BoltResponse:
+    """One log line, no traceback, no payload: a request nobody listens to is ignored
+    (200: Slack must not redeliver it), an unexpected shape is a 400, anything else (the
+    database down) a 500, so that Slack redelivers."""
+    kind = _kind_of(body)
+    if isinstance(error, BoltUnhandledRequestError):
+        log.info("slack request ignored: no listener for %s", kind)
+        return BoltResponse(status=200, body="")
+    if isinstance(error, SHAPE_ERRORS):
+        log.info("slack request refused: unexpected %s payload (%s)", kind, type(error).__name__)
+        return BoltResponse(status=400, body="malformed request")
+    log.error("slack %s not handled: %s", kind, type(error).__name__)
+    return BoltResponse(status=500, body="")
+
+
+def _kind_of(body: Any) -> str:
+    if not isinstance(body, dict):
+        return "request"
+    event = body.get("event")
+    event_type = event.get("type") if isinstance(event, dict) else None
+    return f"{body.get('type') or body.get('command') or '?'}/{event_type or '-'}"[:80]
 
 
 def _oauth(
@@ -97,12 +179,13 @@ def _oauth(
 
     async def installed(args: AsyncSuccessArgs) -> BoltResponse:
         found = args.installation
+        workspace = found.team_id or found.enterprise_id or ""  # org-wide: the enterprise
         await core.installer.install(
-            team_id=found.team_id or "",
-            team_name=found.team_name or "",
+            team_id=workspace,
+            team_name=found.team_name or found.enterprise_name or "",
             bot_user_id=found.bot_user_id,
             installer=found.user_id,
-            credentials_ref=f"slack_installations:{found.team_id}",
+            credentials_ref=f"slack_installations:{workspace}",
         )
         return await args.default.success(args)
 
@@ -122,117 +205,146 @@ def _oauth(
     )
 
 
-def _sender(context: dict[str, Any], user_id: str | None = None) -> Sender:
-    return Sender(Provider.SLACK, context["team_id"] or "", user_id or context["user_id"] or "")
+def _sender(body: dict[str, Any], context: Any, user: str) -> Sender:
+    return Sender(Provider.SLACK, workspace_of(body, context), user)
 
 
 def _listen_to_messages(app: AsyncApp, core: SlackCore) -> None:
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
-        if event.get("channel_type") != "im":
-            return
         if event.get("subtype") == "message_changed":
-            await _edited(core, context, event, body.get("event_id"))
+            edit = edit_of(
+                event, workspace=workspace_of(body, context), event_id=body.get("event_id")
+            )
+            if edit is not None:
+                await core.inbox.accept(edit)
             return
-        if event.get("subtype") or event.get("bot_id") or "user" not in event:
-            return  # joins, bot posts, deletions: not a member's answer
-        incoming = IncomingMessage(
-            sender=_sender(context, event["user"]),
-            text=event.get("text", ""),
-            event_id=body.get("event_id"),
-            message_id=f"{event['channel']}:{event['ts']}",
+        answer = answer_of(
+            event, workspace=workspace_of(body, context), event_id=body.get("event_id")
         )
-        await core.inbox.accept(incoming)
-
-
-async def _edited(
-    core: SlackCore, context: Any, event: dict[str, Any], event_id: str | None
-) -> None:
-    changed = event.get("message", {})
-    if "user" not in changed or changed.get("bot_id"):
-        return
-    await core.inbox.accept(
-        EditedMessage(
-            sender=_sender(context, changed["user"]),
-            message_id=f"{event['channel']}:{changed['ts']}",
-            text=changed.get("text", ""),
-            event_id=event_id,
-        )
-    )
+        if answer is not None:
+            await core.inbox.accept(answer)
 
 
 def _listen_to_choices(app: AsyncApp, core: SlackCore) -> None:
     @app.action(CHOICE_ACTION)
-    async def on_choice(ack: Any, action: dict[str, Any], context: Any) -> None:
+    async def on_choice(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
+    ) -> None:
+        choice = choice_of(body, action, workspace=workspace_of(body, context))
+        if choice is not None:  # a replayed press has the same event id: stored once
+            await core.inbox.accept(choice)
         await ack()
-        label = action.get("text", {}).get("text", "")
-        incoming = IncomingMessage(
-            sender=_sender(context),
-            text=label,
-            choice=action.get("value", ""),
-            event_id=f"action:{action.get('action_ts', '')}:{context['user_id']}",
-        )
-        await core.inbox.accept(incoming)
+
+
+async def _first_time(core: SlackCore, kind: str, body: dict[str, Any], context: Any) -> bool:
+    """True the first time this command or press arrives (recorded before the 200)."""
+    trigger = body.get("trigger_id")
+    if not is_id(trigger):
+        log.info("slack %s ignored: it has no trigger_id", kind)
+        return False
+    key = f"slack:{kind}:{workspace_of(body, context)}:{trigger}"
+    if await first_time(core.sessions, key, core.clock.now()):
+        return True
+    log.info("slack %s ignored: replayed (trigger already seen)", kind)
+    return False
 
 
 def _listen_to_commands(app: AsyncApp, core: SlackCore) -> None:
     @app.command("/vizdots")
-    async def on_command(ack: Any, command: dict[str, Any], respond: Any, context: Any) -> None:
-        await ack()
-        request = CommandRequest(
-            sender=_sender(context),
-            text=command.get("text", ""),
-            channel_id=command.get("channel_id"),
-        )
-        await respond(text=await core.run_command(request), response_type="ephemeral")
+    async def on_command(ack: Any, body: dict[str, Any], respond: Any, context: Any) -> None:
+        user = user_of(body)
+        if user is not None and await _first_time(core, "command", body, context):
+            request = CommandRequest(
+                sender=_sender(body, context, user),
+                text=str(body.get("text") or ""),
+                channel_id=body.get("channel_id"),
+            )
+            core.background.start(_reply(core, request, respond), what="command reply")
+        await ack()  # the reply follows through response_url
+
+
+async def _reply(core: SlackCore, request: CommandRequest, respond: Any) -> None:
+    await respond(text=await core.run_command(request), response_type="ephemeral")
 
 
 def _listen_to_home(app: AsyncApp, core: SlackCore) -> None:
     @app.event("app_home_opened")
-    async def on_home(event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
-        if event.get("tab") == "home":
-            await core.home.publish(client, _sender(context, event["user"]))
-
-    @app.action("vizdots_home_email")
-    async def on_email(
-        ack: Any, action: dict[str, Any], context: Any, client: AsyncWebClient
+    async def on_home(
+        body: dict[str, Any], event: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        await ack()
-        await _home_command(core, client, context, f"email {action.get('value', 'on')}")
+        user = event.get("user")
+        if event.get("tab") != "home" or not is_id(user):
+            log.debug("slack app_home_opened ignored: not the home tab of a user")
+            return
+        sender = _sender(body, context, user)
+        core.background.start(core.home.publish(client, sender), what="App Home")
 
-    @app.action("vizdots_home_vacation")
-    async def on_vacation(
-        ack: Any, action: dict[str, Any], context: Any, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        await _home_command(core, client, context, f"vacation until {action.get('selected_date')}")
-
-    @app.action("vizdots_home_vacation_end")
-    async def on_vacation_end(ack: Any, context: Any, client: AsyncWebClient) -> None:
-        await ack()
-        await _home_command(core, client, context, "vacation off")
+    _home_control(app, core, "vizdots_home_email", lambda a: f"email {a.get('value', 'on')}")
+    _home_control(
+        app, core, "vizdots_home_vacation", lambda a: f"vacation until {a.get('selected_date')}"
+    )
+    _home_control(app, core, "vizdots_home_vacation_end", lambda _a: "vacation off")
 
 
-async def _home_command(core: SlackCore, client: AsyncWebClient, context: Any, text: str) -> None:
+def _home_control(
+    app: AsyncApp, core: SlackCore, action_id: str, words: Callable[[dict[str, Any]], str]
+) -> None:
     """A settings control on App Home is the same command typed; the home then refreshes."""
-    await core.run_command(CommandRequest(sender=_sender(context), text=text))
-    await core.home.publish(client, _sender(context))
+
+    async def on_control(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
+        user = user_of(body)
+        if user is not None and await _first_time(core, "home control", body, context):
+            sender = _sender(body, context, user)
+            work = _home_command(core, client, sender, words(action))
+            core.background.start(work, what="App Home control")
+        await ack()
+
+    app.action(action_id)(on_control)
+
+
+async def _home_command(core: SlackCore, client: AsyncWebClient, sender: Sender, text: str) -> None:
+    await core.run_command(CommandRequest(sender=sender, text=text))
+    await core.home.publish(client, sender)
 
 
 def _listen_to_uninstalls(
     app: AsyncApp, core: SlackCore, installation_store: AsyncInstallationStore | None
 ) -> None:
-    async def forget(context: Any) -> None:
-        team_id = context["team_id"] or ""
-        await core.installer.uninstall(team_id=team_id)
+    async def forget(body: dict[str, Any], context: Any) -> None:
+        """Recorded before the 200. An org-wide (Enterprise Grid) uninstall names only the
+        enterprise: every workspace installed under it is concerned."""
+        team_id, enterprise_id = context.get("team_id"), context.get("enterprise_id")
+        teams = (
+            [team_id]
+            if team_id
+            else await _enterprise_teams(core, installation_store, enterprise_id)
+        )
+        for team in teams:
+            await core.installer.uninstall(team_id=team)
         if installation_store is not None:
-            await installation_store.async_delete_all(enterprise_id=None, team_id=team_id)
+            await installation_store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+        log.info("slack uninstall recorded for %d workspace(s)", len(teams))
 
     @app.event("app_uninstalled")
-    async def on_uninstalled(context: Any) -> None:
-        await forget(context)
+    async def on_uninstalled(body: dict[str, Any], context: Any) -> None:
+        await forget(body, context)
 
     @app.event("tokens_revoked")
-    async def on_tokens_revoked(event: dict[str, Any], context: Any) -> None:
-        if event.get("tokens", {}).get("bot"):
-            await forget(context)
+    async def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        tokens = event.get("tokens")
+        if isinstance(tokens, dict) and tokens.get("bot"):
+            await forget(body, context)
+
+
+async def _enterprise_teams(
+    core: SlackCore, store: AsyncInstallationStore | None, enterprise_id: str | None
+) -> list[str]:
+    if enterprise_id is None:
+        return [core.identity.team_id] if core.identity.team_id else []
+    known = await teams_of_enterprise(store, enterprise_id) if store is not None else []
+    if store is None and core.identity.team_id:
+        known.append(core.identity.team_id)
+    return [enterprise_id, *known]

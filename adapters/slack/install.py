@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.slack.channel import SlackChannel
@@ -16,9 +17,10 @@ from core.install import (
     finish_install,
     register_installation,
 )
+from core.members import sync_members
 from core.ports import Clock, DeliveryError, OutgoingMessage
 from core.records import address_of
-from core.store.models import Member
+from core.store.models import Installation, Member
 
 log = logging.getLogger("vizdots.slack")
 
@@ -82,6 +84,40 @@ class SlackInstaller:
         if result.new_org and result.owner_id is not None:
             await self._welcome(result)
         return result
+
+    async def refresh(
+        self, *, team_id: str, team_name: str, bot_user_id: str | None, credentials_ref: str
+    ) -> None:
+        """A single-workspace process starting: installed (and audited) when the workspace
+        is new or its installation changed; otherwise its members are only synced."""
+        org_id = await self._unchanged(team_id, bot_user_id, credentials_ref)
+        if org_id is None:
+            await self.install(
+                team_id=team_id, team_name=team_name, bot_user_id=bot_user_id,
+                installer=None, credentials_ref=credentials_ref,
+            )  # fmt: skip
+            return
+        profiles = await self.directory.list_members(team_id)
+        async with self.sessions.begin() as db:
+            await sync_members(
+                db, org_id=org_id, provider=Provider.SLACK, profiles=profiles,
+                default_timezone=self.default_timezone,
+            )  # fmt: skip
+
+    async def _unchanged(
+        self, team_id: str, bot_user_id: str | None, credentials_ref: str
+    ) -> int | None:
+        """The org id when the workspace is installed, active, as this bot and credentials."""
+        async with self.sessions() as db:
+            return await db.scalar(
+                select(Installation.org_id).where(
+                    Installation.provider == Provider.SLACK.value,
+                    Installation.external_id == team_id,
+                    Installation.active.is_(True),
+                    Installation.bot_user_id == bot_user_id,
+                    Installation.credentials_ref == credentials_ref,
+                )
+            )
 
     async def uninstall(self, *, team_id: str) -> bool:
         async with self.sessions.begin() as db:

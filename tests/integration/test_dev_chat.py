@@ -77,3 +77,12 @@ async def test_the_local_chat_is_not_served_when_turned_off(db_url: str) -> None
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             assert (await client.get("/dev")).status_code == 404
+
+
+@pytest.mark.parametrize("member", ["0", "-1", str(2**31), str(2**63), str(2**70)])
+async def test_an_out_of_range_member_id_is_a_client_error(
+    client: httpx.AsyncClient, member: str
+) -> None:
+    said = await client.post(f"/dev/api/members/{member}/say", json={"text": "hi"})
+    chat = await client.get(f"/dev/api/members/{member}/chat")
+    assert 400 <= said.status_code < 500 and 400 <= chat.status_code < 500

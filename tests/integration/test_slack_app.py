@@ -8,89 +8,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot.app import create_app
-from bot.bootstrap import Services, build_services
-from bot.settings import load_settings
-from bot.worker import plan
 from core.store.models import CheckinSession, Dot, Installation, Member, Message
-from tests.fakes.clock import FakeClock
-from tests.fakes.http_server import eventually, serving
-from tests.fakes.slack_api import TEST_TOKEN, FakeSlackApi
-from tests.fakes.slack_requests import SlackRequests
-
-SECRET = "test-signing-secret"
-# 08:00 UTC is 09:00 in Berlin (Ben's check-in time) and 03:00 in New York (Olive's).
-NOW = datetime(2026, 11, 26, 8, tzinfo=UTC)
-
-
-@dataclass
-class SlackWorld:
-    services: Services
-    slack: FakeSlackApi
-    requests: SlackRequests
-
-    async def count(self, model: Any, *where: Any) -> int:
-        async with self.services.sessions() as db:
-            return int(await db.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-    async def session_of(self, user: str) -> CheckinSession:
-        async with self.services.sessions() as db:
-            session = await db.scalar(
-                select(CheckinSession)
-                .join(Member, Member.id == CheckinSession.member_id)
-                .where(Member.slack_user_id == user)
-                .order_by(CheckinSession.due_at)
-                .limit(1)
-            )
-        assert session is not None
-        return session
-
-    async def plan_and_deliver(self) -> None:
-        await plan(self.services, now=NOW - timedelta(hours=1))
-        await self.services.delivery.deliver_due(now=NOW)
-
-    def replies_to_commands(self) -> list[str]:
-        return [c.params.get("text", "") for c in self.slack.calls_to("response_url.hook")]
-
-    def buttons_of(self, message_index: int = 0, channel: str = "D2") -> list[dict[str, Any]]:
-        blocks = self.slack.messages_in(channel)[message_index].blocks
-        return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+from tests.fakes.http_server import eventually
+from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_requests import SlackWorld, slack_world
 
 
 @pytest.fixture
 async def world(db_url: str, slack_api: FakeSlackApi) -> AsyncIterator[SlackWorld]:
-    slack_api.add_user("U1", "Olive Owner", "olive@t.io", "America/New_York", is_owner=True)
-    slack_api.add_user("U2", "Ben Berlin", "ben@t.io", "Europe/Berlin")
-    slack_api.add_user("U3", "Gone Person", "gone@t.io", deleted=True)
-    slack_api.add_user("U4", "Guest Person", "guest@t.io", restricted=True)
-    settings = load_settings(
-        database_url=db_url,
-        slack_signing_secret=SECRET,
-        slack_bot_token=TEST_TOKEN,
-        slack_api_url=slack_api.base_url,
-    )
-    services = build_services(settings, clock=FakeClock(NOW), loop_interval=None)
-    async with serving(create_app(services)) as url:
-        hook = f"{slack_api.base_url}response_url.hook"
-        world = SlackWorld(
-            services,
-            slack_api,
-            SlackRequests(url, SECRET, slack_api.team_id, hook, slack_api.dm_channel_of),
-        )
-        await eventually(lambda: _members_synced(world))
+    async with slack_world(db_url, slack_api) as world:
         yield world
-        await world.requests.client.aclose()
-
-
-async def _members_synced(world: SlackWorld) -> bool:
-    return await world.count(Member) == 2
 
 
 async def command(world: SlackWorld, user: str, text: str) -> str:

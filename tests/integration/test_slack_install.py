@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from adapters.slack.ingress import TokenBuckets
 from bot.app import create_app
 from bot.bootstrap import Services, build_services
 from bot.settings import load_settings
-from core.store.models import Installation, Member, Organization
+from core.store.engine import make_async_engine
+from core.store.models import AuditEntry, InboundEvent, Installation, Member, Organization
 from tests.fakes.http_server import eventually, serving
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_requests import SlackRequests, slack_world
 
 
 @pytest.fixture
@@ -98,3 +103,98 @@ async def test_installing_twice_keeps_one_org(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def states(services: Services) -> int:
+    assert services.slack is not None and services.slack.state_store is not None
+    table = services.slack.state_store.oauth_states
+    async with services.engine.connect() as connection:
+        return int(await connection.scalar(select(func.count()).select_from(table)) or 0)
+
+
+async def test_the_install_page_is_rate_limited_per_client(
+    app_url: tuple[str, Services],
+) -> None:
+    url, services = app_url
+    async with httpx.AsyncClient(base_url=url) as browser:
+        statuses = [(await browser.get("/slack/install")).status_code for _ in range(200)]
+    assert statuses[:10] == [200] * 10 and set(statuses[10:]) == {429}
+    assert await states(services) == 10
+
+
+async def test_expired_install_states_are_purged_in_batches(
+    app_url: tuple[str, Services],
+) -> None:
+    url, services = app_url
+    assert services.slack is not None
+    async with httpx.AsyncClient(base_url=url) as browser:
+        for _ in range(5):
+            assert (await browser.get("/slack/install")).status_code == 200
+    now = datetime.now(UTC)
+    assert await services.slack.purge_expired_states(now) == 0  # not expired yet
+    later = now + timedelta(minutes=11)
+    assert await services.slack.purge_expired_states(later, batch=3) == 3
+    assert await services.slack.purge_expired_states(later, batch=3) == 2
+    assert await states(services) == 0
+
+
+async def test_oauth_requests_never_call_auth_test(
+    app_url: tuple[str, Services], slack_api: FakeSlackApi
+) -> None:
+    url, services = app_url
+    await install(url)
+    before = len(slack_api.calls_to("auth.test"))
+    requests = SlackRequests(url, "secret", slack_api.team_id, "", slack_api.dm_channel_of)
+    responses = await asyncio.gather(
+        *(requests.dm("U3", f"hi {n}", ts=f"1.{n}", event_id=f"EvO{n}") for n in range(10))
+    )
+    await requests.client.aclose()
+    assert [r.status_code for r in responses] == [200] * 10
+    assert len(slack_api.calls_to("auth.test")) == before
+    async with services.sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(InboundEvent)) == 10
+
+
+async def install_audits(db_url: str) -> int:
+    engine = make_async_engine(db_url)
+    async with engine.connect() as connection:
+        count = await connection.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "install")
+        )
+    await engine.dispose()
+    return int(count or 0)
+
+
+async def test_a_single_workspace_restart_records_no_new_install(
+    db_url: str, slack_api: FakeSlackApi
+) -> None:
+    for _ in range(3):
+        listed = len(slack_api.calls_to("users.list"))
+        async with slack_world(db_url, slack_api):  # its start-up install: members listed
+            await eventually(lambda n=listed: _true(len(slack_api.calls_to("users.list")) > n))
+            await asyncio.sleep(0.3)  # and stored
+    assert await install_audits(db_url) == 1
+
+
+async def test_a_single_workspace_reinstalled_after_an_uninstall_is_recorded(
+    db_url: str, slack_api: FakeSlackApi
+) -> None:
+    async with slack_world(db_url, slack_api) as world:
+        assert (await world.requests.event({"type": "app_uninstalled"})).status_code == 200
+    async with slack_world(db_url, slack_api) as world:
+        await eventually(lambda: _active(world.services))
+    assert await install_audits(db_url) == 2
+
+
+async def _active(services: Services) -> bool:
+    async with services.sessions() as db:
+        return await db.scalar(select(Installation.active)) is True
+
+
+def test_a_clients_bucket_refills_and_forgotten_clients_stay_bounded() -> None:
+    buckets = TokenBuckets(burst=2, per_minute=6, clients=3)  # a token every 10 s
+    assert [buckets.take("a", now=0) for _ in range(3)] == [True, True, False]
+    assert buckets.take("a", now=9) is False and buckets.take("a", now=10.5) is True
+    for client in "bcde":
+        assert buckets.take(client, now=11)
+    assert buckets.take("a", now=11) is True  # forgotten (the oldest), so a full bucket
