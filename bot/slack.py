@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -66,7 +67,7 @@ class SlackParts:
         assert self.app is not None
         ingress = SlackIngress(
             app=self.app,
-            signing_secret=self.settings.signing_secret.encode(),
+            verifier=SignatureVerifier(self.settings.signing_secret),
             max_bytes=self.max_request_bytes,
         )
         oauth = AsyncSlackRequestHandler(self.app)

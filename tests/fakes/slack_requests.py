@@ -168,6 +168,15 @@ class SlackWorld:
         await plan(self.services, now=NOW - timedelta(hours=1))
         await self.services.delivery.deliver_due(now=NOW)
 
+    async def send_what_the_outbox_holds(self) -> None:
+        """Let the outbox's back-offs run out and send what waits (as the worker loop does)."""
+        clock = self.services.clock
+        assert isinstance(clock, FakeClock)
+        for _ in range(12):
+            clock.advance(timedelta(minutes=10))
+            await self.services.outbox.send_due()
+        clock.current = NOW
+
     def replies_to_commands(self) -> list[str]:
         return [c.params.get("text", "") for c in self.slack.calls_to("response_url.hook")]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -11,11 +12,16 @@ from bot.app import create_app
 from bot.bootstrap import build_services
 from bot.demo import create_demo
 from bot.settings import load_settings
+from tests.fakes.clock import FakeClock
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 @pytest.fixture
 async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    services = build_services(load_settings(database_url=db_url), loop_interval=None)
+    services = build_services(
+        load_settings(database_url=db_url), clock=FakeClock(NOW), loop_interval=None
+    )
     app = create_app(services)
     async with app.router.lifespan_context(app):
         await create_demo(services)
@@ -70,7 +76,7 @@ async def test_a_malformed_body_is_a_400(client: httpx.AsyncClient) -> None:
 
 async def test_the_local_chat_is_not_served_when_turned_off(db_url: str) -> None:
     services = build_services(
-        load_settings(database_url=db_url), loop_interval=None, dev_chat=False
+        load_settings(database_url=db_url), clock=FakeClock(NOW), loop_interval=None, dev_chat=False
     )
     app = create_app(services)
     async with app.router.lifespan_context(app):

@@ -156,6 +156,7 @@ async def test_a_burst_of_429s_loses_and_doubles_nothing(world: SlackWorld) -> N
     await scheduled(world)
     world.slack.fail_next("chat.postMessage", 4, status=429, retry_after=1)
     await world.plan_and_deliver()
+    await world.send_what_the_outbox_holds()  # a send whose own retries ran out: later
     berliners = ["U2", *(f"U{n}" for n in range(5, 11))]
     assert [len(world.slack.messages_in(world.slack.dm_channel_of(u))) for u in berliners] == [
         1
@@ -207,9 +208,20 @@ async def _dm_channel_stored(world: SlackWorld, user: str) -> bool:
     return stored is not None
 
 
-async def test_someone_not_synced_is_told_how_to_join(world: SlackWorld) -> None:
+async def test_someone_who_joined_after_the_sync_is_enrolled_by_their_first_dm(
+    world: SlackWorld,
+) -> None:
     world.slack.add_user("U9", "New Person", "new@t.io")  # joined after the sync
     await world.requests.dm("U9", "hello", ts="1800000000.000900")
     channel = world.slack.dm_channel_of("U9")
     await eventually(lambda: _true(len(world.slack.messages_in(channel)) == 1))
+    assert "Reply *start*" in world.slack.messages_in(channel)[0].text
+    assert await world.count(Member, Member.slack_user_id == "U9") == 1
+
+
+async def test_a_guest_is_told_how_to_join(world: SlackWorld) -> None:
+    await world.requests.dm("U4", "hello", ts="1800000000.000901")
+    channel = world.slack.dm_channel_of("U4")
+    await eventually(lambda: _true(len(world.slack.messages_in(channel)) == 1))
     assert "members sync" in world.slack.messages_in(channel)[0].text
+    assert await world.count(Member, Member.slack_user_id == "U4") == 0

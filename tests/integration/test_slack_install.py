@@ -17,9 +17,12 @@ from bot.bootstrap import Services, build_services
 from bot.settings import load_settings
 from core.store.engine import make_async_engine
 from core.store.models import AuditEntry, InboundEvent, Installation, Member, Organization
+from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import eventually, serving
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_requests import SlackRequests, slack_world
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -35,7 +38,7 @@ async def app_url(db_url: str, slack_api: FakeSlackApi) -> AsyncIterator[tuple[s
         slack_client_secret="client-secret",
         slack_api_url=slack_api.base_url,
     )
-    services = build_services(settings, loop_interval=None)
+    services = build_services(settings, clock=FakeClock(NOW), loop_interval=None)
     async with serving(create_app(services)) as url:
         yield url, services
 
@@ -112,6 +115,18 @@ async def states(services: Services) -> int:
         return int(await connection.scalar(select(func.count()).select_from(table)) or 0)
 
 
+async def expiry_range(services: Services) -> tuple[datetime, datetime]:
+    assert services.slack is not None and services.slack.state_store is not None
+    table = services.slack.state_store.oauth_states
+    async with services.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(func.min(table.c.expire_at), func.max(table.c.expire_at))
+            )
+        ).one()
+    return tuple(value.replace(tzinfo=value.tzinfo or UTC) for value in row)  # type: ignore[return-value]
+
+
 async def test_the_install_page_is_rate_limited_per_client(
     app_url: tuple[str, Services],
 ) -> None:
@@ -130,9 +145,9 @@ async def test_expired_install_states_are_purged_in_batches(
     async with httpx.AsyncClient(base_url=url) as browser:
         for _ in range(5):
             assert (await browser.get("/slack/install")).status_code == 200
-    now = datetime.now(UTC)
-    assert await services.slack.purge_expired_states(now) == 0  # not expired yet
-    later = now + timedelta(minutes=11)
+    first, last = await expiry_range(services)  # slack_sdk stamps them with the real time
+    assert await services.slack.purge_expired_states(first - timedelta(seconds=1)) == 0
+    later = last + timedelta(seconds=1)
     assert await services.slack.purge_expired_states(later, batch=3) == 3
     assert await services.slack.purge_expired_states(later, batch=3) == 2
     assert await states(services) == 0
