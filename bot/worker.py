@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.planning import plan_sessions
+from core.seen import purge_seen
 
 if TYPE_CHECKING:
     from bot.bootstrap import Services
@@ -67,13 +68,23 @@ async def send_forever(services: Services, *, idle: float = 0.5) -> None:
             await asyncio.sleep(idle)
 
 
+#: A replayed Slack request is refused by its signature after five minutes: the keys of
+#: requests seen are kept long enough to cover that, and no longer.
+SEEN_FOR = timedelta(hours=1)
+
+
 async def tidy(services: Services, *, now: datetime, batch: int = 500) -> dict[str, int]:
-    """Purge, in bounded batches, what is finished and older than the retention period."""
+    """Purge, in bounded batches, what is finished and older than the retention period,
+    replay keys past any replay window, and OAuth states that expired."""
     before = now - timedelta(days=services.settings.retention_days)
-    return {
+    purged = {
         "inbound_events": await services.inbox.purge(before=before, batch=batch),
         "outbox": await services.outbox.purge(before=before, batch=batch),
+        "seen_requests": await purge_seen(services.sessions, now - SEEN_FOR, batch),
     }
+    if services.slack is not None:
+        purged["slack_oauth_states"] = await services.slack.purge_expired_states(now, batch=batch)
+    return purged
 
 
 async def tidy_forever(services: Services, *, every: float = 300.0) -> None:
