@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import text
@@ -32,11 +33,40 @@ async def stored(world: SlackWorld, event_id: str) -> bool:
     return await world.count(InboundEvent, InboundEvent.event_id == event_id) == 1
 
 
-def rename_table(db_url: str, old: str, new: str) -> None:
+REFUSE = {
+    "sqlite": ["CREATE TRIGGER refuse_events BEFORE INSERT ON inbound_events "
+               "BEGIN SELECT RAISE(ABORT, 'the database refuses'); END"],
+    "postgresql": [
+        "CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'the database refuses'; END $$",
+        "CREATE TRIGGER refuse_events BEFORE INSERT ON inbound_events "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_events()",
+    ],
+}  # fmt: skip
+ACCEPT = {
+    "sqlite": ["DROP TRIGGER refuse_events"],
+    "postgresql": ["DROP TRIGGER refuse_events ON inbound_events", "DROP FUNCTION refuse_events"],
+}
+
+
+def execute(db_url: str, statements: list[str]) -> None:
     engine = make_sync_engine(db_url)
     with engine.begin() as connection:
-        connection.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+        for statement in statements:
+            connection.execute(text(statement))
     engine.dispose()
+
+
+@asynccontextmanager
+async def inserts_refused(db_url: str) -> AsyncIterator[None]:
+    """The database refuses new inbox rows (reads go on) until the block ends. The DDL
+    runs in a thread: it waits for the app's transactions, which need this event loop."""
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgresql"
+    await asyncio.to_thread(execute, db_url, REFUSE[backend])
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(execute, db_url, ACCEPT[backend])
 
 
 async def test_an_acknowledged_event_is_already_stored(world: SlackWorld) -> None:
@@ -49,11 +79,8 @@ async def test_an_acknowledged_event_is_already_stored(world: SlackWorld) -> Non
 async def test_a_store_that_fails_is_not_acknowledged_and_the_redelivery_is_kept(
     world: SlackWorld, db_url: str
 ) -> None:
-    rename_table(db_url, "inbound_events", "inbound_events_away")
-    try:
+    async with inserts_refused(db_url):
         failed = await world.requests.dm("U2", "4", ts="1.5", event_id="EvDown")
-    finally:
-        rename_table(db_url, "inbound_events_away", "inbound_events")
     assert failed.status_code >= 500  # Slack redelivers what it got no 200 for
     assert not await stored(world, "EvDown")
     again = await world.requests.dm("U2", "4", ts="1.5", event_id="EvDown", retry_num=1)
