@@ -631,7 +631,13 @@ def report(
 def run(shape: Shape, kind: str, keep: Path | None, window: float) -> bool:
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     name = "SQLite" if kind == "sqlite" else "PostgreSQL"
-    batching = f"inbox INSERTs batched over {window:g} ms" if window else "one INSERT an event"
+    batching = (
+        "one INSERT an event"
+        if window < 0
+        else f"inbox group commit, waiting {window:g} ms for company"
+        if window
+        else "inbox group commit"
+    )
     print(f"{shape.events} DM events at {shape.rate:g}/s from {shape.members} members per app; "
           f"database: {name}; brain: fake OpenAI, {shape.brain_seconds:g} s a call; "
           f"{os.cpu_count()} CPUs, load average {load}; {batching}")  # fmt: skip
@@ -656,8 +662,9 @@ def main() -> None:
     parser.add_argument("--brain-seconds", type=float, default=2.0, help="each model call")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
-        "--accept-window-ms", type=float, default=20.0,
-        help="the web process batches inbox INSERTs over this many ms (0: one per event)",
+        "--accept-window-ms", type=float, default=0.0,
+        help="0: group commit (an INSERT at once, events arriving meanwhile share the next);"
+        " > 0: also wait this many ms for company; -1: one INSERT per event",
     )  # fmt: skip
     parser.add_argument("--keep", type=Path, help="keep the logs (and SQLite file) in DIR")
     roles = ["fakes", "minimal", "vizdots", "worker"]
@@ -672,7 +679,7 @@ def main() -> None:
     elif args.role == "minimal":
         asyncio.run(serve_minimal(args.slack_url, args.database_url))
     elif args.role == "vizdots":
-        window = args.accept_window_ms / 1000
+        window = None if args.accept_window_ms < 0 else args.accept_window_ms / 1000
         urls = (args.database_url, args.slack_url, args.openai_url)
         asyncio.run(serve_vizdots(shape, *urls, accept_window=window))
     elif args.role == "worker":

@@ -357,21 +357,6 @@ async def measure(
 
 # --- databases ----------------------------------------------------------------------------------
 @contextmanager
-def postgres(url: str | None) -> Iterator[str]:
-    """A PostgreSQL server: the given URL, else a throwaway cluster."""
-    if url:
-        yield url
-        return
-    from tests.postgres import find_bindir, throwaway_cluster
-
-    bindir = find_bindir()
-    if bindir is None:
-        sys.exit("PostgreSQL is needed: pass --database-url, set TEST_DATABASE_URL or install it")
-    with throwaway_cluster(bindir) as started:
-        yield started
-
-
-@contextmanager
 def scratch(server: str) -> Iterator[str]:
     from plan_sessions import scratch_database
 
@@ -428,7 +413,9 @@ def run(shape: Shape, brain_seconds: float, url: str | None, keep: Path | None) 
             level=logging.WARNING,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        with postgres(url or os.environ.get("TEST_DATABASE_URL")) as server:
+        from plan_sessions import postgres_server
+
+        with postgres_server(url or os.environ.get("TEST_DATABASE_URL")) as server:
             print("measuring with the brain answering at once…", flush=True)
             fast = run_once(server, shape, 0.0, workdir)
             print(f"measuring with the brain answering after {brain_seconds:g} s…", flush=True)
