@@ -53,7 +53,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -549,6 +549,7 @@ def measure_vizdots(
     fakes: Child,
     urls: dict[str, Any],
     window_ms: float,
+    with_worker: bool = True,
 ) -> tuple[Figures, BrainReport, float | None]:
     from core.store.migrate import upgrade_to_head
 
@@ -560,14 +561,17 @@ def measure_vizdots(
     with child("vizdots", log, *options, *window) as app:
         ready = app.read()
         print(f"VizDots ready: {ready['opened']} check-ins open (set up in {ready['setup']:.1f} s)")
-        with child("worker", worker_log, *options, nice=WORKER_NICE) as worker:
-            worker.read()
-            worker_mark = worker.cpu_seconds()
+        taking_turns = child("worker", worker_log, *options, nice=WORKER_NICE)
+        with taking_turns if with_worker else nullcontext() as worker:
+            if worker is not None:
+                worker.read()
+            worker_mark = worker.cpu_seconds() if worker is not None else None
             results, mark = measure(app, ready["url"], shape)
             lines = (f"{n / shape.rate:.3f},{r.latency * 1000:.1f}" for n, r in enumerate(results))
             (workdir / "latencies.csv").write_text("sent_s,latency_ms\n" + "\n".join(lines))
             report = drained(fakes)  # the turns still running after the load
-            cpu, worker_cpu = cpu_since(app, mark), cpu_since(worker, worker_mark)
+            cpu = cpu_since(app, mark)
+            worker_cpu = cpu_since(worker, worker_mark) if worker is not None else None
     reaching = set(report["tags"]) & {tag(n) for n in range(shape.events)}
     problems = log_problems(log) + log_problems(worker_log)
     brain = BrainReport(report["requests"], report["waited"], len(reaching), problems)
@@ -628,7 +632,7 @@ def report(
     return within_ratio and under
 
 
-def run(shape: Shape, kind: str, keep: Path | None, window: float) -> bool:
+def run(shape: Shape, kind: str, keep: Path | None, window: float, with_worker: bool) -> bool:
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     name = "SQLite" if kind == "sqlite" else "PostgreSQL"
     batching = (
@@ -640,7 +644,8 @@ def run(shape: Shape, kind: str, keep: Path | None, window: float) -> bool:
     )
     print(f"{shape.events} DM events at {shape.rate:g}/s from {shape.members} members per app; "
           f"database: {name}; brain: fake OpenAI, {shape.brain_seconds:g} s a call; "
-          f"{os.cpu_count()} CPUs, load average {load}; {batching}")  # fmt: skip
+          f"{os.cpu_count()} CPUs, load average {load}; {batching}"
+          f"{'' if with_worker else '; VizDots without a worker'}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="vizdots-bench-") as tmp:
         workdir = keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -651,7 +656,9 @@ def run(shape: Shape, kind: str, keep: Path | None, window: float) -> bool:
             urls = fakes.read()
             bare = measure_minimal(shape, workdir, urls["slack"])
             storing = measure_minimal(shape, workdir, urls["slack"], url)
-            ours, brain, worker_ms = measure_vizdots(shape, workdir, url, fakes, urls, window)
+            ours, brain, worker_ms = measure_vizdots(
+                shape, workdir, url, fakes, urls, window, with_worker
+            )
     return report(shape, (bare, storing), ours, brain, worker_ms)
 
 
@@ -667,6 +674,11 @@ def main() -> None:
         " > 0: also wait this many ms for company; -1: one INSERT per event",
     )  # fmt: skip
     parser.add_argument("--keep", type=Path, help="keep the logs (and SQLite file) in DIR")
+    parser.add_argument(
+        "--no-worker", action="store_true",
+        help="VizDots' web process alone (the turns wait in the inbox): the cost of storing"
+        " before acknowledging, without a worker sharing the CPU and the database",
+    )  # fmt: skip
     roles = ["fakes", "minimal", "vizdots", "worker"]
     parser.add_argument("--role", choices=roles, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
@@ -685,7 +697,8 @@ def main() -> None:
     elif args.role == "worker":
         asyncio.run(run_worker(args.database_url, args.slack_url, args.openai_url))
     else:
-        sys.exit(0 if run(shape, args.database, args.keep, args.accept_window_ms) else 1)
+        ok = run(shape, args.database, args.keep, args.accept_window_ms, not args.no_worker)
+        sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
