@@ -573,7 +573,7 @@ def measure_vizdots(
             cpu = cpu_since(app, mark)
             worker_cpu = cpu_since(worker, worker_mark) if worker is not None else None
     reaching = set(report["tags"]) & {tag(n) for n in range(shape.events)}
-    problems = log_problems(log) + log_problems(worker_log)
+    problems = log_problems(log) + (log_problems(worker_log) if with_worker else [])
     brain = BrainReport(report["requests"], report["waited"], len(reaching), problems)
     worker_ms = None if worker_cpu is None else worker_cpu * 1000 / shape.events
     return figures(results, cpu), brain, worker_ms
