@@ -19,7 +19,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import outbox
 from core.answers import is_skip, read_answer, reask, with_answer
 from core.channels import ChannelSet
 from core.conversation_store import (
@@ -33,6 +32,7 @@ from core.delivery import Delivery
 from core.domain import Provider, SessionState, Speaker
 from core.identity import find_member, find_or_enrol, find_org
 from core.inbound import EditedMessage, IncomingMessage, Sender
+from core.outbox import Outbox, record_intent
 from core.ports import (
     Brain,
     BrainReply,
@@ -85,7 +85,7 @@ class Conversations:
         channels: ChannelSet,
         clock: Clock,
         delivery: Delivery,
-        outbox: outbox.Outbox,
+        outbox: Outbox,
         listeners: Sequence[CheckinListener] = (),
         directories: Mapping[Provider, MemberDirectory] | None = None,
     ) -> None:
@@ -361,7 +361,7 @@ class Conversations:
                 message = self._agent_turn(session.id, outcome, turn_id)
                 db.add(message)
                 await db.flush()
-                await outbox.record(
+                await record_intent(
                     db,
                     key=reply_key(turn_id),
                     to=address_of(convo.member),
@@ -404,7 +404,7 @@ class Conversations:
     async def _notify(self, member: Member, message: OutgoingMessage, *, key: str) -> None:
         """A message outside the check-in's turns (a notice), recorded once per key, sent."""
         async with self.sessions.begin() as db:
-            await outbox.record(
+            await record_intent(
                 db, key=key, to=address_of(member), kind="notice", message=message,
                 now=self.clock.now(),
             )  # fmt: skip

@@ -20,12 +20,12 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import outbox
 from core.channels import ChannelSet
 from core.conversation_store import Conversation, load_conversation, record_calls
 from core.domain import Provider, SessionState, Speaker
 from core.eligibility import unwanted
 from core.members import zone_or_default
+from core.outbox import Outbox, Sent, record_intent
 from core.ports import Brain, BrainReply, Clock, DeliveryError, OutgoingMessage
 from core.records import address_of
 from core.rendering import agent_message
@@ -73,7 +73,7 @@ class Delivery:
         channels: ChannelSet,
         clock: Clock,
         grace: timedelta,
-        outbox: outbox.Outbox,
+        outbox: Outbox,
         concurrency: int = 8,
     ) -> None:
         self.sessions = sessions
@@ -160,7 +160,7 @@ class Delivery:
             return
         _count(counts, session_id, outcome)
 
-    async def deliver_one(self, session_id: int) -> Provider | outbox.Sent | None:
+    async def deliver_one(self, session_id: int) -> Provider | Sent | None:
         """Open the conversation in the member's channel: how its opening fared, EMAIL when
         no chat reaches the member, None when the session was skipped meanwhile."""
         async with self.sessions() as db:
@@ -213,7 +213,7 @@ class Delivery:
             record_calls(db, convo, reply.calls)
             if provider is not Provider.EMAIL:
                 await db.flush()
-                await outbox.record(
+                await record_intent(
                     db,
                     key=opening_key(convo.session.id),
                     to=address_of(convo.member),
@@ -368,15 +368,15 @@ def _due(now: datetime) -> Select[int]:
     )
 
 
-def _count(counts: DeliveryCounts, session_id: int, outcome: Provider | outbox.Sent | None) -> None:
+def _count(counts: DeliveryCounts, session_id: int, outcome: Provider | Sent | None) -> None:
     if outcome is None:
         counts.skipped += 1
     elif outcome is Provider.EMAIL:
         counts.to_email += 1
-    elif outcome is outbox.Sent.RETRYING:
+    elif outcome is Sent.RETRYING:
         counts.retried += 1
         counts.errors.append(f"session {session_id}: opening not sent yet; retried later")
-    elif outcome is outbox.Sent.FAILED:
+    elif outcome is Sent.FAILED:
         counts.failed += 1
         counts.errors.append(f"session {session_id}: opening could not be sent")
     else:

@@ -1,6 +1,6 @@
 """The outbox: a message to a member is recorded before it is sent, and its outcome after.
 
-`record` runs inside the caller's transaction, beside the turn or opening the message
+`record_intent` runs inside the caller's transaction, beside the turn or opening the message
 belongs to, under a unique key: work that is retried records the same intent once.
 Sending claims the row ('pending' → 'sending'), calls the channel and records what
 happened: 'sent' with the channel's message id; 'pending' again with a back-off; or
@@ -63,7 +63,7 @@ _CLAIMED = (
 )  # fmt: skip
 
 
-async def record(
+async def record_intent(
     db: AsyncSession,
     *,
     key: str,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.outbox import Outbox, Sent, record
+from core.outbox import Outbox, Sent, record_intent
 from core.ports import MemberAddress, OutgoingMessage
 from core.scripted_brain import ScriptedBrain
 from core.store.models import Member, OutboxMessage
@@ -26,7 +26,9 @@ async def ana_world(engine: AsyncEngine) -> tuple[Engine, MemberAddress]:
 async def recorded(built: Engine, to: MemberAddress, key: str, text: str = "Hello") -> None:
     async with built.sessions.begin() as db:
         message = OutgoingMessage(text)
-        await record(db, key=key, to=to, kind="notice", message=message, now=built.clock.now())
+        await record_intent(
+            db, key=key, to=to, kind="notice", message=message, now=built.clock.now()
+        )
 
 
 async def rows(built: Engine) -> list[OutboxMessage]:
