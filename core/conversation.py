@@ -123,10 +123,10 @@ class Conversations:
         recorded reply is sent if it was not. `apologise=False` lets a failing turn
         raise, for the inbox to retry it later, instead of apologising at once.
         """
+        choice = decode_choice(incoming.choice) if incoming.choice else None
         stored = await self._stored_turn(incoming.event_id)
         if stored is not None:
-            return await self._answer(*stored, incoming, apologise=apologise)
-        choice = decode_choice(incoming.choice) if incoming.choice else None
+            return await self._answer(*stored, incoming, choice, apologise=apologise)
         found = await find_or_enrol(
             sessions=self.sessions,
             sender=incoming.sender,
@@ -142,7 +142,7 @@ class Conversations:
         turn_id = await self._store_member_turn(session_id, incoming, choice)
         if turn_id is None:
             return []  # a second press on an answered question
-        return await self._answer(session_id, turn_id, incoming, apologise=apologise)
+        return await self._answer(session_id, turn_id, incoming, choice, apologise=apologise)
 
     async def _stored_turn(self, event_id: str | None) -> tuple[int, int] | None:
         """(session, message) of the member turn already stored for this event, if any."""
@@ -268,11 +268,16 @@ class Conversations:
         return turn.id
 
     async def _answer(
-        self, session_id: int, turn_id: int, incoming: IncomingMessage, *, apologise: bool
+        self,
+        session_id: int,
+        turn_id: int,
+        incoming: IncomingMessage,
+        choice: Choice | None,
+        *,
+        apologise: bool,
     ) -> list[OutgoingMessage]:
         """Take the agent's turn for the member turn `turn_id`, once (a recorded reply is
         sent, not decided again); re-decided when another turn was saved meanwhile."""
-        choice = decode_choice(incoming.choice) if incoming.choice else None
         for _attempt in range(MAX_TURN_ATTEMPTS):
             if await self._answered(turn_id):
                 return await self._resend(turn_id)

@@ -211,9 +211,10 @@ class Inbox:
             return list(result.all())
 
     async def _process(self, row: Row[Any]) -> None:
+        if self._abandoned(row):  # claimed again and again: its workers never finished
+            await self._failed(row, "AbandonedEvent", give_up=True)
+            return
         try:
-            if self._spent(row):  # claimed again and again: its workers never finished
-                raise AbandonedEvent
             await self._take_turn(row)
         except Exception as error:  # this event only: retried after a back-off, or given up
             await self._failed(row, type(error).__name__)
@@ -225,7 +226,8 @@ class Inbox:
                 .values(processed_at=self.clock.now())
             )
 
-    def _spent(self, row: Row[Any]) -> bool:
+    def _abandoned(self, row: Row[Any]) -> bool:
+        """The tries before this claim were spent by workers that never finished."""
         age = self.clock.now() - row.received_at
         return self.backoff.exhausted(attempts=row.attempts - 1, age=age)
 
@@ -236,14 +238,14 @@ class Inbox:
         else:
             await self.conversations.handle_message(item, apologise=False)
 
-    async def _failed(self, row: Row[Any], error: str) -> None:
+    async def _failed(self, row: Row[Any], error: str, *, give_up: bool = False) -> None:
         """Back off for another try, or give up and tell the member (no text logged)."""
         now = self.clock.now()
+        give_up = give_up or self.backoff.exhausted(
+            attempts=row.attempts, age=now - row.received_at
+        )
         values: dict[str, Any] = {"last_error": error[:64], "claimed_at": None}
-        age = now - row.received_at
-        if error == AbandonedEvent.__name__ or self.backoff.exhausted(
-            attempts=row.attempts, age=age
-        ):
+        if give_up:
             values |= {"processed_at": now, "given_up": True}
             log.error("inbound event %s given up after %d tries: %s", row.id, row.attempts, error)
         else:
@@ -251,7 +253,7 @@ class Inbox:
             log.warning("inbound event %s failed (try %d): %s", row.id, row.attempts, error)
         async with self.sessions.begin() as db:
             await db.execute(update(InboundEvent).where(InboundEvent.id == row.id).values(values))
-        if values.get("given_up"):
+        if give_up:
             await self._tell_given_up(row)
 
     async def _tell_given_up(self, row: Row[Any]) -> None:
@@ -262,10 +264,6 @@ class Inbox:
             await self.conversations.could_not_process(sender, event_id=row.event_id)
         except Exception:  # the event is given up either way; the outbox retries the notice
             log.exception("inbound event %s: could not tell the member", row.id)
-
-
-class AbandonedEvent(Exception):
-    """The event's tries are spent by workers that never finished (crashed or hung)."""
 
 
 def row_of(item: Item) -> dict[str, Any]:

@@ -410,3 +410,19 @@ async def test_group_commit_shares_inserts_among_events_accepted_meanwhile(
     assert len(inserts) == 1  # all ten were accepted before the first INSERT could start
     assert len(await rows(engine)) == 10
     assert await inbox.accept(said("0", user="u0", event="Ev0")) is False
+
+
+async def test_an_event_whose_workers_keep_dying_is_given_up_and_the_member_told(
+    engine: AsyncEngine,
+) -> None:
+    clock = FakeClock(NOW)
+    recorder = Recorder()
+    inbox = inbox_on(engine, recorder, clock)
+    await inbox.accept(said("4", event="Ev1"))
+    for _ in range(BACKOFF.max_attempts):  # each claimant dies before finishing
+        assert len(await inbox._claim(limit=1)) == 1
+        clock.advance(timedelta(minutes=3))
+    assert await inbox.drain() == 1
+    [row] = await rows(engine)
+    assert row.given_up and row.last_error == "AbandonedEvent"
+    assert recorder.taken == [] and recorder.told == ["Ev1"]
