@@ -68,11 +68,5 @@ def create_app(services: Services) -> FastAPI:
     if services.dev_chat:
         from adapters.dev.web import dev_chat_routes
 
-        app.include_router(
-            dev_chat_routes(
-                sessions=services.sessions,
-                conversations=services.conversations,
-                run_command=services.run_command,
-            )
-        )
+        app.include_router(dev_chat_routes(sessions=services.sessions, chat=services.typed_chat))
     return app

@@ -24,6 +24,7 @@ from core.outbox import Outbox
 from core.ports import Brain, Channel, CheckinListener, Clock, MemberDirectory, SystemClock
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
+from core.typed import TypedChat
 
 if TYPE_CHECKING:
     from bot.slack import SlackParts
@@ -54,6 +55,11 @@ class Services:
     def dev_chat(self) -> bool:
         """The local dev chat is the channel when no real chat is configured."""
         return self.channels.get(Provider.DEV) is not None
+
+    @property
+    def typed_chat(self) -> TypedChat:
+        """Where chats without slash commands (dev chat, terminal) send a typed line."""
+        return TypedChat(conversations=self.conversations, run_command=self.run_command)
 
     async def run_command(self, request: CommandRequest) -> str:
         reply = await run_command(

@@ -28,8 +28,7 @@ async def chat_as(services: Services, *, email: str) -> str | None:
         session_id = opening.session_id
     return await chat_in_terminal(
         sessions=services.sessions,
-        conversations=services.conversations,
-        run_command=services.run_command,
+        chat=services.typed_chat,
         sender=sender,
         session_id=session_id,
     )

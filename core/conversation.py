@@ -30,6 +30,7 @@ from core.conversation_store import (
 )
 from core.delivery import Delivery
 from core.domain import Provider, SessionState, Speaker
+from core.home import next_checkin
 from core.identity import find_member, find_or_enrol, find_org
 from core.inbound import EditedMessage, IncomingMessage, Sender
 from core.outbox import Outbox, record_intent
@@ -51,8 +52,12 @@ log = logging.getLogger("vizdots.conversation")
 
 OPEN_STATES = (SessionState.DELIVERED.value, SessionState.IN_PROGRESS.value)
 UNKNOWN_SENDER = "Hi! I don't know you yet in VizDots. Ask an admin to run `/vizdots members sync`."
-NOTHING_OPEN = "No check-in is open for you right now. Reply *start* to begin one now."
-ALREADY_DONE = "You've had today's check-in already. See you next time! 👋"
+NOTHING_OPEN = "No check-in is open for you right now."
+CAN_START = "Type **start** to begin one now, or **help** to see what you can ask."
+ALREADY_DONE = "You've had today's check-in already."
+NEXT_DUE = "Your next check-in ({agent}) is due {local}, {timezone} time."
+NONE_PLANNED = "No check-in is planned for you yet."
+HELP_HINT = "Type **help** to see what you can ask."
 START_WORDS = frozenset({"start", "check in", "checkin", "check-in", "start checkin"})
 SNAG = (
     "Sorry, something went wrong on my side. "
@@ -111,6 +116,23 @@ class Conversations:
             .order_by(CheckinSession.due_at.desc())
             .limit(1)
         )
+
+    async def question_waiting(self, sender: Sender) -> bool:
+        """Whether a check-in question waits for this member's answer (an open session)."""
+        async with self.sessions() as db:
+            found = await find_member(db, sender)
+            if found is None:
+                return False
+            return await self.open_session_of(db, found[1], self.clock.now()) is not None
+
+    async def tell(self, sender: Sender, message: OutgoingMessage, *, key: str) -> bool:
+        """Send a known member something outside their check-in's turns, once per key."""
+        async with self.sessions() as db:
+            found = await find_member(db, sender)
+        if found is None:
+            return False
+        await self._notify(found[1], message, key=key)
+        return True
 
     # --- the member's turn -----------------------------------------------------------------
     async def handle_message(
@@ -452,16 +474,28 @@ class Conversations:
     async def _nothing_open(
         self, member: Member, incoming: IncomingMessage
     ) -> list[OutgoingMessage]:
-        text = NOTHING_OPEN
-        if incoming.text.strip().lower() in START_WORDS:
+        """No check-in open: `start` opens one; otherwise say what the member can do, and
+        never offer a start that would be refused."""
+        wants_start = incoming.text.strip().lower() in START_WORDS
+        if wants_start:
             started = await self.delivery.start_now(member_id=member.id)
             if started is not None:
                 return [started]
-            text = ALREADY_DONE
+        if not wants_start and await self.delivery.can_start_now(member.id):
+            text = f"{NOTHING_OPEN} {CAN_START}"
+        else:
+            text = f"{ALREADY_DONE} {await self._next_due(member)}\n{HELP_HINT}"
         message = OutgoingMessage(text)
         event = incoming.event_id or uuid.uuid4().hex
         await self._notify(member, message, key=f"notice:{event}")
         return [message]
+
+    async def _next_due(self, member: Member) -> str:
+        async with self.sessions() as db:
+            upcoming = await next_checkin(db, member, self.clock.now())
+        if upcoming is None:
+            return NONE_PLANNED
+        return NEXT_DUE.format(agent=upcoming.agent, local=upcoming.local, timezone=member.timezone)
 
 
 def reply_key(turn_id: int) -> str:

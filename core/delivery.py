@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, Update, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,6 +48,8 @@ class AwayToday(NotToday):
 
 MAX_ATTEMPTS = 5
 OPEN_OR_WAITING = ("scheduled", "delivering", "delivered", "in_progress")
+#: A day's check-in in these states is over: `start` does not open another that day.
+_OVER = tuple(s.value for s in (SessionState.COMPLETED, SessionState.SKIPPED, SessionState.EXPIRED))
 
 
 @dataclass
@@ -271,11 +273,23 @@ class Delivery:
             )
         return OutgoingMessage(opening.text, session_id=session_id) if opening else None
 
+    async def can_start_now(self, member_id: int) -> bool:
+        """Whether `start` would open a check-in now: no check-in of today's agent is over."""
+        now = self.clock.now()
+        async with self.sessions() as db:
+            member = await db.get_one(Member, member_id)
+            agent_id = await self._agent_for(db, member, None)
+            if agent_id is None or not member.active:
+                return False
+            local_date = now.astimezone(zone_or_default(member.timezone)).date()
+            return not await _over_today(db, member_id, agent_id, local_date, now)
+
     async def _on_demand_session(
         self, member_id: int, agent_slug: str | None
     ) -> tuple[int, bool] | None:
         """Today's on-demand session and whether it is yet to be delivered by this caller:
-        created now, or taken over from a start that died before its opening was recorded."""
+        today's planned check-in brought forward, one created now, or one taken over from
+        a start that died before its opening was recorded. None once today's is over."""
         now = self.clock.now()
         async with self.sessions() as db:
             member = await db.get_one(Member, member_id)
@@ -284,6 +298,12 @@ class Delivery:
             return None
         zone = zone_or_default(member.timezone)
         local_date = now.astimezone(zone).date()
+        async with self.sessions.begin() as db:
+            if await _over_today(db, member_id, agent_id, local_date, now):
+                return None
+            planned = await db.scalar(_bring_forward(member_id, agent_id, local_date, now))
+        if planned is not None:
+            return planned, True
         session = CheckinSession(
             org_id=member.org_id,
             member_id=member.id,
@@ -343,6 +363,41 @@ class Delivery:
             .order_by(Agent.org_id.is_(None))
             .limit(1)
         )
+
+
+async def _over_today(
+    db: AsyncSession, member_id: int, agent_id: int, local_date: date, now: datetime
+) -> bool:
+    """Whether the member's check-in of this agent for `local_date` is over (answered,
+    skipped, failed, or expired), planned or started on demand: one a day per agent."""
+    over = select(CheckinSession.id).where(
+        CheckinSession.member_id == member_id,
+        CheckinSession.agent_id == agent_id,
+        CheckinSession.local_date == local_date,
+        or_(CheckinSession.state.in_(_OVER), CheckinSession.expires_at <= now),
+    )
+    return await db.scalar(over.limit(1)) is not None
+
+
+def _bring_forward(member_id: int, agent_id: int, local_date: date, now: datetime) -> Update:
+    """Claim today's planned, not yet delivered check-in of this agent, due now."""
+    return (
+        update(CheckinSession)
+        .where(
+            CheckinSession.member_id == member_id,
+            CheckinSession.agent_id == agent_id,
+            CheckinSession.local_date == local_date,
+            CheckinSession.state == SessionState.SCHEDULED.value,
+            CheckinSession.expires_at > now,
+        )
+        .values(
+            state=SessionState.DELIVERING.value,
+            due_at=now,
+            claimed_at=now,
+            delivery_attempts=CheckinSession.delivery_attempts + 1,
+        )
+        .returning(CheckinSession.id)
+    )
 
 
 def opening_key(session_id: int) -> str:

@@ -75,7 +75,7 @@ async def member_home(db: AsyncSession, *, member_id: int, now: datetime) -> Mem
     return MemberHome(
         display_name=member.display_name,
         timezone=member.timezone,
-        next_checkin=await _next_checkin(db, member, now),
+        next_checkin=await next_checkin(db, member, now),
         recent=await _recent(db, member.id),
         email_reminders=not member.email_opt_out,
         vacation_until=member.vacation_until,
@@ -83,7 +83,8 @@ async def member_home(db: AsyncSession, *, member_id: int, now: datetime) -> Mem
     )
 
 
-async def _next_checkin(db: AsyncSession, member: Member, now: datetime) -> NextCheckin | None:
+async def next_checkin(db: AsyncSession, member: Member, now: datetime) -> NextCheckin | None:
+    """The member's next check-in after `now`, planned or to be planned; None if none."""
     if not member.active or not await _org_delivers(db, member.org_id, now):
         return None
     candidates = (await _planned(db, member, now), await _upcoming(db, member, now))

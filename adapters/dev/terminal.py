@@ -9,17 +9,17 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import TextIO
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.commands.parser import typed_command
-from core.conversation import Conversations
 from core.domain import Provider
-from core.inbound import CommandRequest, IncomingMessage, Sender
+from core.inbound import IncomingMessage, Sender
+from core.markup import to_plain
 from core.store.models import CheckinSession, Member, Message, Organization
+from core.typed import TypedChat
 
 
 async def find_sender(sessions: async_sessionmaker[AsyncSession], email: str) -> Sender | None:
@@ -49,8 +49,7 @@ async def last_agent_turn(sessions: async_sessionmaker[AsyncSession], session_id
 async def chat_in_terminal(
     *,
     sessions: async_sessionmaker[AsyncSession],
-    conversations: Conversations,
-    run_command: Callable[[CommandRequest], Awaitable[str]],
+    chat: TypedChat,
     sender: Sender,
     session_id: int,
     lines: TextIO = sys.stdin,
@@ -61,12 +60,11 @@ async def chat_in_terminal(
         text = line.strip()
         if not text:
             continue
-        if (command := typed_command(text)) is not None:
-            request = CommandRequest(sender=sender, text=command)
-            print(f"vizdots> {await run_command(request)}", flush=True)
+        said = await chat.handle(IncomingMessage(sender, text))
+        for reply in said.replies:
+            print(f"vizdots> {to_plain(reply.as_plain_text())}", flush=True)
+        if said.command:
             continue
-        for reply in await conversations.handle_message(IncomingMessage(sender, text)):
-            print(f"vizdots> {reply.as_plain_text()}", flush=True)
         state = await _state(sessions, session_id)
         if state not in {"delivered", "in_progress"}:
             return state

@@ -7,7 +7,6 @@ channels do: an IncomingMessage for a turn, a CommandRequest for `/vizdots …`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import Annotated, Any
 
@@ -17,20 +16,19 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.commands.parser import typed_command
-from core.conversation import OPEN_STATES, Conversations
+from core.conversation import OPEN_STATES
 from core.domain import Provider
-from core.inbound import CommandRequest, IncomingMessage, Sender
+from core.inbound import IncomingMessage, Sender
 from core.records import agent_spec
 from core.rendering import question_buttons
 from core.store.models import Agent, CheckinSession, Member, Message, Organization
+from core.typed import TypedChat
 
-RunCommand = Callable[[CommandRequest], Awaitable[str]]
 #: A member id in the database's range: anything else is a 400, never a database error.
 MemberId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-class Said(BaseModel):
+class Typed(BaseModel):
     text: str = Field(max_length=4000)
     choice: str | None = Field(default=None, max_length=200)
 
@@ -38,8 +36,7 @@ class Said(BaseModel):
 def dev_chat_routes(
     *,
     sessions: async_sessionmaker[AsyncSession],
-    conversations: Conversations,
-    run_command: RunCommand,
+    chat: TypedChat,
 ) -> APIRouter:
     router = APIRouter(prefix="/dev", include_in_schema=False)
     page = files("adapters.dev").joinpath("chat.html").read_text(encoding="utf-8")
@@ -60,18 +57,17 @@ def dev_chat_routes(
             return [_member_json(member, slug) for member, slug in rows]
 
     @router.get("/api/members/{member_id}/chat")
-    async def chat(member_id: MemberId) -> dict[str, Any]:
+    async def conversation(member_id: MemberId) -> dict[str, Any]:
         async with sessions() as db:
             return await _chat_json(db, member_id)
 
     @router.post("/api/members/{member_id}/say")
-    async def say(member_id: MemberId, said: Said) -> dict[str, Any]:
+    async def say(member_id: MemberId, said: Typed) -> dict[str, Any]:
         sender = await _sender(sessions, member_id)
-        if (command := typed_command(said.text)) is not None:
-            return {"command_reply": await run_command(CommandRequest(sender=sender, text=command))}
         incoming = IncomingMessage(sender=sender, text=said.text, choice=said.choice)
-        replies = await conversations.handle_message(incoming)
-        return {"replies": [r.text for r in replies]}
+        result = await chat.handle(incoming)
+        texts = [r.text for r in result.replies]
+        return {"command_reply": "\n".join(texts)} if result.command else {"replies": texts}
 
     return router
 

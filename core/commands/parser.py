@@ -53,15 +53,6 @@ def parse_command(text: str) -> Command:
     return rule(rest)
 
 
-_TYPED_COMMAND = re.compile(r"^\s*/vizdots\b", re.IGNORECASE)
-
-
-def typed_command(text: str) -> str | None:
-    """In a chat where answers and commands mix, "/vizdots …" is a command; else None."""
-    match = _TYPED_COMMAND.match(text)
-    return text[match.end() :].strip() if match else None
-
-
 def _normalised(text: str) -> str:
     """Single spaces, no command name, `mon , wed` as `mon,wed`, `9 am` as `9am`."""
     text = " ".join(text.split())
@@ -252,3 +243,6 @@ _VERBS: dict[str, Rule] = {
     "time": _time,
     "email": _email,
 }
+
+#: The first words of the commands, for chats where typed commands and answers mix.
+VERBS = frozenset(_VERBS)

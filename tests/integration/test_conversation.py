@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.channels import ChannelSet
-from core.conversation import ALREADY_DONE, NOTHING_OPEN, SNAG, UNKNOWN_SENDER, Conversations
+from core.conversation import (
+    ALREADY_DONE,
+    CAN_START,
+    NOTHING_OPEN,
+    SNAG,
+    UNKNOWN_SENDER,
+    Conversations,
+)
 from core.delivery import Delivery
 from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
@@ -165,7 +172,7 @@ async def test_a_redelivered_event_is_processed_once(world: Engine) -> None:
 
 async def test_a_message_with_nothing_open_gets_a_friendly_offer(world: Engine) -> None:
     [reply] = await world.say("hello?")
-    assert reply.text == NOTHING_OPEN
+    assert reply.text == f"{NOTHING_OPEN} {CAN_START}"
 
 
 async def test_a_start_whose_worker_died_resumes_the_same_check_in(engine: AsyncEngine) -> None:
@@ -278,7 +285,7 @@ async def test_start_after_todays_check_in_says_it_is_done(world: Engine) -> Non
     for answer in ("4", "Docs", "none"):
         await world.say(answer)
     [reply] = await world.say("start")
-    assert reply.text == ALREADY_DONE
+    assert reply.text.startswith(ALREADY_DONE)
 
 
 async def test_planning_leaves_out_a_day_already_checked_in_on_demand(world: Engine) -> None:

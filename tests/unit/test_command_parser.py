@@ -6,7 +6,7 @@ from datetime import date, time
 
 import pytest
 
-from core.commands.parser import parse_command, typed_command
+from core.commands.parser import parse_command
 from core.commands.types import (
     AgentsDisable,
     AgentsEnable,
@@ -259,14 +259,3 @@ def test_an_unknown_verb_with_nothing_close_lists_the_verbs() -> None:
 
 def test_a_very_long_unknown_word_is_cut_short_in_the_reply() -> None:
     assert len(syntax_error("x" * 5000).problem) < 200
-
-
-@pytest.mark.parametrize(
-    ("typed", "command"),
-    [("/vizdots help", "help"), ("  /VizDots  skip ", "skip"), ("/vizdots", ""), ("help", None),
-     ("4", None), ("/vizdotsy", None)],
-)  # fmt: skip
-def test_a_command_typed_among_answers_starts_with_slash_vizdots(
-    typed: str, command: str | None
-) -> None:
-    assert typed_command(typed) == command
