@@ -51,7 +51,7 @@ from core.store.models import CheckinSession, Member, Message
 log = logging.getLogger("vizdots.conversation")
 
 OPEN_STATES = (SessionState.DELIVERED.value, SessionState.IN_PROGRESS.value)
-UNKNOWN_SENDER = "Hi! I don't know you yet in VizDots. Ask an admin to run `/vizdots members sync`."
+UNKNOWN_SENDER = "Hi! I don't know you yet in VizDots. Ask an admin to run `members sync`."
 NOTHING_OPEN = "No check-in is open for you right now."
 CAN_START = "Type **start** to begin one now, or **help** to see what you can ask."
 ALREADY_DONE = "You've had today's check-in already."
@@ -124,6 +124,20 @@ class Conversations:
             if found is None:
                 return False
             return await self.open_session_of(db, found[1], self.clock.now()) is not None
+
+    async def waiting_question(self, sender: Sender) -> OutgoingMessage | None:
+        """The open check-in's last agent turn, with its pending question's buttons."""
+        async with self.sessions() as db:
+            found = await find_member(db, sender)
+            session_id = (
+                await self.open_session_of(db, found[1], self.clock.now()) if found else None
+            )
+            if session_id is None:
+                return None
+            convo = await load_conversation(db, session_id)
+        turns = reversed(convo.transcript)
+        asked = next((t.text for t in turns if t.speaker is Speaker.AGENT), "")
+        return agent_message(session_id, asked, convo.pending)
 
     async def tell(self, sender: Sender, message: OutgoingMessage, *, key: str) -> bool:
         """Send a known member something outside their check-in's turns, once per key."""

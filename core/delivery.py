@@ -25,13 +25,13 @@ from core.conversation_store import Conversation, load_conversation, record_call
 from core.domain import Provider, SessionState, Speaker
 from core.eligibility import unwanted
 from core.members import zone_or_default
-from core.outbox import Outbox, Sent, record_intent
+from core.outbox import Outbox, Sent, message_of, record_intent
 from core.ports import Brain, BrainReply, Clock, DeliveryError, OutgoingMessage
 from core.records import address_of
 from core.rendering import agent_message
 from core.schedule_time import MAX_LATENESS, expires_at
 from core.store.claims import claim
-from core.store.models import Agent, CheckinSession, Member, Message, Schedule
+from core.store.models import Agent, CheckinSession, Member, Message, OutboxMessage, Schedule
 
 log = logging.getLogger("vizdots.delivery")
 
@@ -267,7 +267,15 @@ class Delivery:
             await self._deliver_claimed(session_id, DeliveryCounts())
         else:
             await self.outbox.send(opening_key(session_id))
+        return await self._opening(session_id)
+
+    async def _opening(self, session_id: int) -> OutgoingMessage | None:
+        """The session's opening as recorded for sending, with its buttons."""
+        key = opening_key(session_id)
         async with self.sessions() as db:
+            payload = await db.scalar(select(OutboxMessage.payload).where(OutboxMessage.key == key))
+            if payload is not None:
+                return message_of(payload, key)
             opening = await db.scalar(
                 select(Message).where(Message.session_id == session_id).order_by(Message.id)
             )

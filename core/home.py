@@ -114,14 +114,16 @@ async def _planned(db: AsyncSession, member: Member, now: datetime) -> tuple[dat
 
 
 async def _upcoming(db: AsyncSession, member: Member, now: datetime) -> tuple[datetime, str] | None:
-    """The first slot of the member's schedules after `now` that no session covers yet."""
+    """The first slot of the member's schedules after `now` that no session covers yet (a
+    schedule's own session, or one the member started on demand with its agent that day)."""
     zone = zone_or_default(member.timezone)
     decided = await _decided_dates(db, member.id, since=now.date() - timedelta(days=2))
     slots = [
         (slot.due_at, agent)
         for schedule, agent in await _schedules(db, member)
         for slot in _open_slots(schedule, member, zone, now)
-        if (schedule.id, slot.local_date) not in decided
+        if not decided
+        & {(schedule.id, None, slot.local_date), (None, schedule.agent_id, slot.local_date)}
     ]
     return min(slots, default=None)
 
@@ -168,11 +170,15 @@ async def _schedules(db: AsyncSession, member: Member) -> list[tuple[Schedule, s
 
 async def _decided_dates(
     db: AsyncSession, member_id: int, *, since: date
-) -> set[tuple[int | None, date]]:
-    query = select(CheckinSession.schedule_id, CheckinSession.local_date).where(
-        CheckinSession.member_id == member_id, CheckinSession.local_date >= since
-    )
-    return {(schedule_id, local_date) for schedule_id, local_date in await db.execute(query)}
+) -> set[tuple[int | None, int | None, date]]:
+    """(schedule, None, date) for each planned session; (None, agent, date) on demand."""
+    query = select(
+        CheckinSession.schedule_id, CheckinSession.agent_id, CheckinSession.local_date
+    ).where(CheckinSession.member_id == member_id, CheckinSession.local_date >= since)
+    return {
+        (schedule_id, None, day) if schedule_id is not None else (None, agent_id, day)
+        for schedule_id, agent_id, day in await db.execute(query)
+    }
 
 
 async def _recent(db: AsyncSession, member_id: int) -> tuple[RecentCheckin, ...]:

@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.slack.home import HomePublisher
 from adapters.slack.install import SlackInstaller
+from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.shapes import (
     answer_of,
     choice_of,
@@ -265,7 +266,8 @@ def _listen_to_commands(app: AsyncApp, core: SlackCore) -> None:
 
 
 async def _reply(core: SlackCore, request: CommandRequest, respond: Any) -> None:
-    await respond(text=await core.run_command(request), response_type="ephemeral")
+    reply = await core.run_command(request)
+    await respond(text=to_mrkdwn(reply), response_type="ephemeral")
 
 
 def _listen_to_home(app: AsyncApp, core: SlackCore) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from adapters.slack.mrkdwn import escape, to_mrkdwn
 from core.home import MemberHome, NextCheckin, RecentCheckin
 from core.ports import Button, OutgoingMessage
 from core.rendering import decode_choice
@@ -35,23 +36,18 @@ _DOT_TEXT = 80
 _SUMMARY_TEXT = 300
 
 
-def escape(text: str) -> str:
-    """Slack's three control characters, so text shows as typed (no stray links or mentions)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def fallback_text(message: OutgoingMessage) -> str:
     """The message's `text`: what notifications and clients without blocks show."""
-    return shorten(escape(message.text), MESSAGE_TEXT)
+    return shorten(to_mrkdwn(message.text), MESSAGE_TEXT)
 
 
 def message_blocks(message: OutgoingMessage) -> list[Block]:
     """Sections for the text, then the buttons (skip last) in actions blocks."""
-    blocks = [_section(chunk) for chunk in _chunks(escape(message.text), SECTION_TEXT)]
+    blocks = [_section(chunk) for chunk in _chunks(to_mrkdwn(message.text), SECTION_TEXT)]
     buttons = [b for b in _skip_last(message.buttons) if len(b.value) <= BUTTON_VALUE]
     for number, start in enumerate(range(0, len(buttons), ACTIONS_ELEMENTS)):
         elements = [

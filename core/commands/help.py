@@ -41,8 +41,8 @@ COMMAND_WORDS: dict[type[c.Command], str] = {
 
 def help_text(*, is_admin: bool) -> str:
     lines = ["Here's what you can ask me:"]
-    lines += [f"• {words} — {what}" for words, what in _FOR_EVERYONE]
+    lines += [f"- `{words}` — {what}" for words, what in _FOR_EVERYONE]
     if is_admin:
         lines.append("As an admin, you can also:")
-        lines += [f"• {words} — {what}" for words, what in _FOR_ADMINS]
+        lines += [f"- `{words}` — {what}" for words, what in _FOR_ADMINS]
     return "\n".join(lines)

@@ -157,7 +157,7 @@ def test_ctrl_c_ends_the_chat_at_once_without_a_traceback(demo_db: str) -> None:
     )  # fmt: skip
     assert chat.stdout is not None and chat.stderr is not None and chat.stdin is not None
     try:
-        while "How are you feeling" not in chat.stdout.readline():
+        while "[Skip today]" not in chat.stdout.readline():
             pass  # the opening is shown: the chat now waits for a line that never comes
         chat.send_signal(signal.SIGINT)
         assert chat.wait(timeout=20) == 130

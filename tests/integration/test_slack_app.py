@@ -215,7 +215,7 @@ async def test_someone_who_joined_after_the_sync_is_enrolled_by_their_first_dm(
     await world.requests.dm("U9", "hello", ts="1800000000.000900")
     channel = world.slack.dm_channel_of("U9")
     await eventually(lambda: _true(len(world.slack.messages_in(channel)) == 1))
-    assert "Type **start**" in world.slack.messages_in(channel)[0].text
+    assert "Type *start*" in world.slack.messages_in(channel)[0].text  # mrkdwn
     assert await world.count(Member, Member.slack_user_id == "U9") == 1
 
 
