@@ -2,7 +2,8 @@
 
 Mounted only when no Slack or Teams credentials are set (the embedded default), so it
 is never exposed beside a real chat integration. It speaks to core exactly as the other
-channels do: an IncomingMessage for a turn, a CommandRequest for `/vizdots …`.
+channels do: each typed line or button press goes through TypedChat, which reads it as
+a command or as the member's turn. What the page shows is built in adapters.dev.timeline.
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.conversation import OPEN_STATES
-from core.domain import Provider
+from core.domain import Provider, Speaker
 from core.inbound import IncomingMessage, Sender
 from core.records import agent_spec
 from core.rendering import question_buttons
 from core.store.models import Agent, CheckinSession, Member, Message, Organization
-from core.typed import TypedChat
+from core.typed import Said, TypedChat
+
+from .timeline import Aside, Asides, timeline
 
 #: A member id in the database's range: anything else is a 400, never a database error.
 MemberId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -39,6 +42,7 @@ def dev_chat_routes(
     chat: TypedChat,
 ) -> APIRouter:
     router = APIRouter(prefix="/dev", include_in_schema=False)
+    asides = Asides()
     page = files("adapters.dev").joinpath("chat.html").read_text(encoding="utf-8")
 
     @router.get("", response_class=HTMLResponse)
@@ -59,13 +63,17 @@ def dev_chat_routes(
     @router.get("/api/members/{member_id}/chat")
     async def conversation(member_id: MemberId) -> dict[str, Any]:
         async with sessions() as db:
-            return await _chat_json(db, member_id)
+            recent = await _chat_json(db, member_id)
+        return {**recent, "timeline": timeline(recent["sessions"], asides.of(member_id))}
 
     @router.post("/api/members/{member_id}/say")
     async def say(member_id: MemberId, said: Typed) -> dict[str, Any]:
         sender = await _sender(sessions, member_id)
         incoming = IncomingMessage(sender=sender, text=said.text, choice=said.choice)
+        before = await _last_message_id(sessions, member_id)
         result = await chat.handle(incoming)
+        for aside in await _asides_of(sessions, member_id, said, result, before=before):
+            asides.add(member_id, aside)
         texts = [r.text for r in result.replies]
         return {"command_reply": "\n".join(texts)} if result.command else {"replies": texts}
 
@@ -94,6 +102,58 @@ async def _sender(sessions: async_sessionmaker[AsyncSession], member_id: int) ->
     if found is None or found[0] is None:
         raise HTTPException(404, "no such member (or the member has no email)")
     return Sender(provider=Provider.DEV, workspace=found[1], user=found[0])
+
+
+async def _last_message_id(sessions: async_sessionmaker[AsyncSession], member_id: int) -> int:
+    """The id of the member's latest stored message (0: none): where an aside sits."""
+    async with sessions() as db:
+        found = await db.scalar(
+            select(func.max(Message.id))
+            .join(CheckinSession, CheckinSession.id == Message.session_id)
+            .where(CheckinSession.member_id == member_id)
+        )
+    return found or 0
+
+
+async def _asides_of(
+    sessions: async_sessionmaker[AsyncSession],
+    member_id: int,
+    said: Typed,
+    result: Said,
+    *,
+    before: int,
+) -> list[Aside]:
+    """What the page must show beside the stored turns: the typed line, unless it was
+    stored as a turn (a button press always is, or was a stale press on an answered
+    question), and each reply that belongs to no check-in (those are stored turns)."""
+    shown: list[Aside] = []
+    if said.choice is None and (
+        result.command or not await _turn_stored(sessions, member_id, before)
+    ):
+        shown.append(Aside(after=before, speaker=Speaker.MEMBER.value, text=said.text))
+    notices = [reply.text for reply in result.replies if reply.session_id is None]
+    if notices:
+        after = await _last_message_id(sessions, member_id)
+        shown.extend(Aside(after=after, speaker=Speaker.AGENT.value, text=t) for t in notices)
+    return shown
+
+
+async def _turn_stored(
+    sessions: async_sessionmaker[AsyncSession], member_id: int, after: int
+) -> bool:
+    """Whether a member turn was stored after the message `after`."""
+    async with sessions() as db:
+        found = await db.scalar(
+            select(Message.id)
+            .join(CheckinSession, CheckinSession.id == Message.session_id)
+            .where(
+                CheckinSession.member_id == member_id,
+                Message.id > after,
+                Message.speaker == Speaker.MEMBER.value,
+            )
+            .limit(1)
+        )
+    return found is not None
 
 
 async def _chat_json(db: AsyncSession, member_id: int) -> dict[str, Any]:
@@ -125,6 +185,6 @@ async def _session_json(db: AsyncSession, session: CheckinSession) -> dict[str, 
         "state": session.state,
         "local_date": session.local_date.isoformat(),
         "summary": session.summary,
-        "messages": [{"speaker": m.speaker, "text": m.text} for m in messages],
+        "messages": [{"id": m.id, "speaker": m.speaker, "text": m.text} for m in messages],
         "buttons": [{"label": b.label, "value": b.value} for b in buttons],
     }
