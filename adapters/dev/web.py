@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.conversation import OPEN_STATES
-from core.domain import Provider, Speaker
+from core.domain import Provider, SessionState, Speaker
 from core.inbound import IncomingMessage, Sender
 from core.records import agent_spec
 from core.rendering import question_buttons
@@ -63,7 +63,8 @@ def dev_chat_routes(
     @router.get("/api/members/{member_id}/chat")
     async def conversation(member_id: MemberId) -> dict[str, Any]:
         async with sessions() as db:
-            recent = await _chat_json(db, member_id)
+            open_id = await _open_session(db, chat, member_id)
+            recent = await _chat_json(db, member_id, open_id=open_id)
         return {**recent, "timeline": timeline(recent["sessions"], asides.of(member_id))}
 
     @router.post("/api/members/{member_id}/say")
@@ -156,7 +157,16 @@ async def _turn_stored(
     return found is not None
 
 
-async def _chat_json(db: AsyncSession, member_id: int) -> dict[str, Any]:
+async def _open_session(db: AsyncSession, chat: TypedChat, member_id: int) -> int | None:
+    """The member's check-in open now: the one a typed answer would go to."""
+    member = await db.get(Member, member_id)
+    if member is None:
+        return None
+    conversations = chat.conversations
+    return await conversations.open_session_of(db, member, conversations.clock.now())
+
+
+async def _chat_json(db: AsyncSession, member_id: int, *, open_id: int | None) -> dict[str, Any]:
     """The member's recent check-ins, oldest first, with buttons on the open question."""
     recent = list(
         await db.scalars(
@@ -166,10 +176,14 @@ async def _chat_json(db: AsyncSession, member_id: int) -> dict[str, Any]:
             .limit(5)
         )
     )
-    return {"sessions": [await _session_json(db, s) for s in reversed(recent)]}
+    return {"sessions": [await _session_json(db, s, open_id) for s in reversed(recent)]}
 
 
-async def _session_json(db: AsyncSession, session: CheckinSession) -> dict[str, Any]:
+async def _session_json(
+    db: AsyncSession, session: CheckinSession, open_id: int | None
+) -> dict[str, Any]:
+    """A check-in as the page shows it; one left open past its end (not yet marked
+    expired by the loop) shows as expired, without buttons."""
     agent = agent_spec(await db.get_one(Agent, session.agent_id))
     messages = await db.scalars(
         select(Message).where(Message.session_id == session.id).order_by(Message.id)
@@ -177,12 +191,13 @@ async def _session_json(db: AsyncSession, session: CheckinSession) -> dict[str, 
     pending = next(
         (q for q in agent.questions if q.key == session.brain_state.get("pending")), None
     )
-    is_open = session.state in OPEN_STATES
+    is_open = session.id == open_id
     buttons = question_buttons(session.id, pending) if is_open else ()
+    ended = session.state in OPEN_STATES and not is_open
     return {
         "id": session.id,
         "agent": agent.name,
-        "state": session.state,
+        "state": SessionState.EXPIRED.value if ended else session.state,
         "local_date": session.local_date.isoformat(),
         "summary": session.summary,
         "messages": [{"id": m.id, "speaker": m.speaker, "text": m.text} for m in messages],

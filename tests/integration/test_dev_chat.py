@@ -203,3 +203,12 @@ async def test_start_is_shown_before_the_check_in_it_opens(
 async def test_the_page_says_commands_need_no_prefix(client: httpx.AsyncClient) -> None:
     page = (await client.get("/dev")).text
     assert "type help" in page and "type /vizdots help" not in page
+
+
+async def test_a_check_in_past_its_end_offers_no_buttons(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    ben = await member_id(client, "ben@demo.vizdots.dev")
+    clock.advance(timedelta(days=2))  # Friday: Wednesday's check-in has expired
+    [wednesday] = (await client.get(f"/dev/api/members/{ben}/chat")).json()["sessions"]
+    assert wednesday["buttons"] == [] and wednesday["state"] == "expired"
