@@ -124,37 +124,32 @@ async def _asides_of(
     *,
     before: int,
 ) -> list[Aside]:
-    """What the page must show beside the stored turns: the typed line, unless it was
-    stored as a turn (a button press always is, or was a stale press on an answered
-    question), and each reply that belongs to no check-in (those are stored turns)."""
+    """What the page must show beside the stored turns: the typed line unless it was
+    stored as the member's turn (a button press is, unless stale), and each reply not
+    stored as a turn (command replies, notices, an apology for a turn that failed)."""
+    stored = await _stored_since(sessions, member_id, before)
     shown: list[Aside] = []
-    if said.choice is None and (
-        result.command or not await _turn_stored(sessions, member_id, before)
-    ):
-        shown.append(Aside(after=before, speaker=Speaker.MEMBER.value, text=said.text))
-    notices = [reply.text for reply in result.replies if reply.session_id is None]
-    if notices:
-        after = await _last_message_id(sessions, member_id)
-        shown.extend(Aside(after=after, speaker=Speaker.AGENT.value, text=t) for t in notices)
+    member = Speaker.MEMBER.value
+    if said.choice is None and (result.command or not any(s == member for s, _ in stored)):
+        shown.append(Aside(after=before, speaker=member, text=said.text))
+    told = [r.text for r in result.replies if (Speaker.AGENT.value, r.text) not in stored]
+    if told:
+        after = max([before, *stored.values()])
+        shown.extend(Aside(after=after, speaker=Speaker.AGENT.value, text=t) for t in told)
     return shown
 
 
-async def _turn_stored(
+async def _stored_since(
     sessions: async_sessionmaker[AsyncSession], member_id: int, after: int
-) -> bool:
-    """Whether a member turn was stored after the message `after`."""
+) -> dict[tuple[str, str], int]:
+    """(speaker, text) → id of the member's messages stored after the message `after`."""
     async with sessions() as db:
-        found = await db.scalar(
-            select(Message.id)
+        rows = await db.execute(
+            select(Message.speaker, Message.text, Message.id)
             .join(CheckinSession, CheckinSession.id == Message.session_id)
-            .where(
-                CheckinSession.member_id == member_id,
-                Message.id > after,
-                Message.speaker == Speaker.MEMBER.value,
-            )
-            .limit(1)
+            .where(CheckinSession.member_id == member_id, Message.id > after)
         )
-    return found is not None
+    return {(speaker, text): message_id for speaker, text, message_id in rows}
 
 
 async def _open_session(db: AsyncSession, chat: TypedChat, member_id: int) -> int | None:

@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from bot.app import create_app
-from bot.bootstrap import build_services
+from bot.bootstrap import Services, build_services
 from bot.demo import create_demo
 from bot.settings import load_settings
 from core.markup import to_html
+from tests.fakes.brain import BuggyBrain
 from tests.fakes.clock import FakeClock
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -25,8 +26,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def client(db_url: str, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
-    services = build_services(load_settings(database_url=db_url), clock=clock, loop_interval=None)
+def services(db_url: str, clock: FakeClock) -> Services:
+    return build_services(load_settings(database_url=db_url), clock=clock, loop_interval=None)
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(services)
     async with app.router.lifespan_context(app):
         await create_demo(services)
@@ -212,3 +217,13 @@ async def test_a_check_in_past_its_end_offers_no_buttons(
     clock.advance(timedelta(days=2))  # Friday: Wednesday's check-in has expired
     [wednesday] = (await client.get(f"/dev/api/members/{ben}/chat")).json()["sessions"]
     assert wednesday["buttons"] == [] and wednesday["state"] == "expired"
+
+
+async def test_an_apology_for_a_turn_that_failed_is_shown(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    services.conversations.brain = BuggyBrain()
+    ana = await member_id(client, "ana@demo.vizdots.dev")
+    await say(client, ana, "4")
+    [*_, answer, apology] = bubbles(await timeline(client, ana))
+    assert answer == ("member", "4") and "something went wrong" in apology[1]
