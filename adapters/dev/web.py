@@ -2,7 +2,8 @@
 
 Mounted only when no Slack or Teams credentials are set (the embedded default), so it
 is never exposed beside a real chat integration. It speaks to core exactly as the other
-channels do: an IncomingMessage for a turn, a CommandRequest for `/vizdots …`.
+channels do: each typed line or button press goes through TypedChat, which reads it as
+a command or as the member's turn. What the page shows is built in adapters.dev.timeline.
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.conversation import OPEN_STATES
-from core.domain import Provider
+from core.domain import Provider, SessionState, Speaker
 from core.inbound import IncomingMessage, Sender
 from core.records import agent_spec
 from core.rendering import question_buttons
 from core.store.models import Agent, CheckinSession, Member, Message, Organization
-from core.typed import TypedChat
+from core.typed import Said, TypedChat
+
+from .timeline import Aside, Asides, timeline
 
 #: A member id in the database's range: anything else is a 400, never a database error.
 MemberId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -39,6 +42,7 @@ def dev_chat_routes(
     chat: TypedChat,
 ) -> APIRouter:
     router = APIRouter(prefix="/dev", include_in_schema=False)
+    asides = Asides()
     page = files("adapters.dev").joinpath("chat.html").read_text(encoding="utf-8")
 
     @router.get("", response_class=HTMLResponse)
@@ -59,13 +63,18 @@ def dev_chat_routes(
     @router.get("/api/members/{member_id}/chat")
     async def conversation(member_id: MemberId) -> dict[str, Any]:
         async with sessions() as db:
-            return await _chat_json(db, member_id)
+            open_id = await _open_session(db, chat, member_id)
+            recent = await _chat_json(db, member_id, open_id=open_id)
+        return {**recent, "timeline": timeline(recent["sessions"], asides.of(member_id))}
 
     @router.post("/api/members/{member_id}/say")
     async def say(member_id: MemberId, said: Typed) -> dict[str, Any]:
         sender = await _sender(sessions, member_id)
         incoming = IncomingMessage(sender=sender, text=said.text, choice=said.choice)
+        before = await _last_message_id(sessions, member_id)
         result = await chat.handle(incoming)
+        for aside in await _asides_of(sessions, member_id, said, result, before=before):
+            asides.add(member_id, aside)
         texts = [r.text for r in result.replies]
         return {"command_reply": "\n".join(texts)} if result.command else {"replies": texts}
 
@@ -96,7 +105,63 @@ async def _sender(sessions: async_sessionmaker[AsyncSession], member_id: int) ->
     return Sender(provider=Provider.DEV, workspace=found[1], user=found[0])
 
 
-async def _chat_json(db: AsyncSession, member_id: int) -> dict[str, Any]:
+async def _last_message_id(sessions: async_sessionmaker[AsyncSession], member_id: int) -> int:
+    """The id of the member's latest stored message (0: none): where an aside sits."""
+    async with sessions() as db:
+        found = await db.scalar(
+            select(func.max(Message.id))
+            .join(CheckinSession, CheckinSession.id == Message.session_id)
+            .where(CheckinSession.member_id == member_id)
+        )
+    return found or 0
+
+
+async def _asides_of(
+    sessions: async_sessionmaker[AsyncSession],
+    member_id: int,
+    said: Typed,
+    result: Said,
+    *,
+    before: int,
+) -> list[Aside]:
+    """What the page must show beside the stored turns: the typed line unless it was
+    stored as the member's turn (a button press is, unless stale), and each reply not
+    stored as a turn (command replies, notices, an apology for a turn that failed)."""
+    stored = await _stored_since(sessions, member_id, before)
+    shown: list[Aside] = []
+    member = Speaker.MEMBER.value
+    if said.choice is None and (result.command or not any(s == member for s, _ in stored)):
+        shown.append(Aside(after=before, speaker=member, text=said.text))
+    told = [r.text for r in result.replies if (Speaker.AGENT.value, r.text) not in stored]
+    if told:
+        after = max([before, *stored.values()])
+        shown.extend(Aside(after=after, speaker=Speaker.AGENT.value, text=t) for t in told)
+    return shown
+
+
+async def _stored_since(
+    sessions: async_sessionmaker[AsyncSession], member_id: int, after: int
+) -> dict[tuple[str, str], int]:
+    """(speaker, text) → id of the member's messages stored after the message `after`."""
+    async with sessions() as db:
+        rows = await db.execute(
+            select(Message.speaker, Message.text, Message.id)
+            .join(CheckinSession, CheckinSession.id == Message.session_id)
+            .where(CheckinSession.member_id == member_id, Message.id > after)
+        )
+    return {(speaker, text): message_id for speaker, text, message_id in rows}
+
+
+async def _open_session(db: AsyncSession, chat: TypedChat, member_id: int) -> int | None:
+    """The member's check-in open now: the one a typed answer would go to."""
+    member = await db.get(Member, member_id)
+    if member is None:
+        return None
+    conversations = chat.conversations
+    return await conversations.open_session_of(db, member, conversations.clock.now())
+
+
+async def _chat_json(db: AsyncSession, member_id: int, *, open_id: int | None) -> dict[str, Any]:
     """The member's recent check-ins, oldest first, with buttons on the open question."""
     recent = list(
         await db.scalars(
@@ -106,10 +171,14 @@ async def _chat_json(db: AsyncSession, member_id: int) -> dict[str, Any]:
             .limit(5)
         )
     )
-    return {"sessions": [await _session_json(db, s) for s in reversed(recent)]}
+    return {"sessions": [await _session_json(db, s, open_id) for s in reversed(recent)]}
 
 
-async def _session_json(db: AsyncSession, session: CheckinSession) -> dict[str, Any]:
+async def _session_json(
+    db: AsyncSession, session: CheckinSession, open_id: int | None
+) -> dict[str, Any]:
+    """A check-in as the page shows it; one left open past its end (not yet marked
+    expired by the loop) shows as expired, without buttons."""
     agent = agent_spec(await db.get_one(Agent, session.agent_id))
     messages = await db.scalars(
         select(Message).where(Message.session_id == session.id).order_by(Message.id)
@@ -117,14 +186,15 @@ async def _session_json(db: AsyncSession, session: CheckinSession) -> dict[str, 
     pending = next(
         (q for q in agent.questions if q.key == session.brain_state.get("pending")), None
     )
-    is_open = session.state in OPEN_STATES
+    is_open = session.id == open_id
     buttons = question_buttons(session.id, pending) if is_open else ()
+    ended = session.state in OPEN_STATES and not is_open
     return {
         "id": session.id,
         "agent": agent.name,
-        "state": session.state,
+        "state": SessionState.EXPIRED.value if ended else session.state,
         "local_date": session.local_date.isoformat(),
         "summary": session.summary,
-        "messages": [{"speaker": m.speaker, "text": m.text} for m in messages],
+        "messages": [{"id": m.id, "speaker": m.speaker, "text": m.text} for m in messages],
         "buttons": [{"label": b.label, "value": b.value} for b in buttons],
     }

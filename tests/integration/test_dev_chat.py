@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 
 from bot.app import create_app
-from bot.bootstrap import build_services
+from bot.bootstrap import Services, build_services
 from bot.demo import create_demo
 from bot.settings import load_settings
+from core.markup import to_html
+from tests.fakes.brain import BuggyBrain
 from tests.fakes.clock import FakeClock
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    services = build_services(
-        load_settings(database_url=db_url), clock=FakeClock(NOW), loop_interval=None
-    )
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def services(db_url: str, clock: FakeClock) -> Services:
+    return build_services(load_settings(database_url=db_url), clock=clock, loop_interval=None)
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(services)
     async with app.router.lifespan_context(app):
         await create_demo(services)
@@ -33,6 +43,36 @@ async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
 async def member_id(client: httpx.AsyncClient, email: str) -> int:
     members = (await client.get("/dev/api/members")).json()
     return next(m["id"] for m in members if m["email"] == email)
+
+
+async def say(client: httpx.AsyncClient, member: int, text: str, choice: str | None = None) -> Any:
+    response = await client.post(
+        f"/dev/api/members/{member}/say", json={"text": text, "choice": choice}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def timeline(client: httpx.AsyncClient, member: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await client.get(f"/dev/api/members/{member}/chat")).json()[
+        "timeline"
+    ]
+    return items
+
+
+def bubbles(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(speaker, html) of each bubble the page shows, in order."""
+    return [(i["speaker"], i["html"]) for i in items if i["kind"] == "turn"]
+
+
+async def answer_bens_check_in(client: httpx.AsyncClient) -> int:
+    ben = await member_id(client, "ben@demo.vizdots.dev")
+    [session] = (await client.get(f"/dev/api/members/{ben}/chat")).json()["sessions"]
+    four = next(b for b in session["buttons"] if b["label"].startswith("4"))
+    await say(client, ben, "4", four["value"])
+    await say(client, ben, "Reviewing PRs")
+    await say(client, ben, "none")
+    return ben
 
 
 async def test_the_page_is_served(client: httpx.AsyncClient) -> None:
@@ -92,3 +132,98 @@ async def test_an_out_of_range_member_id_is_a_client_error(
     said = await client.post(f"/dev/api/members/{member}/say", json={"text": "hi"})
     chat = await client.get(f"/dev/api/members/{member}/chat")
     assert 400 <= said.status_code < 500 and 400 <= chat.status_code < 500
+
+
+async def test_a_finished_check_ins_last_reply_is_shown_once(client: httpx.AsyncClient) -> None:
+    ben = await answer_bens_check_in(client)
+    [session] = (await client.get(f"/dev/api/members/{ben}/chat")).json()["sessions"]
+    last = to_html(session["messages"][-1]["text"])
+    assert [html for _, html in bubbles(await timeline(client, ben))].count(last) == 1
+
+
+async def test_a_pressed_choice_is_shown_once_as_the_members_turn(
+    client: httpx.AsyncClient,
+) -> None:
+    ben = await answer_bens_check_in(client)
+    assert bubbles(await timeline(client, ben)).count(("member", "4")) == 1
+
+
+async def test_an_answer_stored_as_a_turn_is_shown_once(client: httpx.AsyncClient) -> None:
+    ben = await answer_bens_check_in(client)
+    assert bubbles(await timeline(client, ben)).count(("member", "Reviewing PRs")) == 1
+
+
+async def test_a_notice_is_rendered_from_markup(client: httpx.AsyncClient) -> None:
+    ben = await answer_bens_check_in(client)
+    await say(client, ben, "thanks")
+    [*_, (speaker, notice)] = bubbles(await timeline(client, ben))
+    assert speaker == "agent" and "<strong>help</strong>" in notice and "**" not in notice
+
+
+async def test_what_a_member_types_is_escaped(client: httpx.AsyncClient) -> None:
+    ana = await member_id(client, "ana@demo.vizdots.dev")
+    await say(client, ana, "<b>x</b>")
+    assert ("member", "&lt;b&gt;x&lt;/b&gt;") in bubbles(await timeline(client, ana))
+
+
+async def test_a_typed_command_and_its_reply_follow_the_check_in(
+    client: httpx.AsyncClient,
+) -> None:
+    ben = await answer_bens_check_in(client)
+    await say(client, ben, "help")
+    [*_, finished, typed, reply] = bubbles(await timeline(client, ben))
+    assert finished[0] == "agent" and typed == ("member", "help") and "schedule" in reply[1]
+
+
+async def test_a_command_typed_while_a_question_waits_sits_inside_the_check_in(
+    client: httpx.AsyncClient,
+) -> None:
+    ana = await member_id(client, "ana@demo.vizdots.dev")
+    await say(client, ana, "/vizdots help")
+    await say(client, ana, "4")
+    speakers = [speaker for speaker, _ in bubbles(await timeline(client, ana))]
+    assert speakers == ["agent", "member", "agent", "member", "agent"]
+
+
+async def test_a_message_after_the_check_in_names_the_next_one(
+    client: httpx.AsyncClient,
+) -> None:
+    ben = await answer_bens_check_in(client)
+    await say(client, ben, "thanks")
+    [*_, typed, notice] = bubbles(await timeline(client, ben))
+    assert typed == ("member", "thanks") and "Your next check-in" in notice[1]
+
+
+async def test_start_is_shown_before_the_check_in_it_opens(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    ben = await member_id(client, "ben@demo.vizdots.dev")
+    clock.advance(timedelta(days=2))  # Friday: Wednesday's check-in has expired
+    await say(client, ben, "start")
+    items = await timeline(client, ben)
+    typed = items.index({"kind": "turn", "speaker": "member", "html": "start", "session": None})
+    assert [i["kind"] for i in items[typed + 1 : typed + 3]] == ["session", "turn"]
+
+
+async def test_the_page_says_commands_need_no_prefix(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/dev")).text
+    assert "type help" in page and "type /vizdots help" not in page
+
+
+async def test_a_check_in_past_its_end_offers_no_buttons(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    ben = await member_id(client, "ben@demo.vizdots.dev")
+    clock.advance(timedelta(days=2))  # Friday: Wednesday's check-in has expired
+    [wednesday] = (await client.get(f"/dev/api/members/{ben}/chat")).json()["sessions"]
+    assert wednesday["buttons"] == [] and wednesday["state"] == "expired"
+
+
+async def test_an_apology_for_a_turn_that_failed_is_shown(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    services.conversations.brain = BuggyBrain()
+    ana = await member_id(client, "ana@demo.vizdots.dev")
+    await say(client, ana, "4")
+    [*_, answer, apology] = bubbles(await timeline(client, ana))
+    assert answer == ("member", "4") and "something went wrong" in apology[1]
