@@ -55,6 +55,12 @@ UNKNOWN_SENDER = "Hi! I don't know you yet in VizDots. Ask an admin to run `memb
 NOTHING_OPEN = "No check-in is open for you right now."
 CAN_START = "Type **start** to begin one now, or **help** to see what you can ask."
 ALREADY_DONE = "You've had today's check-in already."
+#: What a member with nothing open is told about today, by how today's check-in ended.
+TODAY_OVER = {
+    SessionState.COMPLETED: ALREADY_DONE,
+    SessionState.SKIPPED: "You skipped today's check-in.",
+    SessionState.EXPIRED: "Today's check-in has closed.",
+}
 NEXT_DUE = "Your next check-in ({agent}) is due {local}, {timezone} time."
 NONE_PLANNED = "No check-in is planned for you yet."
 HELP_HINT = "Type **help** to see what you can ask."
@@ -495,10 +501,12 @@ class Conversations:
             started = await self.delivery.start_now(member_id=member.id)
             if started is not None:
                 return [started]
-        if not wants_start and await self.delivery.can_start_now(member.id):
+        ended = await self.delivery.todays_end(member.id)
+        if ended is None and not wants_start:
             text = f"{NOTHING_OPEN} {CAN_START}"
         else:
-            text = f"{ALREADY_DONE} {await self._next_due(member)}\n{HELP_HINT}"
+            today = TODAY_OVER.get(ended or SessionState.EXPIRED, NOTHING_OPEN)
+            text = f"{today} {await self._next_due(member)}\n{HELP_HINT}"
         message = OutgoingMessage(text)
         event = incoming.event_id or uuid.uuid4().hex
         await self._notify(member, message, key=f"notice:{event}")

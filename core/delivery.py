@@ -281,16 +281,17 @@ class Delivery:
             )
         return OutgoingMessage(opening.text, session_id=session_id) if opening else None
 
-    async def can_start_now(self, member_id: int) -> bool:
-        """Whether `start` would open a check-in now: no check-in of today's agent is over."""
+    async def todays_end(self, member_id: int) -> SessionState | None:
+        """How today's check-in ended (completed, skipped, expired), or None when `start`
+        would open one now (one a day per agent)."""
         now = self.clock.now()
         async with self.sessions() as db:
             member = await db.get_one(Member, member_id)
             agent_id = await self._agent_for(db, member, None)
-            if agent_id is None or not member.active:
-                return False
+            if agent_id is None:
+                return SessionState.EXPIRED
             local_date = now.astimezone(zone_or_default(member.timezone)).date()
-            return not await _over_today(db, member_id, agent_id, local_date, now)
+            return await _over_today(db, member_id, agent_id, local_date, now)
 
     async def _on_demand_session(
         self, member_id: int, agent_slug: str | None
@@ -307,7 +308,7 @@ class Delivery:
         zone = zone_or_default(member.timezone)
         local_date = now.astimezone(zone).date()
         async with self.sessions.begin() as db:
-            if await _over_today(db, member_id, agent_id, local_date, now):
+            if await _over_today(db, member_id, agent_id, local_date, now) is not None:
                 return None
             planned = await db.scalar(_bring_forward(member_id, agent_id, local_date, now))
         if planned is not None:
@@ -375,16 +376,19 @@ class Delivery:
 
 async def _over_today(
     db: AsyncSession, member_id: int, agent_id: int, local_date: date, now: datetime
-) -> bool:
-    """Whether the member's check-in of this agent for `local_date` is over (answered,
-    skipped, failed, or expired), planned or started on demand: one a day per agent."""
-    over = select(CheckinSession.id).where(
+) -> SessionState | None:
+    """How the member's check-in of this agent for `local_date` ended (answered, skipped,
+    or expired), planned or started on demand; None while it is not over."""
+    over = select(CheckinSession.state, CheckinSession.expires_at).where(
         CheckinSession.member_id == member_id,
         CheckinSession.agent_id == agent_id,
         CheckinSession.local_date == local_date,
         or_(CheckinSession.state.in_(_OVER), CheckinSession.expires_at <= now),
     )
-    return await db.scalar(over.limit(1)) is not None
+    row = (await db.execute(over.limit(1))).first()
+    if row is None:
+        return None
+    return SessionState(row.state) if row.state in _OVER else SessionState.EXPIRED
 
 
 def _bring_forward(member_id: int, agent_id: int, local_date: date, now: datetime) -> Update:
