@@ -159,3 +159,19 @@ async def test_a_member_who_blocked_the_bot_is_left_for_email(world: TeamsWorld)
 
 async def _reachable(world: TeamsWorld) -> bool:
     return not (await world.member("aad-ben")).teams_unreachable
+
+
+async def test_a_personal_install_enrols_and_the_client_timezone_is_kept(
+    world: TeamsWorld,
+) -> None:
+    install = world.activities.personal_install(OLIVE)
+    install["entities"] = [{"type": "clientInfo", "timezone": "Europe/Berlin"}]
+    assert (await world.activities.post(install)).status_code == 200
+    olive = await world.member("aad-olive")
+    assert olive.role == "owner" and olive.timezone == "Europe/Berlin"
+    moved = world.activities.personal(OLIVE, "help")
+    moved["entities"] = [{"type": "clientInfo", "timezone": "America/New_York"}]
+    await world.activities.post(moved)
+    assert (await world.member("aad-olive")).timezone == "America/New_York"
+    await world.activities.post(world.activities.personal_install(OLIVE, action="remove"))
+    assert (await world.member("aad-olive")).teams_unreachable
