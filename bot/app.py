@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from bot.bootstrap import Services
 from bot.internal import internal_routes
+from bot.teams import teams_routes
 from core.store.health import schema_problem
 
 
@@ -65,6 +66,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(internal_routes())
     if services.slack is not None:
         app.include_router(services.slack.routes())
+    app.include_router(teams_routes(services.teams))
     if services.dev_chat:
         from adapters.dev.web import dev_chat_routes
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -28,6 +29,7 @@ from core.typed import TypedChat
 
 if TYPE_CHECKING:
     from bot.slack import SlackParts
+    from bot.teams import TeamsParts
 
 log = logging.getLogger("vizdots")
 
@@ -46,6 +48,7 @@ class Services:
     outbox: Outbox
     directories: dict[Provider, MemberDirectory] = field(default_factory=dict)
     slack: SlackParts | None = None
+    teams: TeamsParts | None = None
     #: Run planning and delivery every `loop_interval` seconds inside the web process.
     loop_interval: float | None = 60.0
     #: Take the inbox's turns inside this process (else `vizdots worker` processes do).
@@ -62,13 +65,9 @@ class Services:
         return TypedChat(conversations=self.conversations, run_command=self.run_command)
 
     async def run_command(self, request: CommandRequest) -> str:
-        reply = await run_command(
-            sessions=self.sessions,
-            request=request,
-            directory=self.directories.get(request.sender.provider),
-            clock=self.clock,
+        return await _run_command(
+            request, sessions=self.sessions, directories=self.directories, clock=self.clock
         )
-        return reply.text
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -88,6 +87,8 @@ class Services:
             yield
         finally:
             await self.inbox.flush()  # what the web process accepted is stored before exit
+            if self.teams is not None and self.teams.app is not None:
+                await self.teams.app.background.finish()  # team rosters being read
             for task in tasks:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
@@ -101,6 +102,22 @@ class Services:
         if self.slack is not None:
             await self.slack.clients.close()
         await self.engine.dispose()
+
+
+async def _run_command(
+    request: CommandRequest,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    directories: dict[Provider, MemberDirectory],
+    clock: Clock,
+) -> str:
+    reply = await run_command(
+        sessions=sessions,
+        request=request,
+        directory=directories.get(request.sender.provider),
+        clock=clock,
+    )
+    return reply.text
 
 
 def _background(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -143,13 +160,19 @@ def build_services(
     clock = clock or SystemClock()
     brain = build_brain(settings)
     slack = _slack_parts(settings, engine, sessions, clock)
-    channels: list[Channel] = [slack.channel] if slack else []
+    teams = _teams_parts(settings, sessions, clock)
+    channels: list[Channel] = [slack.channel] if slack else []  # Slack first, then Teams
+    if teams is not None:
+        channels.append(teams.channel)
     listeners: list[CheckinListener] = [slack.home] if slack else []
     if not channels and dev_chat:
         from adapters.dev.channel import DevChannel
 
         channels.append(DevChannel())
     channel_set = ChannelSet(channels)
+    directories: dict[Provider, MemberDirectory] = {}
+    if slack is not None:
+        directories[Provider.SLACK] = slack.directory
     claim_timeout = timedelta(seconds=settings.claim_timeout_seconds)
     outbox = Outbox(
         sessions=sessions, channels=channel_set, clock=clock, claim_timeout=claim_timeout
@@ -171,7 +194,11 @@ def build_services(
         delivery=delivery,
         outbox=outbox,
         listeners=listeners,
-        directories={Provider.SLACK: slack.directory} if slack else {},
+        directories=directories,
+    )
+    typed = TypedChat(
+        conversations=conversations,
+        run_command=partial(_run_command, sessions=sessions, directories=directories, clock=clock),
     )
     inbox = Inbox(
         sessions=sessions,
@@ -180,6 +207,7 @@ def build_services(
         accept_window=accept_window,
         concurrency=settings.worker_concurrency,
         claim_timeout=claim_timeout,
+        typed={Provider.TEAMS: typed},  # Teams has no slash commands: typed lines may be
     )
     services = Services(
         settings=settings,
@@ -192,8 +220,9 @@ def build_services(
         conversations=conversations,
         inbox=inbox,
         outbox=outbox,
-        directories={Provider.SLACK: slack.directory} if slack else {},
+        directories=directories,
         slack=slack,
+        teams=teams,
         loop_interval=loop_interval,
         inbox_in_process=inbox_in_process,
     )
@@ -201,6 +230,10 @@ def build_services(
         from bot.slack import attach_slack_app
 
         attach_slack_app(slack, inbox=inbox, run_command=services.run_command)
+    if teams is not None:
+        from bot.teams import attach_teams_app
+
+        attach_teams_app(teams, inbox=inbox)
     return services
 
 
@@ -215,3 +248,13 @@ def _slack_parts(
     from bot.slack import build_slack_parts
 
     return build_slack_parts(settings, engine=engine, sessions=sessions, clock=clock)
+
+
+def _teams_parts(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> TeamsParts | None:
+    if not settings.integrations()["teams"]:
+        return None
+    from bot.teams import build_teams_parts
+
+    return build_teams_parts(settings, sessions=sessions, clock=clock)

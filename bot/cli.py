@@ -268,5 +268,23 @@ def slack_manifest() -> None:
     print(manifest.read_text(encoding="utf-8").replace(MANIFEST_PLACEHOLDER, base), end="")
 
 
+@app.command("teams-package")
+def teams_package(
+    out: str = typer.Option("vizdots-teams.zip", help="where to write the zip"),
+) -> None:
+    """Write the Teams app package (manifest.json + icons, zipped) for MICROSOFT_APP_ID."""
+    from pathlib import Path
+
+    from adapters.teams.package import package
+
+    settings = settings_or_exit()
+    if not settings.microsoft_app_id:
+        print("MICROSOFT_APP_ID is not set: the package names the bot by it", file=sys.stderr)
+        raise typer.Exit(2)
+    data = package(app_id=settings.microsoft_app_id, base_url=str(settings.app_base_url))
+    Path(out).write_bytes(data)
+    print(f"wrote {out}: upload it in the Teams admin center (Manage apps → Upload)")
+
+
 if __name__ == "__main__":
     app()

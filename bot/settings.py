@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     microsoft_app_id: str | None = None
     microsoft_app_password: Secret
     microsoft_app_tenant_id: str | None = None
+    #: Accept unauthenticated activities from a local Bot Framework Emulator; only
+    #: without MICROSOFT_APP_ID (a warning is logged at start-up).
+    teams_emulator: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -122,7 +125,7 @@ class Settings(BaseSettings):
             "openai": self.openai_api_key is not None,
             "slack": self.slack_signing_secret is not None
             and (self.slack_bot_token is not None or self.slack_client_id is not None),
-            "teams": self.microsoft_app_id is not None,
+            "teams": self.microsoft_app_id is not None or self.teams_emulator,
             "stripe": self.stripe_secret_key is not None,
             "email": self.aws_ses_access_key_id is not None
             and self.aws_ses_secret_access_key is not None,

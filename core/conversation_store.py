@@ -14,7 +14,7 @@ from core.domain import AgentSpec, Question, QuestionKind, Speaker
 from core.ports import (
     AiCall,
     BrainInput,
-    SentMessage,
+    Learned,
     Turn,
 )
 from core.records import agent_spec, pending_question
@@ -107,12 +107,14 @@ def valid_dots(agent: AgentSpec, dots: Mapping[str, float | str]) -> dict[str, f
     return kept
 
 
-#: Member columns a channel may fill in while sending (an address it had to look up).
-LEARNABLE = frozenset({"slack_dm_channel_id"})
+#: Member columns a channel may fill in while sending (an address it had to look up, or
+#: found dead): a Slack DM channel id, a Teams conversation reference (JSON), a flag.
+LEARNABLE = frozenset({"slack_dm_channel_id", "teams_conversation_ref", "teams_unreachable"})
 
 
-async def remember_learned(db: AsyncSession, member_id: int, sent: SentMessage) -> None:
-    """Store what the channel learned (a Slack DM channel id) so it is looked up only once."""
-    values = {key: value for key, value in sent.learned.items() if key in LEARNABLE}
+async def remember_learned(db: AsyncSession, member_id: int, learned: Learned) -> None:
+    """Store what the channel learned (a Slack DM channel id, a Teams conversation
+    reference) so it is looked up only once; other keys are ignored."""
+    values = {key: value for key, value in learned.items() if key in LEARNABLE}
     if values:
         await db.execute(update(Member).where(Member.id == member_id).values(**values))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,7 @@ from core.ports import Clock
 from core.store.claims import claim
 from core.store.models import InboundEvent
 from core.store.seed import dialect_insert
+from core.typed import TypedChat
 
 log = logging.getLogger("vizdots.inbox")
 
@@ -59,13 +60,17 @@ class Inbox:
         accept_window: float | None = None,
         claim_timeout: timedelta = timedelta(minutes=2),
         backoff: Backoff | None = None,
+        typed: Mapping[Provider, TypedChat] | None = None,
     ) -> None:
-        """`accept_window`: None stores each event with its own INSERT; 0 is group commit
+        """`typed`: chats without slash commands (Teams) whose messages may be commands:
+        their events are taken by TypedChat, which tells a command from a check-in turn.
+        `accept_window`: None stores each event with its own INSERT; 0 is group commit
         (an INSERT starts at once, and the events accepted while it runs share the next
         one); > 0 also waits that many seconds for company before each INSERT. Each
         caller returns once its own row is committed."""
         self.sessions = sessions
         self.conversations = conversations
+        self.typed = dict(typed or {})
         self.clock = clock
         self.claim_timeout = claim_timeout
         self.backoff = backoff or Backoff(max_attempts=10, give_up_after=timedelta(minutes=30))
@@ -233,8 +238,11 @@ class Inbox:
 
     async def _take_turn(self, row: Row[Any]) -> None:
         item = item_of(row)
+        typed = self.typed.get(item.sender.provider)
         if isinstance(item, EditedMessage):
             await self.conversations.handle_edit(item)
+        elif typed is not None:
+            await typed.handle(item, apologise=False)
         else:
             await self.conversations.handle_message(item, apologise=False)
 

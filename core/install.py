@@ -67,8 +67,12 @@ async def finish_install(
     workspace: Workspace,
     profiles: Sequence[MemberProfile],
     default_timezone: str,
+    complete: bool = True,
 ) -> InstallResult:
-    """Sync the workspace's people, make the installer owner, record it in the audit log."""
+    """Sync the workspace's people, make the installer owner, record it in the audit log.
+
+    `complete=False`: `profiles` is only part of the workspace (a Teams team's roster, one
+    person's install), so nobody it leaves out is deactivated."""
     org = await db.get_one(Organization, registration.org_id)
     synced = await sync_members(
         db,
@@ -76,6 +80,7 @@ async def finish_install(
         provider=workspace.provider,
         profiles=profiles,
         default_timezone=default_timezone,
+        complete=complete,
     )
     owner = await _make_owner(db, org, workspace)
     db.add(AuditEntry(org_id=org.id, actor_member_id=owner, action="install", detail={

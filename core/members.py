@@ -103,11 +103,14 @@ async def sync_members(
     provider: Provider,
     profiles: Sequence[MemberProfile],
     default_timezone: str,
+    complete: bool = True,
 ) -> SyncResult:
     """Add, update, reactivate and deactivate the org's `provider` members to match `profiles`.
 
     A new member without a known timezone gets `default_timezone`; an existing one keeps
-    theirs unless the profile brings a valid zone.
+    theirs unless the profile brings a valid zone. Only a `complete` listing (a whole
+    directory) deactivates whom it does not list: a roster that arrives piece by piece
+    (one Teams team, one personal install) adds and updates, and deactivates nobody.
     """
     key = external_id_attribute(provider)
     roster = _Roster(list(await db.scalars(select(Member).where(Member.org_id == org_id))), key)
@@ -118,7 +121,7 @@ async def sync_members(
         change = _take_in(db, roster, org_id, profile, default_timezone)
         added += change.added
         updated += change.updated
-    deactivated = _deactivate_unlisted(roster, listed)
+    deactivated = _deactivate_unlisted(roster, listed) if complete else 0
     await db.flush()
     return SyncResult(added=added, updated=updated, deactivated=deactivated)
 

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.backoff import Backoff
 from core.channels import ChannelSet
 from core.conversation_store import remember_learned
-from core.domain import SessionState
+from core.domain import Provider, SessionState
 from core.ports import (
     Button,
     Channel,
@@ -242,10 +242,15 @@ class Outbox:
                     .where(Message.id == row.message_row_id)
                     .values(channel_message_id=sent.message_id)
                 )
-            await remember_learned(db, row.member_id, sent)
+            await remember_learned(db, row.member_id, sent.learned)
 
     async def _failed(self, row: Row[Any], error: DeliveryError) -> Sent:
         now = self.clock.now()
+        if error.learned:  # e.g. the member blocked the bot: stored, so no chat tries again
+            async with self.sessions.begin() as db:
+                await remember_learned(db, row.member_id, error.learned)
+            if not error.retryable and await self._reachable(row):
+                error = DeliveryError(f"{error}; another chat reaches the member", retryable=True)
         spent = self.backoff.exhausted(attempts=row.attempts, age=now - row.created_at)
         if error.retryable and not spent:
             delay = self.backoff.delay(row.attempts)
@@ -260,6 +265,12 @@ class Outbox:
         await self._set(row, status=Sent.FAILED, error=error, finished_at=now)
         return Sent.FAILED
 
+    async def _reachable(self, row: Row[Any]) -> bool:
+        """Whether a chat reaches the member (after what a failure taught was stored)."""
+        async with self.sessions() as db:
+            member = await db.get(Member, row.member_id, populate_existing=True)
+        return member is not None and await self.channels.for_member(address_of(member)) is not None
+
     async def _set(
         self, row: Row[Any], *, status: Sent, error: DeliveryError, **values: Any
     ) -> None:
@@ -270,11 +281,18 @@ class Outbox:
                 .values(status=status.value, claimed_at=None, last_error=str(error)[:200], **values)
             )
             if status is Sent.FAILED and row.kind == "opening" and row.session_id is not None:
-                await db.execute(  # the check-in never reached the member
+                # the check-in never reached the member: failed, or, when the chat said the
+                # member cannot be reached there any more, left for the email path
+                lost = (
+                    {"channel": Provider.EMAIL.value}
+                    if error.learned
+                    else {"state": SessionState.FAILED.value}
+                )
+                await db.execute(
                     update(CheckinSession)
                     .where(
                         CheckinSession.id == row.session_id,
                         CheckinSession.state == SessionState.DELIVERED.value,
                     )
-                    .values(state=SessionState.FAILED.value, outcome_note=str(error)[:200])
+                    .values(outcome_note=str(error)[:200], **lost)
                 )

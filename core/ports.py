@@ -51,14 +51,21 @@ class MemberAddress:
     slack_user_id: str | None = None
     slack_dm_channel_id: str | None = None
     teams_conversation_ref: Mapping[str, Any] | None = None
+    #: The member blocked or removed the bot in Teams: no Teams message reaches them.
+    teams_unreachable: bool = False
     email: str | None = None
+
+
+#: Address facts a channel learned about a member, by Member column: a string (a Slack DM
+#: channel id), a structured address (a Teams conversation reference, JSON) or a flag.
+Learned = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class SentMessage:
     message_id: str
     #: Channel-specific address learned while sending (e.g. a Slack DM channel id) to store.
-    learned: Mapping[str, str] = field(default_factory=dict)
+    learned: Learned = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +91,15 @@ class Email:
 
 # --- channel, mailer, clock ------------------------------------------------------------------
 class DeliveryError(Exception):
-    """A channel could not deliver; `retryable` says whether trying later may succeed."""
+    """A channel could not deliver; `retryable` says whether trying later may succeed.
 
-    def __init__(self, reason: str, *, retryable: bool) -> None:
+    `learned`: what the failure taught about the member's address, stored like
+    `SentMessage.learned` (a member who blocked the bot: unreachable in that chat)."""
+
+    def __init__(self, reason: str, *, retryable: bool, learned: Learned | None = None) -> None:
         super().__init__(reason)
         self.retryable = retryable
+        self.learned: Learned = dict(learned or {})
 
 
 @runtime_checkable

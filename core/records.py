@@ -30,6 +30,7 @@ def address_of(member: Member) -> MemberAddress:
         slack_user_id=member.slack_user_id,
         slack_dm_channel_id=member.slack_dm_channel_id,
         teams_conversation_ref=member.teams_conversation_ref,
+        teams_unreachable=bool(member.teams_unreachable),
         email=member.email,
     )
 

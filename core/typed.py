@@ -52,17 +52,20 @@ class TypedChat:
         self.conversations = conversations
         self.run_command = run_command
 
-    async def handle(self, incoming: IncomingMessage, *, addressed: bool = False) -> Said:
+    async def handle(
+        self, incoming: IncomingMessage, *, addressed: bool = False, apologise: bool = True
+    ) -> Said:
         """Run the command the line spells, or take it as the member's turn.
 
         A command's reply goes to the member through their channel, once per event
-        (a redelivered event is not answered twice), and is returned as well."""
+        (a redelivered event is not answered twice), and is returned as well.
+        `apologise=False`: a failing turn raises, for the inbox to retry it."""
         if incoming.choice is None:
             waiting = await self.conversations.question_waiting(incoming.sender)
             words = command_in(incoming.text, question_waiting=waiting, addressed=addressed)
             if words is not None:
                 return Said(command=True, replies=(await self._command(incoming, words),))
-        replies = await self.conversations.handle_message(incoming)
+        replies = await self.conversations.handle_message(incoming, apologise=apologise)
         return Said(command=False, replies=tuple(replies))
 
     async def _command(self, incoming: IncomingMessage, words: str) -> OutgoingMessage:

@@ -107,6 +107,12 @@ class Member(Base):
     slack_dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     teams_aad_object_id: Mapped[str | None] = mapped_column(String(64))
     teams_conversation_ref: Mapped[dict[str, Any] | None]
+    teams_unreachable: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default="0",
+        doc="the member blocked or removed the bot in Teams (403, or the chat is gone)",
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     paused_until: Mapped[date | None] = mapped_column(Date)
     vacation_until: Mapped[date | None] = mapped_column(Date)
@@ -226,7 +232,7 @@ class Message(Base):
     speaker: Mapped[str] = mapped_column(String(8))
     text: Mapped[str] = mapped_column(Text)
     question_key: Mapped[str | None] = mapped_column(String(32))
-    channel_message_id: Mapped[str | None] = mapped_column(String(128))
+    channel_message_id: Mapped[str | None] = mapped_column(String(255))
     inbound_event_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     reply_to_id: Mapped[int | None] = mapped_column(
         Id,
@@ -342,7 +348,7 @@ class InboundEvent(Base):
     workspace: Mapped[str] = mapped_column(String(128))
     user_id: Mapped[str] = mapped_column(String(320))
     text: Mapped[str] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(String(128))
+    message_id: Mapped[str | None] = mapped_column(String(255))
     choice: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
     claimed_at: Mapped[datetime | None]
@@ -386,7 +392,7 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]
     in_doubt: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    channel_message_id: Mapped[str | None] = mapped_column(String(128))
+    channel_message_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(String(200), doc="no message text")
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]

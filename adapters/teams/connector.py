@@ -1,0 +1,108 @@
+"""Calls to the Bot Framework connector (the activity's serviceUrl), through the Agents
+SDK's ConnectorClient, and its failures as core's DeliveryError.
+
+A token for the connector comes from the SDK's MSAL provider (client credentials of
+MICROSOFT_APP_ID in MICROSOFT_APP_TENANT_ID; MSAL caches it until it expires); the
+emulator takes none. Retryable answers — 412, 429, 502, 503, 504, a timeout, a
+connection refused — become DeliveryError(retryable=True) and the outbox tries again
+after its exponential back-off with jitter; 403 (the member blocked or uninstalled the
+bot) and 404 (the chat no longer exists) are permanent and mark the member unreachable
+in Teams. Logs name the operation, the status and the member id, never a token or text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Protocol
+
+import aiohttp
+from microsoft_agents.hosting.core.connector.client import ConnectorClient
+
+from adapters.teams.config import CONNECTOR_RESOURCE, CONNECTOR_SCOPES, TeamsSettings
+from core.ports import DeliveryError
+
+log = logging.getLogger("vizdots.teams")
+
+RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
+UNREACHABLE = frozenset({403, 404})
+TIMEOUT = aiohttp.ClientTimeout(total=20, connect=5)
+
+
+class ConnectorTokens(Protocol):
+    async def token(self) -> str:
+        """A bearer token for the Bot Framework connector ("" when none is needed)."""
+        ...
+
+
+class NoTokens:
+    """The Bot Framework Emulator's connector takes anonymous calls."""
+
+    async def token(self) -> str:
+        return ""
+
+
+class MsalTokens:
+    """Client-credentials tokens from the SDK's MSAL provider (cached by MSAL)."""
+
+    def __init__(self, settings: TeamsSettings) -> None:
+        from microsoft_agents.authentication.msal import MsalAuth
+
+        self._auth = MsalAuth(settings.auth_configuration())
+
+    async def token(self) -> str:
+        return await self._auth.get_access_token(CONNECTOR_RESOURCE, list(CONNECTOR_SCOPES))
+
+
+class Connector:
+    def __init__(self, *, tokens: ConnectorTokens) -> None:
+        self._tokens = tokens
+
+    @asynccontextmanager
+    async def client(self, service_url: str) -> AsyncIterator[ConnectorClient]:
+        """A connector client for one serviceUrl, closed afterwards."""
+        with translated("token", member_id=None):
+            token = await self._tokens.token()
+        base = service_url if service_url.endswith("/") else service_url + "/"
+        session = aiohttp.ClientSession(base_url=base, timeout=TIMEOUT)
+        client = ConnectorClient(endpoint=base, token=token, session=session)
+        try:
+            yield client
+        finally:
+            await client.close()
+
+
+class TeamsDeliveryError(DeliveryError):
+    def __init__(self, reason: str, *, status: int, retryable: bool, unreachable: bool) -> None:
+        learned = {"teams_unreachable": True} if unreachable else None
+        super().__init__(reason, retryable=retryable, learned=learned)
+        self.status = status
+
+
+@contextmanager
+def translated(operation: str, *, member_id: int | None) -> Iterator[None]:
+    """Connector and network failures as TeamsDeliveryError, logged without content."""
+    try:
+        yield
+    except aiohttp.ClientResponseError as error:
+        status = int(error.status)
+        log.warning("teams %s failed for member %s: HTTP %d", operation, member_id, status)
+        unreachable = status in UNREACHABLE
+        hint = " (the member blocked or removed VizDots in Teams)" if unreachable else ""
+        raise TeamsDeliveryError(
+            f"Teams {operation}: HTTP {status}{hint}",
+            status=status,
+            retryable=status in RETRYABLE,
+            unreachable=unreachable,
+        ) from None
+    except (TimeoutError, aiohttp.ClientError) as error:
+        log.warning("teams %s failed for member %s: %s", operation, member_id,
+                    type(error).__name__)  # fmt: skip
+        reason = f"Teams {operation}: could not reach the connector ({type(error).__name__})"
+        raise TeamsDeliveryError(reason, status=0, retryable=True, unreachable=False) from None
+    except ValueError as error:  # MSAL could not get a token, or the SDK refused an id
+        log.warning("teams %s failed for member %s: %s", operation, member_id,
+                    type(error).__name__)  # fmt: skip
+        reason = f"Teams {operation}: {type(error).__name__}"
+        raise TeamsDeliveryError(reason, status=0, retryable=True, unreachable=False) from None
