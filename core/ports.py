@@ -142,6 +142,21 @@ class Mailer(Protocol):
         ...
 
 
+class MemberLinks(Protocol):
+    """Links into the app for a member, signed and expiring (LINK_SIGNING_SECRET).
+
+    Emails carry them: the browser check-in page answers a session through the same inbox
+    and engine as any chat, and the one-click unsubscribe (RFC 8058) sets email_opt_out."""
+
+    def checkin(self, *, member_id: int, session_id: int) -> str:
+        """An absolute URL of the page where the member answers `session_id`."""
+        ...
+
+    def unsubscribe(self, *, member_id: int) -> str:
+        """An absolute URL that turns reminder emails off for the member, no login needed."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
