@@ -7,6 +7,7 @@ of its message, with the URL's password struck out should a driver ever repeat i
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -69,3 +70,23 @@ async def schema_problem(engine: AsyncEngine, *, within: float = PROBE_SECONDS) 
     if current != head:
         return f"schema at {current or 'nothing'}, expected {head}: run `vizdots migrate`"
     return None
+
+
+class OutageLog:
+    """A process's one voice about a database outage, whichever of its background loops
+    notices: one line when the database is found unreachable, one when it answers again,
+    nothing in between (the loops back off quietly meanwhile)."""
+
+    def __init__(self, *, logger: logging.Logger | None = None) -> None:
+        self._log = logger or logging.getLogger("vizdots.database")
+        self.reason: str | None = None
+
+    def down(self, reason: str) -> None:
+        if self.reason is None:
+            self._log.warning("%s; background work waits for it, retrying with back-off", reason)
+        self.reason = reason
+
+    def up(self) -> None:
+        if self.reason is not None:
+            self._log.warning("database reachable again; background work resumes")
+        self.reason = None
