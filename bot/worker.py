@@ -72,9 +72,15 @@ async def send_forever(services: Services, *, idle: float = 0.5) -> None:
 RETRY = Backoff(first=timedelta(seconds=1), cap=timedelta(seconds=30))
 
 
-async def keep_going(services: Services, name: str, round_: Callable[[], Awaitable[float]]) -> None:
+async def keep_going(
+    services: Services,
+    name: str,
+    round_: Callable[[], Awaitable[float]],
+    *,
+    retry: Backoff = RETRY,
+) -> None:
     """Run `round_` forever, resting as long as it says between rounds. A failed round is
-    retried after a back-off (RETRY); while the database is unreachable only a probe runs
+    retried after a back-off (`retry`); while the database is unreachable only a probe runs
     at each retry, and the process says so once (`services.database`), not with a
     traceback a try. Any other failure is logged with its traceback."""
     failures = 0
@@ -83,7 +89,7 @@ async def keep_going(services: Services, name: str, round_: Callable[[], Awaitab
         if not failures or await _reachable(services):
             rest = await _round(services, name, round_)
         failures = 0 if rest is not None else failures + 1
-        await asyncio.sleep(rest if rest is not None else RETRY.delay(failures).total_seconds())
+        await asyncio.sleep(rest if rest is not None else retry.delay(failures).total_seconds())
 
 
 async def _reachable(services: Services) -> bool:

@@ -1,4 +1,5 @@
-"""`vizdots serve` while its PostgreSQL database goes away and comes back.
+"""Background loops while the database goes away and comes back: `keep_going` in
+process, then `vizdots serve` against a PostgreSQL database taken from under it.
 
 The database is taken away from under a running `serve` (every connection to it ended,
 new ones refused: ALTER DATABASE … ALLOW_CONNECTIONS false) and given back. Meanwhile the
@@ -9,12 +10,15 @@ why (with no password), then 200 again.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -22,6 +26,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bot.bootstrap import build_services
+from bot.settings import load_settings
+from bot.worker import keep_going
+from core.backoff import Backoff
 from core.store.engine import make_sync_engine
 from tests.conftest import _fresh_database
 from tests.fakes.http_server import free_port
@@ -31,6 +39,52 @@ PASSWORD = "pa55-w0rd-never-shown"
 DOWN, BACK = "database unreachable: OperationalError", "database reachable again"
 
 
+# --- in process: what a failing round logs ------------------------------------------------------
+QUICK = Backoff(first=timedelta(milliseconds=10), cap=timedelta(milliseconds=40))
+
+
+async def failing_rounds(db_url: str, caplog: pytest.LogCaptureFixture) -> int:
+    """Run a loop whose every round fails for half a second; how many rounds were tried."""
+    services = build_services(load_settings(database_url=db_url), loop_interval=None)
+    tried = 0
+
+    async def round_() -> float:
+        nonlocal tried
+        tried += 1
+        async with services.sessions() as db:
+            await db.execute(text("SELECT * FROM no_such_table"))
+        return 0.0
+
+    caplog.set_level(logging.INFO)
+    try:
+        await asyncio.wait_for(keep_going(services, "test round", round_, retry=QUICK), 0.5)
+    except TimeoutError:
+        pass
+    finally:
+        await services.engine.dispose()
+    return tried
+
+
+async def test_a_bug_is_logged_with_its_traceback_at_each_backed_off_try(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tried = await failing_rounds(f"sqlite:///{tmp_path}/up.db", caplog)
+    failures = [r for r in caplog.records if r.getMessage() == "test round failed"]
+    assert 3 <= tried <= 60 and len(failures) == tried  # 10 ms doubling to 40 ms, not a spin
+    assert all(record.exc_info for record in failures)
+    assert not any("unreachable" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_unreachable_database_is_one_line_however_many_tries(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tried = await failing_rounds(f"postgresql://vizdots:{PASSWORD}@127.0.0.1:1/x", caplog)
+    assert tried == 1  # then only probes, until the database answers
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith("database unreachable: OperationalError: ") and PASSWORD not in line
+
+
+# --- `vizdots serve` ----------------------------------------------------------------------------
 @pytest.fixture
 def postgres_url(
     tmp_path: Path, postgres_server: str | None, postgres_template: str | None
