@@ -298,6 +298,8 @@ def report(
     from core.report import last_days
 
     async def work(services: Services) -> list[dict[str, Any]]:
+        if agent is not None and not await agent_exists(services, agent):
+            fail(f"no agent {agent!r} (`/vizdots agents` lists them; daily, pulse, retro…)")
         since, until = last_days(services.clock.now(), days)
         return await org_reports(services.sessions, org=org, agent=agent, since=since, until=until)
 
@@ -311,6 +313,15 @@ def report(
         print("no organisation yet: `vizdots demo` creates one, as does installing the app")
     for entry in reports:
         print(f"== {entry['org']} ==\n{entry['text']}\n")
+
+
+async def agent_exists(services: Services, slug: str) -> bool:
+    from sqlalchemy import select
+
+    from core.store.models import Agent
+
+    async with services.sessions() as db:
+        return await db.scalar(select(Agent.id).where(Agent.slug == slug).limit(1)) is not None
 
 
 @app.command()

@@ -119,6 +119,14 @@ def test_an_unknown_organisation_is_an_error(sqlite_at_head: str, tmp_path: Path
         assert result.stdout == ""
 
 
+def test_an_unknown_agent_is_an_error(sqlite_at_head: str, tmp_path: Path) -> None:
+    result = run(sqlite_at_head, "report", "--agent", "nosuch", "--now", AT, cwd=tmp_path)
+    assert result.returncode == 1
+    assert one_line(result).startswith("no agent 'nosuch' ")
+    known = run(sqlite_at_head, "report", "--agent", "pulse", "--now", AT, cwd=tmp_path)
+    assert known.returncode == 0, known.stderr
+
+
 def test_no_organisation_at_all_is_no_error(sqlite_at_head: str, tmp_path: Path) -> None:
     result = run(sqlite_at_head, "report", "--now", AT, cwd=tmp_path)
     assert result.returncode == 0 and result.stderr == ""
