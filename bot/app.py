@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from bot.bootstrap import Services
+from bot.docs import serve_docs_offline
 from bot.internal import internal_routes
+from bot.openapi import document_routes
 from bot.teams import teams_routes
 from core.store.health import schema_problem
 
@@ -48,7 +50,8 @@ def create_app(services: Services) -> FastAPI:
             if services.slack is not None:  # command replies started after their ack
                 await services.slack.background.finish()
 
-    app = FastAPI(title="VizDots", lifespan=lifespan)
+    app = FastAPI(title="VizDots", lifespan=lifespan, docs_url=None, redoc_url=None)
+    serve_docs_offline(app)
     app.state.services = services
     app.add_exception_handler(RequestValidationError, malformed_request)
 
@@ -71,4 +74,5 @@ def create_app(services: Services) -> FastAPI:
         from adapters.dev.web import dev_chat_routes
 
         app.include_router(dev_chat_routes(sessions=services.sessions, chat=services.typed_chat))
+    document_routes(app)
     return app

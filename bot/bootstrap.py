@@ -25,6 +25,7 @@ from core.outbox import Outbox
 from core.ports import Brain, Channel, CheckinListener, Clock, MemberDirectory, SystemClock
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
+from core.store.health import OutageLog
 from core.typed import TypedChat
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class Services:
     loop_interval: float | None = 60.0
     #: Take the inbox's turns inside this process (else `vizdots worker` processes do).
     inbox_in_process: bool = True
+    #: What the background loops say about a database outage: once, not once a try.
+    database: OutageLog = field(default_factory=OutageLog)
 
     @property
     def dev_chat(self) -> bool:

@@ -9,18 +9,46 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from bot.bootstrap import Services
 
-app = typer.Typer(
-    help="VizDots: scheduled AI check-ins in Slack, Teams and email.", no_args_is_help=True
-)
+
+class Cli(typer.Typer):
+    """Typer, but a mistake on the command line is one line on stderr (what was wrong and
+    where to read more) and exit 2, not a framed usage box. `vizdots` alone shows help."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        bare = not kwargs.get("args", sys.argv[1:])
+        if bare or kwargs.get("standalone_mode", True) is False:
+            return super().__call__(*args, **kwargs)
+        try:
+            code = super().__call__(*args, **{**kwargs, "standalone_mode": False})
+        except typer.TyperException as error:  # typer's usage errors (its own click)
+            print(one_line(error), file=sys.stderr)
+            sys.exit(getattr(error, "exit_code", 2))
+        except typer.Abort:
+            print("aborted", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def one_line(error: typer.TyperException) -> str:
+    message = " ".join(error.format_message().split())
+    context = getattr(error, "ctx", None)
+    if context is None:
+        return f"error: {message}"
+    return f"{context.command_path}: {message} (see `{context.command_path} --help`)"
+
+
+app = Cli(help="VizDots: scheduled AI check-ins in Slack, Teams and email.", no_args_is_help=True)
 T = TypeVar("T")
 NOW = typer.Option(None, "--now", help="Act as if it were this ISO-8601 instant (replays).")
 RUNNING_FROM = typer.Option(
@@ -30,6 +58,14 @@ VERBOSE = typer.Option(
     False, "--verbose", "-v", help="Also show library log lines (HTTP calls, retries, migrations)."
 )
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+#: Library loggers too chatty at INFO for an operator's terminal (`migrate` shows its steps).
+QUIET_LIBRARIES = ("alembic",)
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    """One line on stderr and a non-zero exit: what went wrong and what to do."""
+    print(message, file=sys.stderr)
+    raise typer.Exit(code=code)
 
 
 def settings_or_exit(*, quiet: bool = False) -> Settings:
@@ -57,6 +93,8 @@ def configure_logging(settings: Settings, *, quiet: bool) -> None:
         raise typer.Exit(code=2) from None
     if quiet:
         logging.getLogger("vizdots").setLevel(logging.WARNING)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def parse_now(value: str) -> datetime:
@@ -99,11 +137,49 @@ def with_services(
 
 
 async def exit_unless_ready(services: Services) -> None:
+    """One line and exit 1 unless the database is reachable and at head."""
     from core.store.health import schema_problem
 
+    await exit_unless_engine_reachable(services.engine, services.settings.database_url)
     if problem := await schema_problem(services.engine):
-        print(f"database not ready: {problem}", file=sys.stderr)
-        raise typer.Exit(code=1)
+        fail(f"database not ready: {problem}")
+
+
+async def exit_unless_reachable(url: str, *, schema: bool = False) -> None:
+    """`exit_unless_ready` (or, without `schema`, only reachable) on a throwaway engine."""
+    from core.store.engine import make_async_engine
+    from core.store.health import schema_problem
+
+    engine = make_async_engine(url)
+    try:
+        await exit_unless_engine_reachable(engine, url)
+        if schema and (problem := await schema_problem(engine)):
+            fail(f"database not ready: {problem}")
+    finally:
+        await engine.dispose()
+
+
+async def exit_unless_engine_reachable(engine: AsyncEngine, url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from core.store.health import unreachable
+
+    if problem := await unreachable(engine):
+        shown = make_url(url).render_as_string(hide_password=True)
+        fail(f"{problem}{sqlite_folder_hint(url)} (DATABASE_URL={shown})")
+
+
+def sqlite_folder_hint(url: str) -> str:
+    """The usual reason SQLite cannot open its file: the folder does not exist."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return ""
+    folder = Path(parsed.database).parent
+    return "" if folder.is_dir() else f"; the folder {folder} does not exist"
 
 
 def is_loopback(host: str) -> bool:
@@ -124,16 +200,24 @@ def print_json(data: Any) -> None:
 @app.command()
 def migrate() -> None:
     """Upgrade the database schema to head and seed the global agents (idempotent)."""
+    from alembic.util.exc import CommandError
+
     from core.store.migrate import upgrade_to_head
 
     settings = settings_or_exit()
-    print(f"database at revision {upgrade_to_head(settings.database_url)}")
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.getLogger().level)
+    asyncio.run(exit_unless_reachable(settings.database_url))
+    try:
+        revision = upgrade_to_head(settings.database_url)
+    except CommandError as error:  # e.g. the database is at a revision this code lacks
+        fail(f"cannot migrate: {error}")
+    print(f"database at revision {revision}")
 
 
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on (0: any free one)."),
     loop: bool = typer.Option(
         True, help="Plan and deliver every minute in this process (--no-loop with cron/workers)."
     ),
@@ -142,12 +226,16 @@ def serve(
     ),
 ) -> None:
     """Serve the HTTP API, the local dev chat (when no chat is configured) and the loop."""
-    import uvicorn
-
     from bot.app import create_app
     from bot.bootstrap import build_services
+    from bot.serving import CannotListen, listening_socket, serve_on, url_of
 
     settings = settings_or_exit()
+    asyncio.run(exit_unless_reachable(settings.database_url, schema=True))
+    try:
+        sock = listening_socket(host, port)
+    except CannotListen as error:
+        fail(str(error))
     settings.log_disabled_integrations()
     dev_chat = settings.dev_chat if settings.dev_chat is not None else is_loopback(host)
     services = build_services(
@@ -156,11 +244,12 @@ def serve(
         dev_chat=dev_chat,
         inbox_in_process=inbox,
     )
+    print(f"serving on {url_of(sock)}")
     if services.dev_chat:
-        print(f"local chat: http://{host}:{port}/dev  (run `vizdots demo` for a demo team)")
+        print(f"local chat: {url_of(sock)}/dev  (run `vizdots demo` for a demo team)")
     elif not any(services.settings.integrations()[chat] for chat in ("slack", "teams")):
         print("no chat configured and the local chat is off off-loopback (DEV_CHAT=true opens it)")
-    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+    serve_on(sock, create_app(services))
 
 
 @app.command()
@@ -209,17 +298,30 @@ def report(
     from core.report import last_days
 
     async def work(services: Services) -> list[dict[str, Any]]:
+        if agent is not None and not await agent_exists(services, agent):
+            fail(f"no agent {agent!r} (`/vizdots agents` lists them; daily, pulse, retro…)")
         since, until = last_days(services.clock.now(), days)
         return await org_reports(services.sessions, org=org, agent=agent, since=since, until=until)
 
     reports = with_services(work, now=now, quiet=not verbose)
+    if org is not None and not reports:
+        fail(f"no organisation with slug {org!r} (`vizdots report` lists every one)")
     if as_json:
         print_json(reports)
         return
     if not reports:
-        print("no organisation found" + (f" with slug {org!r}" if org else ""))
+        print("no organisation yet: `vizdots demo` creates one, as does installing the app")
     for entry in reports:
         print(f"== {entry['org']} ==\n{entry['text']}\n")
+
+
+async def agent_exists(services: Services, slug: str) -> bool:
+    from sqlalchemy import select
+
+    from core.store.models import Agent
+
+    async with services.sessions() as db:
+        return await db.scalar(select(Agent.id).where(Agent.slug == slug).limit(1)) is not None
 
 
 @app.command()

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from core.backoff import Backoff
 from core.planning import plan_sessions
 from core.seen import purge_seen
+from core.store.health import unreachable
 
 if TYPE_CHECKING:
     from bot.bootstrap import Services
@@ -36,36 +39,80 @@ async def plan_and_deliver(
 async def run_forever(services: Services) -> None:
     """The embedded scheduler: plan and deliver every `loop_interval` seconds."""
     interval = services.loop_interval or 60.0
-    while True:
-        try:
-            counts = await plan_and_deliver(services, now=services.clock.now())
-            if counts["planned"] or counts["delivered"] or counts["failed"]:
-                log.info("cycle: %s", {k: v for k, v in counts.items() if k != "errors"})
-        except Exception:  # keep the loop alive; the next cycle retries
-            log.exception("planning/delivery cycle failed")
-        await asyncio.sleep(interval)
+
+    async def cycle() -> float:
+        counts = await plan_and_deliver(services, now=services.clock.now())
+        if counts["planned"] or counts["delivered"] or counts["failed"]:
+            log.info("cycle: %s", {k: v for k, v in counts.items() if k != "errors"})
+        return interval
+
+    await keep_going(services, "planning/delivery cycle", cycle)
 
 
 async def drain_forever(services: Services, *, idle: float = 0.1) -> None:
     """Take the inbox's turns as they arrive (claims are looked for every `idle` s)."""
-    while True:
-        try:
-            await services.inbox.drain(limit=None, idle=idle)
-        except Exception:  # a database hiccup: keep the loop alive, the next round retries
-            log.exception("inbox drain failed")
-            await asyncio.sleep(1.0)
+
+    async def drain() -> float:
+        await services.inbox.drain(limit=None, idle=idle)  # returns only by failing
+        return idle
+
+    await keep_going(services, "inbox drain", drain)
 
 
 async def send_forever(services: Services, *, idle: float = 0.5) -> None:
     """Send the outbox's due messages: new ones nobody sent, retries, abandoned sends."""
+
+    async def send() -> float:
+        return 0.0 if await services.outbox.send_due() else idle
+
+    await keep_going(services, "outbox round", send)
+
+
+#: A background loop whose round failed tries again after 1 s, 2 s, 4 s … 30 s (jittered).
+RETRY = Backoff(first=timedelta(seconds=1), cap=timedelta(seconds=30))
+
+
+async def keep_going(
+    services: Services,
+    name: str,
+    round_: Callable[[], Awaitable[float]],
+    *,
+    retry: Backoff = RETRY,
+) -> None:
+    """Run `round_` forever, resting as long as it says between rounds. A failed round is
+    retried after a back-off (`retry`); while the database is unreachable only a probe runs
+    at each retry, and the process says so once (`services.database`), not with a
+    traceback a try. Any other failure is logged with its traceback."""
+    failures = 0
     while True:
-        try:
-            tried = await services.outbox.send_due()
-        except Exception:  # keep the loop alive; the next round retries
-            log.exception("outbox round failed")
-            tried = 0
-        if not tried:
-            await asyncio.sleep(idle)
+        rest = None
+        if not failures or await _reachable(services):
+            rest = await _round(services, name, round_)
+        failures = 0 if rest is not None else failures + 1
+        await asyncio.sleep(rest if rest is not None else retry.delay(failures).total_seconds())
+
+
+async def _reachable(services: Services) -> bool:
+    """Probe the database and tell the outage log what was found."""
+    problem = await unreachable(services.engine)
+    if problem is None:
+        services.database.up()
+    else:
+        services.database.down(problem)
+    return problem is None
+
+
+async def _round(
+    services: Services, name: str, round_: Callable[[], Awaitable[float]]
+) -> float | None:
+    """The round's rest, or None when it failed (a database outage is logged once, by
+    `_reachable`; anything else with its traceback)."""
+    try:
+        return await round_()
+    except Exception:  # keep the loop alive; the next round retries
+        if await _reachable(services):
+            log.exception("%s failed", name)
+        return None
 
 
 #: A replayed Slack request is refused by its signature after five minutes: the keys of
@@ -88,14 +135,13 @@ async def tidy(services: Services, *, now: datetime, batch: int = 500) -> dict[s
 
 
 async def tidy_forever(services: Services, *, every: float = 300.0) -> None:
-    while True:
-        try:
-            purged = await tidy(services, now=services.clock.now())
-            if any(purged.values()):
-                log.info("purged %s", purged)
-        except Exception:  # keep the loop alive; the next round retries
-            log.exception("purge failed")
-        await asyncio.sleep(every)
+    async def purge() -> float:
+        purged = await tidy(services, now=services.clock.now())
+        if any(purged.values()):
+            log.info("purged %s", purged)
+        return every
+
+    await keep_going(services, "purge", purge)
 
 
 async def run_worker(services: Services, *, plan: bool = True) -> None:

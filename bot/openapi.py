@@ -1,0 +1,265 @@
+"""The HTTP surface in one place for /openapi.json and /docs: each route's summary, who
+may call it (its auth) and what it answers, including the routes whose bodies are a
+vendor's (Slack's payloads, Bolt's OAuth pages) and the local dev chat when it is mounted.
+
+The routes are declared where they are served (bot.app, bot.internal, bot.slack,
+adapters.dev.web); `document_routes` lays this table over them once the app is built.
+A route missing here keeps FastAPI's bare defaults, and tests/integration/test_docs.py
+fails, so a new route is documented where the others are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+SLACK_SIGNED = (
+    "Slack's request signature: `X-Slack-Signature` (HMAC-SHA256 of the body with "
+    "SLACK_SIGNING_SECRET) over an `X-Slack-Request-Timestamp` at most five minutes old."
+)
+BEARER = (
+    "`Authorization: Bearer <SCHEDULER_SECRET>`, compared in constant time; "
+    "the endpoint is disabled (503) while the secret is unset."
+)
+PROBE = "None: a probe for load balancers and orchestrators; it reveals no data."
+OAUTH = (
+    "None to start; the `state` Slack hands back must be the one /slack/install issued "
+    "(kept in the database, tied to a browser cookie, valid ten minutes)."
+)
+DEV = (
+    "None: the local dev chat is mounted only while no Slack or Teams integration is "
+    "configured, and only on a loopback address unless DEV_CHAT=true. Not for production."
+)
+MALFORMED = "Malformed request: the body or a parameter does not match its schema."
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    summary: str
+    about: str
+    auth: str
+    responses: dict[int, str]
+    #: Deep-merged into the operation (a vendor's request body, examples).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, route: APIRoute) -> None:
+        route.summary = self.summary
+        route.description = f"{self.about}\n\n**Auth:** {self.auth}"
+        route.responses = {
+            **route.responses,
+            **{code: {"description": text} for code, text in self.responses.items()},
+        }
+        route.openapi_extra = {**(route.openapi_extra or {}), **self.extra}
+        route.include_in_schema = True
+
+
+def vendor_body(description: str, **content: str) -> dict[str, Any]:
+    """A request body that is someone else's format, described rather than modelled."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {
+                media: {"schema": {"type": "object", "description": text}}
+                for media, text in content.items()
+            },
+        }
+    }
+
+
+def document_routes(app: FastAPI) -> None:
+    """Lay ROUTES over the app's routes (those it knows; see the module's docstring), and
+    say 400 where FastAPI would say 422: the app answers a malformed request with 400."""
+    for route in api_routes(app.routes):
+        for method in route.methods:
+            if doc := ROUTES.get((method, route.path)):
+                doc.apply(route)
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _malformed_is_400(build())
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute, also those of included routers (which FastAPI ≥ 0.160 keeps whole
+    in `app.routes`, each behind an `original_router`, rather than copying their routes)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (router := getattr(route, "original_router", None)) is not None:
+            yield from api_routes(router.routes)
+
+
+def _malformed_is_400(schema: dict[str, Any]) -> None:
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", {"description": MALFORMED})
+
+
+SLACK_EVENTS_BODY = vendor_body(
+    "Slack's own payload, passed to Bolt once its signature and shape are checked.",
+    **{
+        "application/json": "An Events API envelope (`event_callback`, `url_verification`).",
+        "application/x-www-form-urlencoded": (
+            "A slash command's fields, or `payload`: the JSON of a button press or App Home "
+            "action (interactivity)."
+        ),
+    },
+)
+
+TEAMS_JWT = (
+    "A Bot Framework JWT in `Authorization: Bearer …`, validated by the Microsoft 365 "
+    "Agents SDK: signed by a key from Microsoft's OpenID metadata, audience "
+    "MICROSOFT_APP_ID, issuer Bot Framework or the bot's tenant (MICROSOFT_APP_TENANT_ID), "
+    "not expired, and its `serviceurl` claim equal to the activity's. Only in emulator "
+    "mode (TEAMS_EMULATOR=true, no app id) are anonymous activities accepted."
+)
+TEAMS_ACTIVITY_BODY = vendor_body(
+    "A Bot Framework activity, as Teams and the Emulator send it.",
+    **{
+        "application/json": (
+            "An Activity: `message` (typed text, or a card submit's `value`), "
+            "`conversationUpdate`, `installationUpdate`."
+        )
+    },
+)
+
+ROUTES: dict[tuple[str, str], RouteDoc] = {
+    ("POST", "/api/messages"): RouteDoc(
+        summary="Microsoft Teams activities",
+        about=(
+            "Teams (and the Bot Framework Emulator) post every activity here. A message is "
+            "stored in the inbox (its activity is processed once) before the 200; installs "
+            "match or create the organisation by tenant id."
+        ),
+        auth=TEAMS_JWT,
+        responses={
+            200: "Stored (or nothing to do).",
+            401: "A missing or invalid token: nothing is stored.",
+            413: "The body is larger than MAX_REQUEST_BYTES.",
+            503: "Teams is not configured (no MICROSOFT_APP_ID and not in emulator mode).",
+        },
+        extra=TEAMS_ACTIVITY_BODY,
+    ),
+    ("GET", "/healthz"): RouteDoc(
+        summary="Liveness",
+        about="The process answers. Touches nothing else, not even the database.",
+        auth=PROBE,
+        responses={200: 'Alive: `{"status": "ok"}`.'},
+    ),
+    ("GET", "/readyz"): RouteDoc(
+        summary="Readiness",
+        about=(
+            "Ready to serve: the database answers and its schema is at head. Otherwise "
+            "`reason` says why, e.g. `database unreachable: OperationalError: …` or "
+            "`schema at 0004, expected 0005: run \\`vizdots migrate\\``; never a secret."
+        ),
+        auth=PROBE,
+        responses={
+            200: 'Ready: `{"status": "ready"}`.',
+            503: 'Not ready: `{"status": "unavailable", "reason": "…"}`.',
+        },
+    ),
+    ("POST", "/api/internal/scheduler"): RouteDoc(
+        summary="Plan and deliver (cron)",
+        about=(
+            "Plans the sessions due in the next 36 hours and delivers at most "
+            "SCHEDULER_BATCH of those due; `more_due` says whether some were left for the "
+            "worker loops. Idempotent: calling it more often is harmless. Takes no body."
+        ),
+        auth=BEARER,
+        responses={
+            200: "Counts: planned, delivered, skipped, failed, expired, more_due.",
+            401: "Missing or wrong bearer token.",
+            503: "Disabled: SCHEDULER_SECRET is not set.",
+        },
+    ),
+    ("POST", "/slack/events"): RouteDoc(
+        summary="Slack events, slash commands and interactivity",
+        about=(
+            "Every Slack request arrives here: events (DMs, App Home opened, uninstall), "
+            "the `/vizdots` command and button presses. A member's message or press is "
+            "stored in the durable inbox before Slack gets its 200; the turn runs later. "
+            "A redelivery (`X-Slack-Retry-Num`) counts once."
+        ),
+        auth=SLACK_SIGNED,
+        responses={
+            200: "Acknowledged (the body is Bolt's: empty, a challenge, or a command reply).",
+            400: "Signed, but no Slack payload (or fields of unexpected types).",
+            401: "Unsigned, wrongly signed or older than five minutes.",
+            413: "Body larger than MAX_REQUEST_BYTES (1 MB by default).",
+            500: "Could not be stored (e.g. the database is down): Slack redelivers it.",
+        },
+        extra=SLACK_EVENTS_BODY,
+    ),
+    ("GET", "/slack/install"): RouteDoc(
+        summary="Add to Slack (OAuth start)",
+        about=(
+            "The install page for a workspace admin (multi-workspace mode: SLACK_CLIENT_ID "
+            "and SLACK_CLIENT_SECRET); its link starts Slack's OAuth flow."
+        ),
+        auth=OAUTH,
+        responses={
+            200: "An HTML page with the *Add to Slack* link (or a 302 to Slack).",
+            404: "OAuth is not configured (a single-workspace install by SLACK_BOT_TOKEN).",
+            429: "More than 10 loads in a row from one client: once every 6 s after that.",
+        },
+    ),
+    ("GET", "/slack/oauth_redirect"): RouteDoc(
+        summary="Slack OAuth redirect",
+        about=(
+            "Where Slack sends the admin back with `code` and `state`: the installation is "
+            "stored, the organisation created or updated and the installer welcomed."
+        ),
+        auth=OAUTH,
+        responses={
+            200: "An HTML page: installed, or the admin cancelled (Slack's `error`).",
+            400: "`state` was issued to another browser (its cookie does not match).",
+            401: "`state` unknown or expired, `code` missing, or refused by Slack.",
+            404: "OAuth is not configured.",
+            500: "The installation could not be stored.",
+        },
+    ),
+    ("GET", "/dev"): RouteDoc(
+        summary="Local dev chat (page)",
+        about="A web page to answer check-ins and type commands as any member.",
+        auth=DEV,
+        responses={200: "The chat page (HTML)."},
+    ),
+    ("GET", "/dev/api/members"): RouteDoc(
+        summary="Local dev chat: members",
+        about="Active members with an email, by organisation and name.",
+        auth=DEV,
+        responses={200: "The members: id, name, email, org, timezone, role."},
+    ),
+    ("GET", "/dev/api/members/{member_id}/chat"): RouteDoc(
+        summary="Local dev chat: a member's conversation",
+        about="The member's recent check-ins, oldest first, with buttons on an open question.",
+        auth=DEV,
+        responses={200: "The conversation.", 400: MALFORMED},
+    ),
+    ("POST", "/dev/api/members/{member_id}/say"): RouteDoc(
+        summary="Local dev chat: say something as a member",
+        about=(
+            "A typed line (an answer, or a command such as `help` or `skip`) or a pressed "
+            "button's `choice`, taken as the member's turn; the replies come back."
+        ),
+        auth=DEV,
+        responses={
+            200: "`replies` (a turn) or `command_reply` (a command).",
+            400: MALFORMED,
+            404: "No such member, or the member has no email.",
+        },
+    ),
+}
