@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from bot.bootstrap import Services
 from bot.internal import internal_routes
 from bot.teams import teams_routes
+from bot.web import checkin_router, ses_events_router, unsubscribe_router
 from core.store.health import schema_problem
 
 
@@ -67,6 +68,9 @@ def create_app(services: Services) -> FastAPI:
     if services.slack is not None:
         app.include_router(services.slack.routes())
     app.include_router(teams_routes(services.teams))
+    app.include_router(checkin_router(services))
+    app.include_router(unsubscribe_router(services))
+    app.include_router(ses_events_router(services))
     if services.dev_chat:
         from adapters.dev.web import dev_chat_routes
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -95,6 +96,11 @@ class SignedLinks:
         if not isinstance(data, dict):
             raise LinkInvalid("This link is not valid.")
         return data
+
+
+#: Where a route gets the links from, on its first request (a per-install secret is then
+#: generated only by an app that serves a link).
+LinkSource = Callable[[], SignedLinks]
 
 
 def _id(data: dict[str, Any], key: str) -> int:
