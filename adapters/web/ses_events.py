@@ -20,7 +20,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.web.sns import SnsMalformed, SnsRejected, SnsUnavailable, SnsVerifier
+from adapters.web.sns import (
+    SIGNED_FIELDS,
+    SnsMalformed,
+    SnsRejected,
+    SnsUnavailable,
+    SnsVerifier,
+)
 from core.email_prefs import SuppressionReason, suppress_address
 from core.ports import Clock
 
@@ -97,7 +103,7 @@ def _sns_message(body: bytes) -> dict[str, Any]:
         message = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise SnsMalformed("the body is not JSON") from None
-    if not isinstance(message, dict) or not isinstance(message.get("Type"), str):
+    if not isinstance(message, dict) or message.get("Type") not in SIGNED_FIELDS:
         raise SnsMalformed("the body is not an SNS message")
     return message
 
