@@ -72,7 +72,7 @@ def checkin_routes(
             return _gone()
         body = render_view(view, say_url=f"/checkin/{token}/say")
         refresh = 2 if view.reply_pending else None
-        return html_page(title=f"{view.agent_name} check-in", body=body, refresh_seconds=refresh)
+        return html_page(title=view.agent_name, body=body, refresh_seconds=refresh)
 
     @router.post(
         "/checkin/{token}/say",

@@ -93,7 +93,7 @@ def render_view(view: CheckinView, *, say_url: str) -> str:
     """The page's body. Agent turns are core markup (to_html escapes them); member turns
     are shown as typed, escaped."""
     parts = [
-        f"<h1>{escape(view.agent_name)} check-in</h1>",
+        f"<h1>{escape(view.agent_name)}</h1>",
         f'<p class="sub">{escape(view.member_name)} · {view.local_date:%A %d %B %Y}</p>',
         '<section aria-label="Conversation" role="log">',
         *(_bubble(speaker, text) for speaker, text in view.turns),
