@@ -15,6 +15,7 @@ from bot.docs import serve_docs_offline
 from bot.internal import internal_routes
 from bot.openapi import document_routes
 from bot.teams import teams_routes
+from bot.web import checkin_router, ses_events_router, unsubscribe_router
 from core.store.health import schema_problem
 
 
@@ -70,6 +71,9 @@ def create_app(services: Services) -> FastAPI:
     if services.slack is not None:
         app.include_router(services.slack.routes())
     app.include_router(teams_routes(services.teams))
+    app.include_router(checkin_router(services))
+    app.include_router(unsubscribe_router(services))
+    app.include_router(ses_events_router(services))
     if services.dev_chat:
         from adapters.dev.web import dev_chat_routes
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -29,6 +29,7 @@ from core.store.health import OutageLog
 from core.typed import TypedChat
 
 if TYPE_CHECKING:
+    from adapters.web.links import SignedLinks
     from bot.slack import SlackParts
     from bot.teams import TeamsParts
 
@@ -61,6 +62,14 @@ class Services:
     def dev_chat(self) -> bool:
         """The local dev chat is the channel when no real chat is configured."""
         return self.channels.get(Provider.DEV) is not None
+
+    @cached_property
+    def links(self) -> SignedLinks:
+        """Signed links for emails (core.ports.MemberLinks) and the pages that read them;
+        built on first use (an unset LINK_SIGNING_SECRET generates the per-install one)."""
+        from bot.web import build_links
+
+        return build_links(self.settings, self.clock)
 
     @property
     def typed_chat(self) -> TypedChat:
@@ -172,6 +181,9 @@ def build_services(
         from adapters.dev.channel import DevChannel
 
         channels.append(DevChannel())
+    from adapters.web.channel import WebChannel
+
+    channels.append(WebChannel())  # last: members no chat reaches, answering by email link
     channel_set = ChannelSet(channels)
     directories: dict[Provider, MemberDirectory] = {}
     if slack is not None:

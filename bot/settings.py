@@ -73,6 +73,18 @@ class Settings(BaseSettings):
     aws_ses_endpoint_url: OptionalUrl
     email_from: str = "noreply@vizdots.com"
 
+    #: Signs the links emails carry (check-in page, unsubscribe). Unset: a per-install
+    #: secret generated once into LINK_SECRET_FILE (one machine only).
+    link_signing_secret: Secret
+    link_secret_file: str = ".vizdots-link-secret"
+    link_max_age_hours: int = Field(default=72, ge=1, le=24 * 30)
+    #: Only SNS messages from this topic are accepted at /api/email/ses-events (if set).
+    ses_sns_topic_arn: str | None = None
+    #: FOR TESTS AND LOCAL FAKES ONLY: one more URL prefix (e.g. http://127.0.0.1:8123/)
+    #: trusted for SNS signing certificates and SubscribeURLs, besides
+    #: https://sns.<region>.amazonaws.com[.cn]/. Signatures are verified all the same.
+    sns_trusted_url_prefix: str | None = None
+
     slack_signing_secret: Secret
     slack_bot_token: Secret
     slack_client_id: str | None = None
@@ -85,6 +97,13 @@ class Settings(BaseSettings):
     #: Accept unauthenticated activities from a local Bot Framework Emulator; only
     #: without MICROSOFT_APP_ID (a warning is logged at start-up).
     teams_emulator: bool = False
+
+    @field_validator("link_signing_secret")
+    @classmethod
+    def _link_secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("needs at least 16 characters (openssl rand -hex 32)")
+        return value
 
     @field_validator("database_url")
     @classmethod

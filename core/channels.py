@@ -9,7 +9,8 @@ from core.ports import Channel, MemberAddress
 
 
 class ChannelSet:
-    """Slack first, then Teams, then the local dev chat — whichever are configured."""
+    """Slack first, then Teams, then the local dev chat — whichever are configured — and
+    last the browser check-in page (Provider.EMAIL) for members no chat reaches."""
 
     def __init__(self, channels: Sequence[Channel]) -> None:
         self._channels = tuple(channels)
@@ -17,6 +18,14 @@ class ChannelSet:
     async def for_member(self, to: MemberAddress) -> Channel | None:
         for channel in self._channels:
             if await channel.can_reach(to):
+                return channel
+        return None
+
+    async def chat_for(self, to: MemberAddress) -> Channel | None:
+        """A chat that reaches the member. The browser page does not count: a member
+        reaches it only through an emailed link, so they are on the email path."""
+        for channel in self._channels:
+            if channel.provider is not Provider.EMAIL and await channel.can_reach(to):
                 return channel
         return None
 

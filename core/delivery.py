@@ -170,7 +170,7 @@ class Delivery:
             if reason := await unwanted(db, convo, self.clock.now()):
                 raise NotToday(reason)
         address = address_of(convo.member)
-        channel = await self.channels.for_member(address)
+        channel = await self.channels.chat_for(address)
         if channel is not None and (reason := await channel.away(address)):
             raise AwayToday(f"away: {reason}")
         reply = await self.brain.opening(convo.brain_input({}))

@@ -26,10 +26,24 @@ _MEMBER_KEY = {
 FALLBACK_ZONE = "UTC"
 
 
+def email_sender(*, org_id: int, member_id: int) -> Sender:
+    """How the browser check-in page (a member reached by email) names its member: by
+    ids, which never change, where an email address may."""
+    return Sender(Provider.EMAIL, workspace=str(org_id), user=str(member_id))
+
+
+def _row_id(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 10 else None
+
+
 async def find_org(db: AsyncSession, *, provider: Provider, workspace: str) -> Organization | None:
-    """The org behind a Slack team id / Teams tenant id (active installation), or a dev slug."""
+    """The org behind a Slack team id / Teams tenant id (active installation), a dev slug,
+    or an org id (the browser page: see `email_sender`)."""
     if provider is Provider.DEV:
         return await db.scalar(select(Organization).where(Organization.slug == workspace))
+    if provider is Provider.EMAIL:
+        org_id = _row_id(workspace)
+        return await db.get(Organization, org_id) if org_id is not None else None
     return await db.scalar(
         select(Organization)
         .join(Installation, Installation.org_id == Organization.id)
@@ -48,6 +62,10 @@ async def find_member(db: AsyncSession, sender: Sender) -> tuple[Organization, M
 
 
 async def _member_in(db: AsyncSession, org: Organization, sender: Sender) -> Member | None:
+    if sender.provider is Provider.EMAIL:
+        member_id = _row_id(sender.user)
+        member = await db.get(Member, member_id) if member_id is not None else None
+        return member if member is not None and member.org_id == org.id else None
     if sender.provider not in _MEMBER_KEY:
         return None
     return await db.scalar(

@@ -11,9 +11,10 @@ from core.domain import Provider
 class Sender:
     """Who sent something, as the channel names them.
 
-    `workspace` is the Slack team id, the Teams tenant id, or the org slug for the dev
-    channel; `user` is the Slack user id, the Teams AAD object id, or the member's
-    email for the dev channel.
+    `workspace` is the Slack team id, the Teams tenant id, the org slug for the dev
+    channel, or the org id for the browser page (email); `user` is the Slack user id,
+    the Teams AAD object id, the member's email for the dev channel, or the member id for
+    the browser page (core.identity.email_sender builds it).
     """
 
     provider: Provider

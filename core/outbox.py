@@ -266,10 +266,11 @@ class Outbox:
         return Sent.FAILED
 
     async def _reachable(self, row: Row[Any]) -> bool:
-        """Whether a chat reaches the member (after what a failure taught was stored)."""
+        """Whether a chat reaches the member (after what a failure taught was stored);
+        the browser page does not count: a member left to it is on the email path."""
         async with self.sessions() as db:
             member = await db.get(Member, row.member_id, populate_existing=True)
-        return member is not None and await self.channels.for_member(address_of(member)) is not None
+        return member is not None and await self.channels.chat_for(address_of(member)) is not None
 
     async def _set(
         self, row: Row[Any], *, status: Sent, error: DeliveryError, **values: Any

@@ -407,3 +407,15 @@ class SeenRequest(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class EmailSuppression(Base):
+    """An address SES reported as a permanent bounce or a complaint: no reminder email
+    goes to it again, whichever organisation the member is in. Keyed by the address,
+    lower-cased."""
+
+    __tablename__ = "email_suppressions"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = _created()

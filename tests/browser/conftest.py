@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,8 @@ from tests.fakes.http_server import serving
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 #: Where the screenshots go; `.ci/run` prints this path at the end.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".ci" / "artifacts" / "browser"
+#: LINK_SIGNING_SECRET of the test servers.
+LINKS = "browser-tests-link-secret-0123456789"
 
 
 def _missing(reason: str) -> None:
@@ -68,16 +71,31 @@ class DevServer:
     clock: FakeClock
 
 
-@pytest.fixture
-async def dev_server(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[DevServer]:
-    """The app with its local chat on a free port, on a fresh migrated SQLite database."""
+@asynccontextmanager
+async def _server(
+    tmp_path: Path, sqlite_template: Path, *, dev_chat: bool
+) -> AsyncIterator[DevServer]:
     database = tmp_path / "browser.db"
     shutil.copy(sqlite_template, database)
     clock = FakeClock(NOW)
-    settings = load_settings(database_url=f"sqlite:///{database}")
-    services = build_services(settings, clock=clock, loop_interval=None)
+    settings = load_settings(database_url=f"sqlite:///{database}", link_signing_secret=LINKS)
+    services = build_services(settings, clock=clock, loop_interval=None, dev_chat=dev_chat)
     async with serving(create_app(services)) as url:
         yield DevServer(url=url, services=services, clock=clock)
+
+
+@pytest.fixture
+async def dev_server(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[DevServer]:
+    """The app with its local chat on a free port, on a fresh migrated SQLite database."""
+    async with _server(tmp_path, sqlite_template, dev_chat=True) as server:
+        yield server
+
+
+@pytest.fixture
+async def email_server(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[DevServer]:
+    """The same app with no chat at all: members are reached by email and its links."""
+    async with _server(tmp_path, sqlite_template, dev_chat=False) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,147 @@
+"""What the browser check-in page shows: one session's turns, the question waiting with
+its buttons, and how the check-in stands — read from the database, rendered to HTML."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from html import escape
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.web.links import CheckinLink
+from core.conversation import OPEN_STATES
+from core.domain import Provider, SessionState, Speaker
+from core.identity import email_sender
+from core.markup import to_html
+from core.ports import Button
+from core.records import agent_spec, pending_question
+from core.rendering import question_buttons
+from core.store.models import Agent, CheckinSession, InboundEvent, Member, Message
+
+ENDED = {
+    SessionState.COMPLETED: "Done — thank you! You can close this page.",
+    SessionState.SKIPPED: "Skipped for today. See you next time!",
+}
+CLOSED = "This check-in has closed. The next one will come in a new email."
+IN_FLIGHT = "Your answer is saved; the reply appears in a moment."
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinView:
+    org_id: int
+    member_id: int
+    session_id: int
+    member_name: str
+    agent_name: str
+    local_date: date
+    state: SessionState
+    turns: tuple[tuple[Speaker, str], ...]
+    buttons: tuple[Button, ...]
+    #: A turn of the member's is stored but not answered yet (the inbox has it).
+    reply_pending: bool
+
+    @property
+    def answering(self) -> bool:
+        """The member may answer now: the check-in is open and not waiting on a reply."""
+        return self.state.is_open and not self.reply_pending
+
+
+async def load_view(db: AsyncSession, link: CheckinLink, now: datetime) -> CheckinView | None:
+    """The page of the link's session; None when the member or session is gone, inactive,
+    or the session is not the member's."""
+    member = await db.get(Member, link.member_id)
+    session = await db.get(CheckinSession, link.session_id)
+    if member is None or session is None or not member.active or session.member_id != member.id:
+        return None
+    agent = agent_spec(await db.get_one(Agent, session.agent_id))
+    rows = await db.scalars(
+        select(Message).where(Message.session_id == session.id).order_by(Message.id)
+    )
+    is_open = session.state in OPEN_STATES and session.expires_at > now
+    left_open = session.state in OPEN_STATES and not is_open  # past its end, not yet marked
+    state = SessionState.EXPIRED if left_open else SessionState(session.state)
+    pending = pending_question(agent, session.brain_state) if is_open else None
+    return CheckinView(
+        org_id=member.org_id,
+        member_id=member.id,
+        session_id=session.id,
+        member_name=member.display_name,
+        agent_name=agent.name,
+        local_date=session.local_date,
+        state=state,
+        turns=tuple((Speaker(m.speaker), m.text) for m in rows),
+        buttons=question_buttons(session.id, pending) if is_open else (),
+        reply_pending=await _turn_in_flight(db, member),
+    )
+
+
+async def _turn_in_flight(db: AsyncSession, member: Member) -> bool:
+    sender = email_sender(org_id=member.org_id, member_id=member.id)
+    waiting = exists().where(
+        InboundEvent.provider == Provider.EMAIL.value,
+        InboundEvent.workspace == sender.workspace,
+        InboundEvent.user_id == sender.user,
+        InboundEvent.processed_at.is_(None),
+    )
+    return bool(await db.scalar(select(waiting)))
+
+
+def render_view(view: CheckinView, *, say_url: str) -> str:
+    """The page's body. Agent turns are core markup (to_html escapes them); member turns
+    are shown as typed, escaped."""
+    parts = [
+        f"<h1>{escape(view.agent_name)}</h1>",
+        f'<p class="sub">{escape(view.member_name)} · {view.local_date:%A %d %B %Y}</p>',
+        '<section aria-label="Conversation" role="log">',
+        *(_bubble(speaker, text) for speaker, text in view.turns),
+        "</section>",
+        f'<p class="note" role="status" aria-live="polite">{escape(_status(view))}</p>',
+    ]
+    if view.answering:
+        parts.append(_answer_forms(view.buttons, say_url=say_url))
+    return "\n".join(parts)
+
+
+def _bubble(speaker: Speaker, text: str) -> str:
+    if speaker is Speaker.AGENT:
+        return f'<div class="bubble agent">{to_html(text)}</div>'
+    shown = escape(text).replace("\n", "<br>\n")
+    return f'<div class="bubble member-turn"><span class="sr-only">You: </span>{shown}</div>'
+
+
+def _status(view: CheckinView) -> str:
+    if view.reply_pending:
+        return IN_FLIGHT
+    if view.state.is_open:
+        return ""
+    return ENDED.get(view.state, CLOSED)
+
+
+def _answer_forms(buttons: tuple[Button, ...], *, say_url: str) -> str:
+    """A form per way of answering, each with its own nonce: one submit (or a double
+    click, a resend) is one event; the button press and the typed answer are two."""
+    action = escape(say_url)
+    chosen = "".join(
+        f'<button type="submit" name="choice" value="{escape(b.value)}">{escape(b.label)}</button>'
+        for b in buttons
+    )
+    press = (
+        f'<form method="post" action="{action}"><fieldset class="buttons">'
+        f"<legend>Choose an answer</legend>{_nonce()}{chosen}</fieldset></form>"
+        if buttons
+        else ""
+    )
+    typed = (
+        f'<form class="say" method="post" action="{action}">{_nonce()}'
+        '<label for="text">Your answer</label>'
+        '<textarea id="text" name="text" required maxlength="4000"></textarea>'
+        '<button class="primary" type="submit">Send</button></form>'
+    )
+    return press + typed
+
+
+def _nonce() -> str:
+    return f'<input type="hidden" name="nonce" value="{secrets.token_urlsafe(16)}">'
