@@ -135,7 +135,67 @@ TEAMS_ACTIVITY_BODY = vendor_body(
     },
 )
 
+LINK = (
+    "The signed, expiring token in the path (LINK_SIGNING_SECRET), sent only to the "
+    "member's address; no login, no cookie."
+)
+LINK_PAGES = {
+    200: "The page (HTML).",
+    403: "The link is not valid (tampered, cut off, or made for another purpose).",
+    410: "The link has expired, or what it points to is gone.",
+}
+SNS_SIGNED = (
+    "The SNS message signature (versions 1 and 2), verified with the certificate from an "
+    "`sns.<region>.amazonaws.com` https URL; the topic must be SES_SNS_TOPIC_ARN when set."
+)
+
 ROUTES: dict[tuple[str, str], RouteDoc] = {
+    ("GET", "/checkin/{token}"): RouteDoc(
+        summary="Browser check-in page",
+        about="Where a member reached by email answers their check-in, one question at a time.",
+        auth=LINK,
+        responses=LINK_PAGES,
+    ),
+    ("POST", "/checkin/{token}/say"): RouteDoc(
+        summary="Answer on the browser check-in page",
+        about=(
+            "A button or typed text (form: nonce from the page, and choice or text), stored "
+            "in the inbox like a chat message; a double submit is one turn. Answers 303 to "
+            "the page once the turn is taken, or after a few seconds."
+        ),
+        auth=LINK,
+        responses={303: "Back to the page.", 409: "The check-in has ended.", **LINK_PAGES},
+    ),
+    ("GET", "/email/unsubscribe/{token}"): RouteDoc(
+        summary="Unsubscribe page",
+        about="Asks to confirm turning reminder emails off; changes nothing by itself.",
+        auth=LINK,
+        responses=LINK_PAGES,
+    ),
+    ("POST", "/email/unsubscribe/{token}"): RouteDoc(
+        summary="Unsubscribe (RFC 8058 one-click)",
+        about=(
+            "Turns the member's reminder emails off; idempotent. Mail clients post "
+            "`List-Unsubscribe=One-Click`; any body is accepted."
+        ),
+        auth=LINK,
+        responses=LINK_PAGES,
+    ),
+    ("POST", "/api/email/ses-events"): RouteDoc(
+        summary="SES bounces and complaints (SNS)",
+        about=(
+            "SES event notifications through SNS: a SubscriptionConfirmation is confirmed; a "
+            "permanent bounce or a complaint suppresses the address in every organisation."
+        ),
+        auth=SNS_SIGNED,
+        responses={
+            200: "Taken (or nothing to do).",
+            400: "Not an SNS message.",
+            403: "A bad signature, an untrusted certificate URL, or another topic.",
+            413: "The body is too large.",
+            503: "The signing certificate could not be fetched: SNS retries.",
+        },
+    ),
     ("POST", "/api/messages"): RouteDoc(
         summary="Microsoft Teams activities",
         about=(

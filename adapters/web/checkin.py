@@ -32,12 +32,6 @@ from core.store.models import InboundEvent
 
 Token = Annotated[str, Path(max_length=512, description="The signed link from the email.")]
 Nonce = Annotated[str, Form(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-AUTH = "Auth: the signed, expiring token in the path (LINK_SIGNING_SECRET); no login."
-PAGES = {
-    200: {"content": {"text/html": {}}, "description": "The page."},
-    403: {"description": "The link is not valid (tampered, cut off, another purpose)."},
-    410: {"description": "The link has expired, or the check-in is no longer there."},
-}
 
 
 def checkin_routes(
@@ -55,13 +49,7 @@ def checkin_routes(
         async with sessions() as db:
             return await load_view(db, link, clock.now())
 
-    @router.get(
-        "/checkin/{token}",
-        summary="The browser check-in page of a member reached by email",
-        description=AUTH,
-        response_class=HTMLResponse,
-        responses=PAGES,
-    )
+    @router.get("/checkin/{token}", response_class=HTMLResponse)  # documented in bot.openapi
     async def checkin_page(token: Token) -> Response:
         try:
             link = links().read_checkin(token)
@@ -74,15 +62,7 @@ def checkin_routes(
         refresh = 2 if view.reply_pending else None
         return html_page(title=view.agent_name, body=body, refresh_seconds=refresh)
 
-    @router.post(
-        "/checkin/{token}/say",
-        summary="Answer the check-in from the browser page (a button or typed text)",
-        description=AUTH + " Form: nonce (from the page), and choice or text. "
-        "Answers 303 to the page once the turn is taken (or after a few seconds).",
-        response_class=HTMLResponse,
-        responses={303: {"description": "Back to the page."}, 409: {"description": "Ended."}}
-        | PAGES,
-    )
+    @router.post("/checkin/{token}/say", response_class=HTMLResponse)
     async def say(
         token: Token,
         nonce: Nonce,

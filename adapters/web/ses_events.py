@@ -46,13 +46,7 @@ def ses_event_routes(
     """`topic_arn`: when set, messages from any other SNS topic are refused (403)."""
     router = APIRouter(tags=["email"])
 
-    @router.post(
-        "/api/email/ses-events",
-        summary="SES bounce and complaint events through SNS (subscription confirmed here)",
-        description="Auth: the SNS message signature (certificate from an SNS host), "
-        "and the topic when SES_SNS_TOPIC_ARN is set. 403 bad signature, 400 malformed.",
-        responses={400: {"description": "Not an SNS message."}, 403: {"description": "Unsigned."}},
-    )
+    @router.post("/api/email/ses-events")  # documented in bot.openapi
     async def ses_events(request: Request) -> JSONResponse:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
