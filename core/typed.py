@@ -22,6 +22,11 @@ from core.ports import OutgoingMessage
 _PREFIX = re.compile(r"^\s*/vizdots\b", re.IGNORECASE)
 
 RunCommand = Callable[[CommandRequest], Awaitable[str]]
+TAKEN_AS_ANSWER = (
+    "(I took that as your answer. To run `{word}` while a question waits, type `/vizdots {word}`.)"
+)
+#: Words the check-in itself understands while a question waits (`skip` skips it).
+_CHECKIN_WORDS = frozenset({"skip"})
 
 
 def command_in(text: str, *, question_waiting: bool, addressed: bool = False) -> str | None:
@@ -33,8 +38,16 @@ def command_in(text: str, *, question_waiting: bool, addressed: bool = False) ->
         return text.strip()
     if question_waiting:
         return None
+    return text.strip() if _first_word(text) in VERBS else None
+
+
+def _first_word(text: str) -> str:
     words = text.split(maxsplit=1)
-    return text.strip() if words and words[0].lower() in VERBS else None
+    return words[0].lower() if words else ""
+
+
+def _reads_as_command(text: str) -> bool:
+    return _first_word(text) in VERBS - _CHECKIN_WORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +73,25 @@ class TypedChat:
         A command's reply goes to the member through their channel, once per event
         (a redelivered event is not answered twice), and is returned as well.
         `apologise=False`: a failing turn raises, for the inbox to retry it."""
+        looks_like_command = False
         if incoming.choice is None:
             waiting = await self.conversations.question_waiting(incoming.sender)
             words = command_in(incoming.text, question_waiting=waiting, addressed=addressed)
             if words is not None:
                 return Said(command=True, replies=(await self._command(incoming, words),))
+            looks_like_command = waiting and _reads_as_command(incoming.text)
         replies = await self.conversations.handle_message(incoming, apologise=apologise)
+        if looks_like_command:
+            replies.append(await self._hint(incoming))
         return Said(command=False, replies=tuple(replies))
+
+    async def _hint(self, incoming: IncomingMessage) -> OutgoingMessage:
+        """A command word taken as an answer: say how to run the command instead."""
+        word = _first_word(incoming.text)
+        hint = OutgoingMessage(TAKEN_AS_ANSWER.format(word=word))
+        event = incoming.event_id or uuid.uuid4().hex
+        await self.conversations.tell(incoming.sender, hint, key=f"hint:{event}")
+        return hint
 
     async def _command(self, incoming: IncomingMessage, words: str) -> OutgoingMessage:
         reply = OutgoingMessage(await self.run_command(CommandRequest(incoming.sender, words)))

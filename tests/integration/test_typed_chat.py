@@ -106,3 +106,12 @@ async def test_start_brings_todays_planned_check_in_forward(world: Engine) -> No
 
 async def add_daily_schedule(db: AsyncSession, org: Organization) -> None:
     await add_schedule(db, org, local_time=time(11))
+
+
+async def test_a_command_word_taken_as_an_answer_says_how_to_run_it(world: Engine) -> None:
+    await delivered(world)
+    said = await typed(world).handle(IncomingMessage(ANA_SAYS, "report", event_id="Ev2"))
+    assert not said.command
+    hint = "(I took that as your answer. To run `report` while a question waits, type "
+    assert said.replies[-1].text.startswith(hint)
+    assert [m.text for _to, m in world.channel.sent][-1].startswith(hint)
