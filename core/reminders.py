@@ -1,0 +1,344 @@
+"""Reminders (DESIGN flow 4): nobody asked is forgotten, nobody is nagged twice.
+
+For every delivered, unfinished session a run decides one step of the ladder:
+
+* a member a chat reaches gets one chat nudge first (at the first slot at least
+  `min_wait` after delivery): an outbox message under `nudge:<session>`, recorded in the
+  transaction that sets `checkin_sessions.nudged_at`, so at most one per session;
+* a member no chat reaches (never reached, email-only, or found unreachable since) gets
+  the check-in itself by email at once, then one reminder email per slot; a nudged
+  member still silent at a later slot gets one reminder email per slot too.
+
+Silence is the session's `version` (bumped by every agent turn, so by every answer):
+recorded with the first reminder, a later version means the member answered and the
+ladder stops. Members on vacation, paused or inactive, orgs whose plan does not allow
+delivery (core/eligibility), and, for email, opted-out or suppressed addresses get
+nothing.
+
+Each email is an email_logs row first, under UNIQUE (session, kind, slot), status
+'sending' (the intent); then the send; then 'sent' with the provider's message id or
+'failed' with the reason (never the address nor the body). The unique key decides
+between concurrent runs. A row a crash left in 'sending' is never sent again for its
+slot: once older than `in_doubt_after` it is marked 'in_doubt' for an operator. A
+failed email is not repeated in its slot; the next slot sends the next reminder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, func, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.channels import ChannelSet
+from core.domain import AgentSpec, Provider
+from core.eligibility import not_wanted
+from core.outbox import Outbox, record_intent
+from core.ports import (
+    Channel,
+    ChatLinks,
+    CheckinEmail,
+    Clock,
+    DeliveryError,
+    EmailComposer,
+    Mailer,
+    MemberAddress,
+    MemberLinks,
+    OutgoingMessage,
+)
+from core.records import address_of, agent_spec, pending_question
+from core.reminder_slots import (
+    CHECKIN,
+    CHECKIN_SLOT,
+    OPEN,
+    REMINDER,
+    ReminderSlots,
+    SlotWindow,
+    candidates,
+)
+from core.store.models import CheckinSession, EmailLog, Member
+from core.store.seed import dialect_insert
+
+log = logging.getLogger("vizdots.reminders")
+
+#: How a chat is named in an email that links to it.
+CHAT_NAMES = {Provider.SLACK: "Slack", Provider.TEAMS: "Microsoft Teams", Provider.DEV: "the chat"}
+
+
+@dataclass
+class ReminderCounts:
+    slot: str | None = None
+    nudged: int = 0
+    emailed: int = 0
+    failed: int = 0
+    #: Sessions not reminded: vacation, paused, opted out, suppressed, no address, plan.
+    skipped: int = 0
+    #: Steps another run recorded first (concurrent runs).
+    taken: int = 0
+    #: Emails left 'sending' by a run that stopped mid-send, marked in doubt by this run.
+    in_doubt: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One candidate session and what deciding its step needs."""
+
+    session: CheckinSession
+    member: Member
+    agent: AgentSpec
+    unwanted: str | None
+    suppressed: bool
+
+
+class Reminders:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: ChannelSet,
+        outbox: Outbox,
+        mailer: Mailer,
+        composer: EmailComposer,
+        clock: Clock,
+        slots: ReminderSlots,
+        links: MemberLinks | None = None,
+        chat_links: ChatLinks | None = None,
+        min_wait: timedelta = timedelta(hours=1),
+        in_doubt_after: timedelta = timedelta(minutes=10),
+        batch: int = 500,
+        concurrency: int = 8,
+    ) -> None:
+        """`links`: signed links to the browser check-in page and the one-click
+        unsubscribe; without them an email names the chat to answer in and carries no
+        List-Unsubscribe header. `min_wait`: how long after a delivery (or a nudge) a
+        slot may remind."""
+        self.sessions = sessions
+        self.channels = channels
+        self.outbox = outbox
+        self.mailer = mailer
+        self.composer = composer
+        self.clock = clock
+        self.slots = slots
+        self.links = links
+        self.chat_links = chat_links
+        self.min_wait = min_wait
+        self.in_doubt_after = in_doubt_after
+        self.batch = batch
+        self.concurrency = concurrency
+
+    async def remind(self, *, now: datetime | None = None) -> ReminderCounts:
+        """One run: every open session's next step, for the slot `now` falls in."""
+        now = now or self.clock.now()
+        window = SlotWindow(now=now, slot_at=self.slots.latest(now), min_wait=self.min_wait)
+        counts = ReminderCounts(slot=window.key, in_doubt=await self._mark_in_doubt(now))
+        gate = asyncio.Semaphore(self.concurrency)
+        after = 0
+        while rows := await self._candidates(window, after):
+            after = rows[-1].session.id
+            await asyncio.gather(*(self._guarded(gate, row, window, counts) for row in rows))
+        return counts
+
+    async def _candidates(self, window: SlotWindow, after: int) -> list[_Row]:
+        async with self.sessions() as db:
+            result = await db.execute(candidates(window, after=after, batch=self.batch))
+            return [_row_of(found, window.now) for found in result.all()]
+
+    async def _guarded(
+        self, gate: asyncio.Semaphore, row: _Row, window: SlotWindow, counts: ReminderCounts
+    ) -> None:
+        async with gate:
+            try:
+                await self._step(row, window, counts)
+            except Exception as error:  # a bug or a database hiccup: this session only
+                log.exception("reminder for session %s crashed", row.session.id)
+                counts.errors.append(f"session {row.session.id}: {type(error).__name__}")
+
+    async def _step(self, row: _Row, window: SlotWindow, counts: ReminderCounts) -> None:
+        session = row.session
+        if row.unwanted is not None:
+            counts.skipped += 1
+            return
+        address = address_of(row.member)
+        channel = await self._chat(session, address)
+        at_slot = window.ripe(session.delivered_at) and (
+            session.nudged_at is None or window.ripe(session.nudged_at)
+        )
+        if channel is not None and session.nudged_at is None:
+            if at_slot:
+                await self._nudge(row, address, window.now, counts)
+            return
+        if at_slot and window.key is not None:
+            await self._email(row, channel, REMINDER, window.key, window.now, counts)
+        elif channel is None:
+            await self._email(row, None, CHECKIN, CHECKIN_SLOT, window.now, counts)
+
+    async def _chat(self, session: CheckinSession, address: MemberAddress) -> Channel | None:
+        """The chat that reaches the member, unless the check-in itself went by email."""
+        if session.channel == Provider.EMAIL.value:
+            return None
+        return await self.channels.for_member(address)
+
+    # --- the nudge -------------------------------------------------------------------------
+    async def _nudge(
+        self, row: _Row, address: MemberAddress, now: datetime, counts: ReminderCounts
+    ) -> None:
+        key = nudge_key(row.session.id)
+        message = OutgoingMessage(nudge_text(row), session_id=row.session.id, key=key)
+        async with self.sessions.begin() as db:
+            if not await _first_reminder(db, row.session.id, now=now, nudge=True):
+                counts.taken += 1
+                return
+            await record_intent(db, key=key, to=address, kind="nudge", message=message, now=now)
+        await self.outbox.send(key)  # failures are the outbox's: retried, or given up
+        counts.nudged += 1
+
+    # --- an email --------------------------------------------------------------------------
+    async def _email(
+        self,
+        row: _Row,
+        channel: Channel | None,
+        kind: str,
+        slot: str,
+        now: datetime,
+        counts: ReminderCounts,
+    ) -> None:
+        member = row.member
+        if not member.email or member.email_opt_out or member.email_suppressed or row.suppressed:
+            counts.skipped += 1
+            return
+        content = await self._content(row, channel, kind, member.email)
+        email = self.composer.compose(content)
+        log_id = await self._record_email(row, kind, slot, now)
+        if log_id is None:
+            counts.taken += 1
+            return
+        try:
+            message_id = await self.mailer.send(email)
+        except DeliveryError as error:
+            await self._finish(log_id, status="failed", error=str(error)[:200])
+            counts.failed += 1
+            counts.errors.append(f"session {row.session.id}: {kind} email failed: {error}")
+            log.warning(
+                "email %s (%s) of session %s failed: %s", log_id, kind, row.session.id, error
+            )
+            return
+        await self._finish(log_id, status="sent", provider_message_id=message_id[:128])
+        counts.emailed += 1
+
+    async def _content(
+        self, row: _Row, channel: Channel | None, kind: str, to: str
+    ) -> CheckinEmail:
+        session, member = row.session, row.member
+        link, link_to = None, None
+        if channel is not None and self.chat_links is not None:
+            link = await self.chat_links.chat_link(address_of(member), channel.provider)
+            link_to = CHAT_NAMES.get(channel.provider) if link else None
+        if link is None and self.links is not None:
+            link = self.links.checkin(member_id=member.id, session_id=session.id)
+        unsubscribe = self.links.unsubscribe(member_id=member.id) if self.links else None
+        return CheckinEmail(
+            kind=kind,
+            to=to,
+            member_name=member.display_name.split(" ")[0],
+            agent_name=row.agent.name,
+            question=question_text(row),
+            link=link,
+            link_to=link_to,
+            unsubscribe_url=unsubscribe,
+            tags={"kind": kind},
+        )
+
+    async def _record_email(self, row: _Row, kind: str, slot: str, now: datetime) -> int | None:
+        """The intent: the email_logs row, 'sending', and the session's first-reminder
+        version, in one transaction; None when another run recorded it first."""
+        table = EmailLog.__table__
+        assert isinstance(table, Table)
+        async with self.sessions.begin() as db:
+            statement = dialect_insert(db.get_bind(), table).values(
+                org_id=row.session.org_id,
+                session_id=row.session.id,
+                member_id=row.member.id,
+                kind=kind,
+                slot=slot,
+                status="sending",
+                attempted_at=now,
+            )
+            statement = statement.on_conflict_do_nothing(
+                index_elements=["session_id", "kind", "slot"]
+            )
+            log_id = await db.scalar(statement.returning(table.c.id))
+            if log_id is not None:
+                await _first_reminder(db, row.session.id, now=now, nudge=False)
+        return int(log_id) if log_id is not None else None
+
+    async def _finish(self, log_id: int, **values: Any) -> None:
+        async with self.sessions.begin() as db:
+            await db.execute(update(EmailLog).where(EmailLog.id == log_id).values(**values))
+
+    async def _mark_in_doubt(self, now: datetime) -> int:
+        """Emails a stopped run left 'sending': never sent again for their slot, marked."""
+        async with self.sessions.begin() as db:
+            result = await db.execute(
+                update(EmailLog)
+                .where(
+                    EmailLog.status == "sending",
+                    EmailLog.attempted_at < now - self.in_doubt_after,
+                )
+                .values(status="in_doubt", error="the sender stopped mid-send: outcome unknown")
+            )
+        marked = int(result.rowcount)  # type: ignore[attr-defined]
+        if marked:
+            log.warning("%d reminder emails in doubt (a run stopped mid-send); not resent", marked)
+        return marked
+
+
+async def _first_reminder(db: AsyncSession, session_id: int, *, now: datetime, nudge: bool) -> bool:
+    """Record a reminder on the session (the version it stands at, once; with `nudge`,
+    nudged_at): False when the session moved on, or (`nudge`) was nudged already."""
+    s = CheckinSession
+    conditions = [s.id == session_id, s.state.in_(OPEN)]
+    values: dict[str, Any] = {"reminded_version": func.coalesce(s.reminded_version, s.version)}
+    if nudge:
+        conditions.append(s.nudged_at.is_(None))
+        values["nudged_at"] = now
+    result = await db.execute(update(s).where(*conditions).values(**values))
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def _row_of(found: Sequence[Any], now: datetime) -> _Row:
+    session, member, org, agent, schedule_active, suppressed = found
+    spec = agent_spec(agent)
+    unwanted = not_wanted(
+        org=org,
+        member=member,
+        local_date=session.local_date,
+        agent_slug=spec.slug,
+        schedule_active=schedule_active is not False,  # NULL: an on-demand check-in
+        now=now,
+    )
+    return _Row(session, member, spec, unwanted, bool(suppressed))
+
+
+def question_text(row: _Row) -> str:
+    """The question the check-in waits on (core markup): the pending one, else the first."""
+    pending = pending_question(row.agent, row.session.brain_state or {})
+    question = pending or (row.agent.questions[0] if row.agent.questions else None)
+    return question.text if question else f"How is your day going, {row.member.display_name}?"
+
+
+def nudge_text(row: _Row) -> str:
+    return (
+        f"A gentle reminder: your **{row.agent.name}** is still open. "
+        f"Reply here to answer: {question_text(row)}"
+    )
+
+
+def nudge_key(session_id: int) -> str:
+    """The outbox key of a session's one nudge."""
+    return f"nudge:{session_id}"
