@@ -82,7 +82,13 @@ class ReminderCounts:
     taken: int = 0
     #: Emails left 'sending' by a run that stopped mid-send, marked in doubt by this run.
     in_doubt: int = 0
+    #: Whether sessions were left for the next run (a `limit` was reached).
+    more_due: bool = False
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        return self.nudged + self.emailed + self.failed + self.taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,21 +138,29 @@ class Reminders:
         self.batch = batch
         self.concurrency = concurrency
 
-    async def remind(self, *, now: datetime | None = None) -> ReminderCounts:
-        """One run: every open session's next step, for the slot `now` falls in."""
+    async def remind(
+        self, *, now: datetime | None = None, limit: int | None = None
+    ) -> ReminderCounts:
+        """One run: every open session's next step, for the slot `now` falls in. With
+        `limit`, it stops after about that many steps (nudges and emails; sessions that
+        want nothing cost none) and `more_due` says whether some were left."""
         now = now or self.clock.now()
         window = SlotWindow(now=now, slot_at=self.slots.latest(now), min_wait=self.min_wait)
         counts = ReminderCounts(slot=window.key, in_doubt=await self._mark_in_doubt(now))
         gate = asyncio.Semaphore(self.concurrency)
+        page = self.batch if limit is None else max(1, min(self.batch, limit))
         after = 0
-        while rows := await self._candidates(window, after):
+        while rows := await self._candidates(window, after, page):
+            if limit is not None and counts.steps >= limit:
+                counts.more_due = True
+                break
             after = rows[-1].session.id
             await asyncio.gather(*(self._guarded(gate, row, window, counts) for row in rows))
         return counts
 
-    async def _candidates(self, window: SlotWindow, after: int) -> list[_Row]:
+    async def _candidates(self, window: SlotWindow, after: int, page: int) -> list[_Row]:
         async with self.sessions() as db:
-            result = await db.execute(candidates(window, after=after, batch=self.batch))
+            result = await db.execute(candidates(window, after=after, batch=page))
             return [_row_of(found, window.now) for found in result.all()]
 
     async def _guarded(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from core.store.migrate import head_revision
 from tests.fakes.http_server import free_port
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -50,7 +51,29 @@ def demo_db(db_url: str) -> str:
 
 def test_demo_delivers_a_check_in_to_each_member(demo_db: str) -> None:
     again = vizdots(demo_db, "demo", "--now", DEMO_AT)
-    assert "5 members, 0 check-ins delivered" in again.stdout  # idempotent
+    assert "6 members, 0 check-ins delivered" in again.stdout  # idempotent
+
+
+def test_demo_emails_the_member_with_no_chat_once(db_url: str, email_outbox: Path) -> None:
+    first = vizdots(db_url, "demo", "--now", DEMO_AT)
+    assert "fay@demo.vizdots.dev has no chat: her check-in went out by email" in first.stdout
+    [eml] = email_outbox.glob("*.eml")
+    text = eml.read_text()
+    assert "To: fay@demo.vizdots.dev" in text and "How are you feeling today" in text
+    vizdots(db_url, "demo", "--now", DEMO_AT)
+    assert len(list(email_outbox.glob("*.eml"))) == 1  # idempotent
+
+
+def test_remind_nudges_at_the_slot_and_prints_counts(demo_db: str, email_outbox: Path) -> None:
+    result = vizdots(demo_db, "remind", "--now", "2026-11-25T14:00:00+00:00")
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout)
+    assert counts["slot"] == "2026-11-25T14:00Z"
+    # delivered at noon: the five chat members get their nudge, Fay her 14:00 reminder
+    assert (counts["nudged"], counts["emailed"]) == (5, 1)
+    again = json.loads(vizdots(demo_db, "remind", "--now", "2026-11-25T14:20:00+00:00").stdout)
+    assert (again["nudged"], again["emailed"]) == (0, 0)
+    assert len(list(email_outbox.glob("*.eml"))) == 2  # the check-in, then one reminder
 
 
 def test_a_check_in_answered_in_the_terminal_shows_in_the_report(demo_db: str) -> None:
@@ -86,7 +109,7 @@ def test_a_database_not_migrated_is_one_line_not_a_traceback(blank_db_url: str) 
     result = vizdots(blank_db_url, "demo", "--now", DEMO_AT, LOG_LEVEL="")  # no Alembic lines
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "database not ready: schema at nothing, expected 0005: run `vizdots migrate`"
+        f"database not ready: schema at nothing, expected {head_revision()}: run `vizdots migrate`"
     ]
 
 
