@@ -16,11 +16,12 @@ delivery (core/eligibility), and, for email, opted-out or suppressed addresses g
 nothing.
 
 Each email is an email_logs row first, under UNIQUE (session, kind, slot), status
-'sending' (the intent); then the send; then 'sent' with the provider's message id or
-'failed' with the reason (never the address nor the body). The unique key decides
-between concurrent runs. A row a crash left in 'sending' is never sent again for its
-slot: once older than `in_doubt_after` it is marked 'in_doubt' for an operator. A
-failed email is not repeated in its slot; the next slot sends the next reminder.
+'sending' (the intent, recorded for a chunk of emails in one transaction); then the
+send; then 'sent' with the provider's message id or 'failed' with the reason (never the
+address nor the body). The unique key decides between concurrent runs. A row a crash
+left in 'sending' is never sent again for its slot: once older than `in_doubt_after` it
+is marked 'in_doubt' for an operator. A failed email is not repeated in its slot; the
+next slot sends the next reminder.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, update
+from sqlalchemy import Table, delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.channels import ChannelSet
@@ -45,6 +46,7 @@ from core.ports import (
     CheckinEmail,
     Clock,
     DeliveryError,
+    Email,
     EmailComposer,
     Mailer,
     MemberAddress,
@@ -102,6 +104,16 @@ class _Row:
     suppressed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Email:
+    """An email a run decided to send: to whom, under which email_logs key."""
+
+    row: _Row
+    kind: str
+    slot: str
+    email: Email
+
+
 class Reminders:
     def __init__(
         self,
@@ -119,11 +131,13 @@ class Reminders:
         in_doubt_after: timedelta = timedelta(minutes=10),
         batch: int = 500,
         concurrency: int = 8,
+        chunk: int = 64,
     ) -> None:
         """`links`: signed links to the browser check-in page and the one-click
         unsubscribe; without them an email names the chat to answer in and carries no
         List-Unsubscribe header. `min_wait`: how long after a delivery (or a nudge) a
-        slot may remind."""
+        slot may remind. Emails are recorded `chunk` at a time (one transaction), sent
+        `concurrency` at a time, and their outcomes recorded together."""
         self.sessions = sessions
         self.channels = channels
         self.outbox = outbox
@@ -137,6 +151,7 @@ class Reminders:
         self.in_doubt_after = in_doubt_after
         self.batch = batch
         self.concurrency = concurrency
+        self.chunk = chunk
 
     async def remind(
         self, *, now: datetime | None = None, limit: int | None = None
@@ -147,7 +162,6 @@ class Reminders:
         now = now or self.clock.now()
         window = SlotWindow(now=now, slot_at=self.slots.latest(now), min_wait=self.min_wait)
         counts = ReminderCounts(slot=window.key, in_doubt=await self._mark_in_doubt(now))
-        gate = asyncio.Semaphore(self.concurrency)
         page = self.batch if limit is None else max(1, min(self.batch, limit))
         after = 0
         while rows := await self._candidates(window, after, page):
@@ -155,7 +169,9 @@ class Reminders:
                 counts.more_due = True
                 break
             after = rows[-1].session.id
-            await asyncio.gather(*(self._guarded(gate, row, window, counts) for row in rows))
+            emails = await self._steps(rows, window, counts)
+            for at in range(0, len(emails), self.chunk):
+                await self._send_emails(emails[at : at + self.chunk], window.now, counts)
         return counts
 
     async def _candidates(self, window: SlotWindow, after: int, page: int) -> list[_Row]:
@@ -163,21 +179,30 @@ class Reminders:
             result = await db.execute(candidates(window, after=after, batch=page))
             return [_row_of(found, window.now) for found in result.all()]
 
-    async def _guarded(
-        self, gate: asyncio.Semaphore, row: _Row, window: SlotWindow, counts: ReminderCounts
-    ) -> None:
-        async with gate:
-            try:
-                await self._step(row, window, counts)
-            except Exception as error:  # a bug or a database hiccup: this session only
-                log.exception("reminder for session %s crashed", row.session.id)
-                counts.errors.append(f"session {row.session.id}: {type(error).__name__}")
+    async def _steps(
+        self, rows: list[_Row], window: SlotWindow, counts: ReminderCounts
+    ) -> list[_Email]:
+        """Each row's step: nudges are sent here; the emails to send are returned."""
+        gate = asyncio.Semaphore(self.concurrency)
+        emails: list[_Email] = []
 
-    async def _step(self, row: _Row, window: SlotWindow, counts: ReminderCounts) -> None:
+        async def step(row: _Row) -> None:
+            async with gate:
+                try:
+                    if email := await self._step(row, window, counts):
+                        emails.append(email)
+                except Exception as error:  # a bug or a database hiccup: this session only
+                    log.exception("reminder for session %s crashed", row.session.id)
+                    counts.errors.append(f"session {row.session.id}: {type(error).__name__}")
+
+        await asyncio.gather(*(step(row) for row in rows))
+        return sorted(emails, key=lambda email: email.row.session.id)  # one lock order
+
+    async def _step(self, row: _Row, window: SlotWindow, counts: ReminderCounts) -> _Email | None:
         session = row.session
         if row.unwanted is not None:
             counts.skipped += 1
-            return
+            return None
         address = address_of(row.member)
         channel = await self._chat(session, address)
         at_slot = window.ripe(session.delivered_at) and (
@@ -186,11 +211,12 @@ class Reminders:
         if channel is not None and session.nudged_at is None:
             if at_slot:
                 await self._nudge(row, address, window.now, counts)
-            return
+            return None
         if at_slot and window.key is not None:
-            await self._email(row, channel, REMINDER, window.key, window.now, counts)
-        elif channel is None:
-            await self._email(row, None, CHECKIN, CHECKIN_SLOT, window.now, counts)
+            return await self._email(row, channel, REMINDER, window.key, counts)
+        if channel is None:
+            return await self._email(row, None, CHECKIN, CHECKIN_SLOT, counts)
+        return None
 
     async def _chat(self, session: CheckinSession, address: MemberAddress) -> Channel | None:
         """The chat that reaches the member, unless the check-in itself went by email."""
@@ -205,45 +231,24 @@ class Reminders:
         key = nudge_key(row.session.id)
         message = OutgoingMessage(nudge_text(row), session_id=row.session.id, key=key)
         async with self.sessions.begin() as db:
-            if not await _first_reminder(db, row.session.id, now=now, nudge=True):
+            if not await _nudged(db, row.session.id, now=now):
                 counts.taken += 1
                 return
             await record_intent(db, key=key, to=address, kind="nudge", message=message, now=now)
         await self.outbox.send(key)  # failures are the outbox's: retried, or given up
         counts.nudged += 1
 
-    # --- an email --------------------------------------------------------------------------
+    # --- emails ----------------------------------------------------------------------------
     async def _email(
-        self,
-        row: _Row,
-        channel: Channel | None,
-        kind: str,
-        slot: str,
-        now: datetime,
-        counts: ReminderCounts,
-    ) -> None:
+        self, row: _Row, channel: Channel | None, kind: str, slot: str, counts: ReminderCounts
+    ) -> _Email | None:
+        """The email to send, composed; None when the address takes no email."""
         member = row.member
         if not member.email or member.email_opt_out or member.email_suppressed or row.suppressed:
             counts.skipped += 1
-            return
+            return None
         content = await self._content(row, channel, kind, member.email)
-        email = self.composer.compose(content)
-        log_id = await self._record_email(row, kind, slot, now)
-        if log_id is None:
-            counts.taken += 1
-            return
-        try:
-            message_id = await self.mailer.send(email)
-        except DeliveryError as error:
-            await self._finish(log_id, status="failed", error=str(error)[:200])
-            counts.failed += 1
-            counts.errors.append(f"session {row.session.id}: {kind} email failed: {error}")
-            log.warning(
-                "email %s (%s) of session %s failed: %s", log_id, kind, row.session.id, error
-            )
-            return
-        await self._finish(log_id, status="sent", provider_message_id=message_id[:128])
-        counts.emailed += 1
+        return _Email(row, kind, slot, self.composer.compose(content))
 
     async def _content(
         self, row: _Row, channel: Channel | None, kind: str, to: str
@@ -268,32 +273,88 @@ class Reminders:
             tags={"kind": kind},
         )
 
-    async def _record_email(self, row: _Row, kind: str, slot: str, now: datetime) -> int | None:
-        """The intent: the email_logs row, 'sending', and the session's first-reminder
-        version, in one transaction; None when another run recorded it first."""
+    async def _send_emails(
+        self, emails: list[_Email], now: datetime, counts: ReminderCounts
+    ) -> None:
+        """Record the intents (one transaction), send, record the outcomes (one more)."""
+        try:
+            recorded = await self._record(emails, now)
+        except Exception as error:  # a database hiccup: these sessions wait for the next run
+            log.exception("recording %d reminder emails failed", len(emails))
+            counts.errors.append(f"{len(emails)} emails not recorded: {type(error).__name__}")
+            return
+        counts.taken += len(emails) - len(recorded)
+        sending = [email for email in emails if email.row.session.id in recorded]
+        gate = asyncio.Semaphore(self.concurrency)
+        outcomes = await asyncio.gather(*(self._send(gate, email) for email in sending))
+        await self._finish(
+            [(recorded[e.row.session.id], e, o) for e, o in zip(sending, outcomes, strict=True)],
+            counts,
+        )
+
+    async def _record(self, emails: list[_Email], now: datetime) -> dict[int, int]:
+        """The intents: email_logs rows 'sending' (the unique key decides between runs) and
+        the sessions' first-reminder version; session id → log id of those recorded here
+        whose session is still open."""
         table = EmailLog.__table__
         assert isinstance(table, Table)
+        s = CheckinSession
         async with self.sessions.begin() as db:
-            statement = dialect_insert(db.get_bind(), table).values(
-                org_id=row.session.org_id,
-                session_id=row.session.id,
-                member_id=row.member.id,
-                kind=kind,
-                slot=slot,
-                status="sending",
-                attempted_at=now,
+            insert = dialect_insert(db.get_bind(), table).values([_log_row(e, now) for e in emails])
+            insert = insert.on_conflict_do_nothing(index_elements=["session_id", "kind", "slot"])
+            result = await db.execute(insert.returning(table.c.session_id, table.c.id))
+            inserted: dict[int, int] = {int(sid): int(lid) for sid, lid in result.all()}
+            if not inserted:
+                return {}
+            still_open = set(
+                await db.scalars(
+                    update(s)
+                    .where(s.id.in_(inserted), s.state.in_(OPEN))
+                    .values(reminded_version=func.coalesce(s.reminded_version, s.version))
+                    .returning(s.id)
+                    .execution_options(synchronize_session=False)
+                )
             )
-            statement = statement.on_conflict_do_nothing(
-                index_elements=["session_id", "kind", "slot"]
-            )
-            log_id = await db.scalar(statement.returning(table.c.id))
-            if log_id is not None:
-                await _first_reminder(db, row.session.id, now=now, nudge=False)
-        return int(log_id) if log_id is not None else None
+            gone = [lid for sid, lid in inserted.items() if sid not in still_open]
+            if gone:  # answered or closed meanwhile: no email
+                await db.execute(delete(EmailLog).where(EmailLog.id.in_(gone)))
+        return {sid: lid for sid, lid in inserted.items() if sid in still_open}
 
-    async def _finish(self, log_id: int, **values: Any) -> None:
-        async with self.sessions.begin() as db:
-            await db.execute(update(EmailLog).where(EmailLog.id == log_id).values(**values))
+    async def _send(self, gate: asyncio.Semaphore, email: _Email) -> tuple[bool, str]:
+        """(sent, the provider's message id) or (not sent, the reason)."""
+        async with gate:
+            try:
+                return True, (await self.mailer.send(email.email))[:128]
+            except DeliveryError as error:
+                return False, str(error)[:200]
+            except Exception as error:  # a bug: this email only, recorded as failed
+                log.exception("sending email of session %s crashed", email.row.session.id)
+                return False, f"internal error: {type(error).__name__}"
+
+    async def _finish(
+        self, done: list[tuple[int, _Email, tuple[bool, str]]], counts: ReminderCounts
+    ) -> None:
+        values = []
+        for log_id, email, (sent, detail) in done:
+            values.append(
+                {"id": log_id, "status": "sent", "provider_message_id": detail, "error": None}
+                if sent
+                else {
+                    "id": log_id,
+                    "status": "failed",
+                    "provider_message_id": None,
+                    "error": detail,
+                }
+            )
+            if sent:
+                counts.emailed += 1
+                continue
+            counts.failed += 1
+            counts.errors.append(f"session {email.row.session.id}: {email.kind} email: {detail}")
+            log.warning("email %s of session %s failed: %s", log_id, email.row.session.id, detail)
+        if values:
+            async with self.sessions.begin() as db:
+                await db.execute(update(EmailLog), values)  # by primary key, one executemany
 
     async def _mark_in_doubt(self, now: datetime) -> int:
         """Emails a stopped run left 'sending': never sent again for their slot, marked."""
@@ -312,17 +373,29 @@ class Reminders:
         return marked
 
 
-async def _first_reminder(db: AsyncSession, session_id: int, *, now: datetime, nudge: bool) -> bool:
-    """Record a reminder on the session (the version it stands at, once; with `nudge`,
-    nudged_at): False when the session moved on, or (`nudge`) was nudged already."""
+async def _nudged(db: AsyncSession, session_id: int, *, now: datetime) -> bool:
+    """Record the nudge on the session (nudged_at, and the version it stands at as the
+    first reminder's): False when the session moved on or was nudged already."""
     s = CheckinSession
-    conditions = [s.id == session_id, s.state.in_(OPEN)]
-    values: dict[str, Any] = {"reminded_version": func.coalesce(s.reminded_version, s.version)}
-    if nudge:
-        conditions.append(s.nudged_at.is_(None))
-        values["nudged_at"] = now
-    result = await db.execute(update(s).where(*conditions).values(**values))
+    result = await db.execute(
+        update(s)
+        .where(s.id == session_id, s.state.in_(OPEN), s.nudged_at.is_(None))
+        .values(nudged_at=now, reminded_version=func.coalesce(s.reminded_version, s.version))
+    )
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def _log_row(email: _Email, now: datetime) -> dict[str, Any]:
+    session = email.row.session
+    return {
+        "org_id": session.org_id,
+        "session_id": session.id,
+        "member_id": session.member_id,
+        "kind": email.kind,
+        "slot": email.slot,
+        "status": "sending",
+        "attempted_at": now,
+    }
 
 
 def _row_of(found: Sequence[Any], now: datetime) -> _Row:
