@@ -9,17 +9,12 @@ from core.ports import Channel, MemberAddress
 
 
 class ChannelSet:
-    """Slack first, then Teams, then the local dev chat — whichever are configured.
-
-    A member marked email-only (members.email_only) is reached by none of them."""
+    """Slack first, then Teams, then the local dev chat — whichever are configured."""
 
     def __init__(self, channels: Sequence[Channel]) -> None:
         self._channels = tuple(channels)
 
     async def for_member(self, to: MemberAddress) -> Channel | None:
-        """The first channel that reaches the member; None for an email-only member."""
-        if to.email_only:
-            return None
         for channel in self._channels:
             if await channel.can_reach(to):
                 return channel

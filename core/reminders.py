@@ -222,7 +222,9 @@ class Reminders:
         """The chat that reaches the member, unless the check-in itself went by email."""
         if session.channel == Provider.EMAIL.value:
             return None
-        return await self.channels.for_member(address)
+        channel = await self.channels.for_member(address)
+        # a browser page reached through emailed links (Provider.EMAIL) is no chat
+        return channel if channel is not None and channel.provider is not Provider.EMAIL else None
 
     # --- the nudge -------------------------------------------------------------------------
     async def _nudge(
