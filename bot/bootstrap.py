@@ -22,7 +22,16 @@ from core.domain import Provider
 from core.inbound import CommandRequest
 from core.inbox import Inbox
 from core.outbox import Outbox
-from core.ports import Brain, Channel, CheckinListener, Clock, MemberDirectory, SystemClock
+from core.ports import (
+    Brain,
+    Channel,
+    CheckinListener,
+    Clock,
+    Mailer,
+    MemberDirectory,
+    SystemClock,
+)
+from core.reminders import Reminders
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
 from core.store.health import OutageLog
@@ -48,6 +57,8 @@ class Services:
     conversations: Conversations
     inbox: Inbox
     outbox: Outbox
+    #: Nudges and reminder emails; None when the email extra is not installed.
+    reminders: Reminders | None = None
     directories: dict[Provider, MemberDirectory] = field(default_factory=dict)
     slack: SlackParts | None = None
     teams: TeamsParts | None = None
@@ -84,7 +95,13 @@ class Services:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Background work for the app's lifetime; everything released afterwards."""
-        from bot.worker import drain_forever, run_forever, send_forever, tidy_forever
+        from bot.worker import (
+            drain_forever,
+            remind_forever,
+            run_forever,
+            send_forever,
+            tidy_forever,
+        )
 
         tasks = []
         if self.inbox_in_process:
@@ -93,6 +110,7 @@ class Services:
             tasks.append(_background(tidy_forever(self)))
         if self.loop_interval:
             tasks.append(_background(run_forever(self)))
+            tasks.append(_background(remind_forever(self)))
         if self.slack is not None and self.slack.settings.bot_token:
             tasks.append(_background(self.slack.keep_installing()))
         try:
@@ -224,6 +242,9 @@ def build_services(
         claim_timeout=claim_timeout,
         typed={Provider.TEAMS: typed},  # Teams has no slash commands: typed lines may be
     )
+    reminders = build_reminders(
+        settings, sessions=sessions, channels=channel_set, outbox=outbox, clock=clock
+    )
     services = Services(
         settings=settings,
         engine=engine,
@@ -235,6 +256,7 @@ def build_services(
         conversations=conversations,
         inbox=inbox,
         outbox=outbox,
+        reminders=reminders,
         directories=directories,
         slack=slack,
         teams=teams,
@@ -250,6 +272,64 @@ def build_services(
 
         attach_teams_app(teams, inbox=inbox)
     return services
+
+
+def build_reminders(
+    settings: Settings,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    channels: ChannelSet,
+    outbox: Outbox,
+    clock: Clock,
+) -> Reminders | None:
+    """Reminders with the SES mailer (credentials set) or the .eml outbox mailer."""
+    try:
+        from adapters.email.compose import TemplateComposer
+    except ImportError:
+        log.info("email reminders disabled: install the email extra (vizdots[email])")
+        return None
+    from bot.chat_links import DeepLinks
+    from bot.web import LinksOnFirstUse
+
+    dev_chat = channels.get(Provider.DEV) is not None
+    base = str(settings.app_base_url).rstrip("/")
+    return Reminders(
+        sessions=sessions,
+        channels=channels,
+        outbox=outbox,
+        mailer=build_mailer(settings),
+        composer=TemplateComposer(),
+        clock=clock,
+        slots=settings.reminder_slot_rules(),
+        links=LinksOnFirstUse(settings, clock),
+        chat_links=DeepLinks(
+            sessions=sessions,
+            teams_app_id=settings.microsoft_app_id,
+            dev_chat_url=f"{base}/dev" if dev_chat else None,
+        ),
+    )
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    if not settings.integrations()["email"]:
+        from adapters.email.outbox_mailer import OutboxMailer
+
+        return OutboxMailer(directory=settings.email_outbox_dir, sender=settings.email_from)
+    from adapters.email.ses import SesConfig, SesMailer
+
+    assert settings.aws_ses_access_key_id and settings.aws_ses_secret_access_key
+    endpoint = settings.aws_ses_endpoint_url
+    return SesMailer(
+        SesConfig(
+            region=settings.aws_ses_region,
+            access_key_id=settings.aws_ses_access_key_id.get_secret_value(),
+            secret_access_key=settings.aws_ses_secret_access_key.get_secret_value(),
+            sender=settings.email_from,
+            endpoint_url=str(endpoint) if endpoint else None,
+            configuration_set=settings.aws_ses_configuration_set,
+            max_send_rate=settings.ses_max_send_rate,
+        )
+    )
 
 
 def _slack_parts(

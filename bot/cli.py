@@ -285,6 +285,15 @@ def deliver(now: str | None = NOW, verbose: bool = VERBOSE) -> None:
 
 
 @app.command()
+def remind(now: str | None = NOW, verbose: bool = VERBOSE) -> None:
+    """Nudge and email members whose check-in waits, for the slot NOW falls in (once a slot)."""
+    from bot.worker import remind as remind_now
+
+    counts = with_services(lambda s: remind_now(s, now=s.clock.now()), now=now, quiet=not verbose)
+    print_json(counts)
+
+
+@app.command()
 def report(
     org: str | None = typer.Option(None, help="Organisation slug; default: every organisation."),
     agent: str | None = typer.Option(None, help="Only this agent (daily, pulse, retro, …)."),
@@ -330,8 +339,14 @@ def demo(now: str | None = NOW, verbose: bool = VERBOSE) -> None:
     from bot.demo import create_demo
 
     result = with_services(create_demo, now=now, quiet=not verbose)
+    settings = load_settings()
+    where = (
+        "through SES" if settings.integrations()["email"] else f"to {settings.email_outbox_dir}/"
+    )
     print(f"demo team ready: {len(result.members)} members, {result.delivered} check-ins delivered")
     print("answer in the browser at /dev, or: vizdots chat --member " + result.members[0])
+    if result.emailed:
+        print(f"{result.email_only} has no chat: her check-in went out by email, {where}")
 
 
 @app.command()

@@ -1,4 +1,8 @@
-"""`vizdots demo`: a demo team in several timezones with a check-in waiting for each."""
+"""`vizdots demo`: a demo team in several timezones with a check-in waiting for each.
+
+One member has no chat account (members.email_only): no chat, not even the local one,
+reaches her, so her check-in goes out by email — a .eml file under ./outbox/ when SES
+is not configured."""
 
 from __future__ import annotations
 
@@ -19,12 +23,17 @@ DEMO_TEAM = (
     ("Dan Sydney", "dan@demo.vizdots.dev", "Australia/Sydney", "member"),
     ("Eve West", "eve@demo.vizdots.dev", "America/Los_Angeles", "admin"),
 )
+#: The member with no chat account: her check-in is an email.
+EMAIL_ONLY = ("Fay Field", "fay@demo.vizdots.dev", "Europe/London", "member")
 
 
 @dataclass(frozen=True)
 class DemoResult:
     members: list[str]
     delivered: int
+    #: Check-in emails sent now (to the email-only member), and the address.
+    emailed: int = 0
+    email_only: str = EMAIL_ONLY[1]
 
 
 async def create_demo(services: Services) -> DemoResult:
@@ -32,12 +41,18 @@ async def create_demo(services: Services) -> DemoResult:
     async with services.sessions.begin() as db:
         org = await _demo_org(db)
         members = [await _demo_member(db, org, *person) for person in DEMO_TEAM]
+        members.append(await _demo_member(db, org, *EMAIL_ONLY, email_only=True))
         await _daily_schedule(db, org)
     delivered = 0
     for member in members:
         if not await _has_open_session(services, member.id):
             delivered += bool(await services.delivery.start_now(member_id=member.id))
-    return DemoResult(members=[m.email or "" for m in members], delivered=delivered)
+    emailed = 0
+    if services.reminders is not None:  # the email-only check-in goes out at once
+        emailed = (await services.reminders.remind(now=services.clock.now())).emailed
+    return DemoResult(
+        members=[m.email or "" for m in members], delivered=delivered, emailed=emailed
+    )
 
 
 async def _demo_org(db: AsyncSession) -> Organization:
@@ -50,11 +65,25 @@ async def _demo_org(db: AsyncSession) -> Organization:
 
 
 async def _demo_member(
-    db: AsyncSession, org: Organization, name: str, email: str, zone: str, role: str
+    db: AsyncSession,
+    org: Organization,
+    name: str,
+    email: str,
+    zone: str,
+    role: str,
+    *,
+    email_only: bool = False,
 ) -> Member:
     member = await db.scalar(select(Member).where(Member.org_id == org.id, Member.email == email))
     if member is None:
-        member = Member(org_id=org.id, display_name=name, email=email, timezone=zone, role=role)
+        member = Member(
+            org_id=org.id,
+            display_name=name,
+            email=email,
+            timezone=zone,
+            role=role,
+            email_only=email_only,
+        )
         db.add(member)
         await db.flush()
     return member

@@ -1,8 +1,9 @@
-"""Cron endpoints: POST /api/internal/scheduler (and, later, /reminders).
+"""Cron endpoints: POST /api/internal/scheduler and POST /api/internal/reminders.
 
 The scheduler call plans (one set-based statement per org) and delivers at most
 SCHEDULER_BATCH sessions, so it ends in bounded time however many orgs there are; its
-answer says whether more is due (`more_due`), which the worker loops then deliver."""
+answer says whether more is due (`more_due`), which the worker loops then deliver.
+The reminders call takes at most REMINDER_BATCH steps (nudges, emails) the same way."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import SecretStr
 
 from bot.bootstrap import Services
-from bot.worker import plan_and_deliver
+from bot.worker import plan_and_deliver, remind
 
 
 def require_bearer(secret: SecretStr | None, authorization: str | None) -> None:
@@ -37,5 +38,16 @@ def internal_routes() -> APIRouter:
         require_bearer(services.settings.scheduler_secret, authorization)
         now = services.clock.now()
         return await plan_and_deliver(services, now=now, limit=services.settings.scheduler_batch)
+
+    @router.post("/reminders")
+    async def reminders(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> dict[str, Any]:
+        services: Services = request.app.state.services
+        require_bearer(services.settings.scheduler_reminders_secret, authorization)
+        if services.reminders is None:
+            raise HTTPException(503, "email reminders need the email extra (vizdots[email])")
+        now = services.clock.now()
+        return await remind(services, now=now, limit=services.settings.reminder_batch)
 
     return router

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import time
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,6 +12,8 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from core.reminder_slots import ReminderSlots, parse_slots
 
 log = logging.getLogger("vizdots.settings")
 
@@ -60,6 +63,9 @@ class Settings(BaseSettings):
     scheduler_secret: Secret
     scheduler_reminders_secret: Secret
     reminder_slots: str = "09:00,14:00"
+    reminder_weekdays: str = "mon-fri"
+    #: Reminder steps (nudges, emails) one /api/internal/reminders call takes.
+    reminder_batch: int = Field(default=200, ge=1, le=100_000)
 
     stripe_secret_key: Secret
     stripe_base_price_id: str | None = None
@@ -72,6 +78,11 @@ class Settings(BaseSettings):
     aws_ses_region: str = "us-east-1"
     aws_ses_endpoint_url: OptionalUrl
     email_from: str = "noreply@vizdots.com"
+    aws_ses_configuration_set: str | None = None
+    #: Emails a second; None: the account's MaxSendRate, read at start-up.
+    ses_max_send_rate: float | None = Field(default=None, gt=0)
+    #: Where emails are written as .eml files when SES is not configured.
+    email_outbox_dir: Path = Path("outbox")
 
     #: Signs the links emails carry (check-in page, unsubscribe). Unset: a per-install
     #: secret generated once into LINK_SECRET_FILE (one machine only).
@@ -135,8 +146,23 @@ class Settings(BaseSettings):
                 raise ValueError(f"{slot!r} is not HH:MM") from None
         return value
 
-    def reminder_times(self) -> list[time]:
-        return [time.fromisoformat(s.strip()) for s in self.reminder_slots.split(",")]
+    @field_validator("reminder_weekdays")
+    @classmethod
+    def _weekdays_read(cls, value: str) -> str:
+        from core.commands.values import WordError, read_weekdays
+
+        try:
+            read_weekdays(value)
+        except WordError as error:
+            raise ValueError(f"{error} (like mon-fri or mon,wed,fri)") from None
+        return value
+
+    def reminder_slot_rules(self) -> ReminderSlots:
+        from core.commands.values import read_weekdays
+
+        return ReminderSlots(
+            times=parse_slots(self.reminder_slots), weekdays=read_weekdays(self.reminder_weekdays)
+        )
 
     def integrations(self) -> dict[str, bool]:
         """Which outside services have the credentials they need."""

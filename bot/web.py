@@ -21,6 +21,26 @@ if TYPE_CHECKING:
 log = logging.getLogger("vizdots.web")
 
 
+class LinksOnFirstUse:
+    """core.ports.MemberLinks built when a first link is made, so building the services
+    writes no secret file (LINK_SIGNING_SECRET unset) until a link is really needed."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self._settings, self._clock = settings, clock
+        self._links: SignedLinks | None = None
+
+    def _built(self) -> SignedLinks:
+        if self._links is None:
+            self._links = build_links(self._settings, self._clock)
+        return self._links
+
+    def checkin(self, *, member_id: int, session_id: int) -> str:
+        return self._built().checkin(member_id=member_id, session_id=session_id)
+
+    def unsubscribe(self, *, member_id: int) -> str:
+        return self._built().unsubscribe(member_id=member_id)
+
+
 def build_links(settings: Settings, clock: Clock) -> SignedLinks:
     """LINK_SIGNING_SECRET, else the per-install secret generated once into
     LINK_SECRET_FILE (fine on one machine; several must share LINK_SIGNING_SECRET)."""

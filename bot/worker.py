@@ -49,6 +49,30 @@ async def run_forever(services: Services) -> None:
     await keep_going(services, "planning/delivery cycle", cycle)
 
 
+async def remind(services: Services, *, now: datetime, limit: int | None = None) -> dict[str, Any]:
+    """One reminder run for the slot `now` falls in (at most `limit` nudges and emails)."""
+    if services.reminders is None:
+        return {"disabled": "email reminders need the email extra (vizdots[email])"}
+    return asdict(await services.reminders.remind(now=now, limit=limit))
+
+
+async def remind_forever(services: Services) -> None:
+    """Nudges and reminder emails every `loop_interval` seconds (each slot's once)."""
+    if services.reminders is None:
+        return
+    start = getattr(services.reminders.mailer, "start", None)
+    if start is not None:  # SES: the account's sending rate, read once
+        await start()
+    while True:
+        try:
+            counts = await remind(services, now=services.clock.now())
+            if counts["nudged"] or counts["emailed"] or counts["failed"] or counts["in_doubt"]:
+                log.info("reminders: %s", {k: v for k, v in counts.items() if k != "errors"})
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("reminder run failed")
+        await asyncio.sleep(services.loop_interval or 60.0)
+
+
 async def drain_forever(services: Services, *, idle: float = 0.1) -> None:
     """Take the inbox's turns as they arrive (claims are looked for every `idle` s)."""
 
@@ -145,9 +169,9 @@ async def tidy_forever(services: Services, *, every: float = 300.0) -> None:
 
 
 async def run_worker(services: Services, *, plan: bool = True) -> None:
-    """`vizdots worker`: the inbox, the outbox, the purge and (with `plan`) planning and
-    delivery, until cancelled."""
+    """`vizdots worker`: the inbox, the outbox, the purge and (with `plan`) planning,
+    delivery and reminders, until cancelled."""
     loops = [drain_forever(services), send_forever(services), tidy_forever(services)]
     if plan:
-        loops.append(run_forever(services))
+        loops += [run_forever(services), remind_forever(services)]
     await asyncio.gather(*loops)

@@ -7,13 +7,13 @@ disabled, a member gone on vacation or the trial over. The rules are planning's 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.conversation_store import Conversation
 from core.domain import PlanStatus
-from core.store.models import Organization, Schedule
+from core.store.models import Member, Organization, Schedule
 
 
 def plan_allows_delivery(org: Organization, now: datetime) -> bool:
@@ -25,8 +25,32 @@ def plan_allows_delivery(org: Organization, now: datetime) -> bool:
 
 async def unwanted(db: AsyncSession, convo: Conversation, now: datetime) -> str | None:
     """Why the session should not be sent after all, or None to send it."""
-    member, local_date = convo.member, convo.session.local_date
-    if not plan_allows_delivery(convo.org, now):
+    schedule_active = True
+    if convo.session.schedule_id is not None:
+        schedule = await db.get(Schedule, convo.session.schedule_id)
+        schedule_active = schedule is not None and schedule.active
+    return not_wanted(
+        org=convo.org,
+        member=convo.member,
+        local_date=convo.session.local_date,
+        agent_slug=convo.agent.slug,
+        schedule_active=schedule_active,
+        now=now,
+    )
+
+
+def not_wanted(
+    *,
+    org: Organization,
+    member: Member,
+    local_date: date,
+    agent_slug: str,
+    schedule_active: bool,
+    now: datetime,
+) -> str | None:
+    """Why a check-in of `local_date` should not go to the member (delivery, reminders),
+    or None when it should."""
+    if not plan_allows_delivery(org, now):
         return "the organisation's plan does not allow check-ins"
     if not member.active:
         return "member inactive"
@@ -34,10 +58,8 @@ async def unwanted(db: AsyncSession, convo: Conversation, now: datetime) -> str 
         return "on vacation"
     if member.paused_until is not None and member.paused_until >= local_date:
         return "paused"
-    if convo.agent.slug in (convo.org.disabled_agents or []):
+    if agent_slug in (org.disabled_agents or []):
         return "agent disabled"
-    if convo.session.schedule_id is not None:
-        schedule = await db.get(Schedule, convo.session.schedule_id)
-        if schedule is None or not schedule.active:
-            return "schedule paused"
+    if not schedule_active:
+        return "schedule paused"
     return None

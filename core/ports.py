@@ -54,6 +54,8 @@ class MemberAddress:
     #: The member blocked or removed the bot in Teams: no Teams message reaches them.
     teams_unreachable: bool = False
     email: str | None = None
+    #: The member has no chat account: no chat reaches them, email does.
+    email_only: bool = False
 
 
 #: Address facts a channel learned about a member, by Member column: a string (a Slack DM
@@ -85,6 +87,26 @@ class Email:
     subject: str
     text: str
     html: str | None = None
+    unsubscribe_url: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinEmail:
+    """What a check-in email says, before any template: the check-in itself (`kind`
+    "checkin", to a member no chat reaches) or a reminder of it ("reminder").
+
+    `question` is in core's markup. `link` opens the check-in: the member's chat with
+    the bot (`link_to` names it: "Slack", "Teams") or the browser page (`link_to` None);
+    without a link the email says where to answer."""
+
+    kind: str
+    to: str
+    member_name: str
+    agent_name: str
+    question: str
+    link: str | None = None
+    link_to: str | None = None
     unsubscribe_url: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -139,6 +161,21 @@ class SentLookup(Protocol):
 class Mailer(Protocol):
     async def send(self, email: Email) -> str:
         """Send one email; return the provider's message id; raise DeliveryError otherwise."""
+        ...
+
+
+class EmailComposer(Protocol):
+    """Turns a CheckinEmail into the Email sent: subject, plain text and HTML parts."""
+
+    def compose(self, content: CheckinEmail) -> Email: ...
+
+
+class ChatLinks(Protocol):
+    """Deep links into a member's chat with the bot, per provider (a Slack DM, a Teams
+    1:1 chat): what a reminder email points to when a chat reaches the member."""
+
+    async def chat_link(self, to: MemberAddress, provider: Provider) -> str | None:
+        """An https URL that opens the chat, or None when this provider has none."""
         ...
 
 

@@ -32,6 +32,7 @@ def address_of(member: Member) -> MemberAddress:
         teams_conversation_ref=member.teams_conversation_ref,
         teams_unreachable=bool(member.teams_unreachable),
         email=member.email,
+        email_only=bool(member.email_only),
     )
 
 

@@ -26,6 +26,15 @@ from tests.postgres import find_bindir, throwaway_cluster
 _counter = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def email_outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the embedded default's emails go in a test (and its CLI subprocesses): the
+    test's own directory, never ./outbox in the checkout."""
+    directory = tmp_path / "email-outbox"
+    monkeypatch.setenv("EMAIL_OUTBOX_DIR", str(directory))
+    return directory
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str | None]:
     """Admin URL of a PostgreSQL server, or None when there is none."""

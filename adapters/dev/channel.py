@@ -1,7 +1,8 @@
 """The local dev chat as a channel: the messages table is its transport.
 
 The web chat (/dev) and the terminal chat read a member's messages from the database,
-so sending only needs to name the message; every member is reachable.
+so sending only needs to name the message; every member is reachable but one marked
+email-only (members.email_only: no chat account), whose check-ins go by email.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ class DevChannel:
     provider = Provider.DEV
 
     async def can_reach(self, to: MemberAddress) -> bool:
-        return True
+        return not to.email_only
 
     async def away(self, to: MemberAddress) -> str | None:
         return None

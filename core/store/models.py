@@ -117,6 +117,12 @@ class Member(Base):
     paused_until: Mapped[date | None] = mapped_column(Date)
     vacation_until: Mapped[date | None] = mapped_column(Date)
     preferred_time: Mapped[time | None] = mapped_column(Time)
+    email_only: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default="0",
+        doc="the member has no chat account: check-ins and reminders reach them by email",
+    )
     email_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
     email_suppressed: Mapped[str | None] = mapped_column(String(16), doc="bounce or complaint")
     created_at: Mapped[datetime] = _created()
@@ -216,6 +222,11 @@ class CheckinSession(Base):
     delivered_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     nudged_at: Mapped[datetime | None]
+    reminded_version: Mapped[int | None] = mapped_column(
+        Integer,
+        doc="`version` when the first reminder was recorded: a later version means the "
+        "member answered since, and no further reminder goes",
+    )
     summary: Mapped[str | None] = mapped_column(Text)
     brain_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     outcome_note: Mapped[str | None] = mapped_column(String(200))
@@ -298,6 +309,22 @@ class EmailLog(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(String(200))
+    attempted_at: Mapped[datetime | None] = mapped_column(
+        doc="when the row was recorded, before the send (the clock's time, for in-doubt age)"
+    )
+    created_at: Mapped[datetime] = _created()
+
+
+class EmailSuppression(Base):
+    """An address no email goes to: a permanent bounce or a complaint (SES events).
+
+    Keyed by the lower-cased address, not by member: the same address in another
+    organisation is suppressed too."""
+
+    __tablename__ = "email_suppressions"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True, doc="lower-cased")
+    reason: Mapped[str] = mapped_column(String(16), doc="bounce or complaint")
     created_at: Mapped[datetime] = _created()
 
 
@@ -407,15 +434,3 @@ class SeenRequest(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class EmailSuppression(Base):
-    """An address SES reported as a permanent bounce or a complaint: no reminder email
-    goes to it again, whichever organisation the member is in. Keyed by the address,
-    lower-cased."""
-
-    __tablename__ = "email_suppressions"
-
-    address: Mapped[str] = mapped_column(String(320), primary_key=True)
-    reason: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = _created()

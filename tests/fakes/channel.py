@@ -27,7 +27,7 @@ class FakeChannel:
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def can_reach(self, to: MemberAddress) -> bool:
-        return self.reachable
+        return self.reachable and not to.email_only  # a member with no chat account
 
     async def away(self, to: MemberAddress) -> str | None:
         return self.away_reason

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from tests.fakes.moto_ses import moto_ses
 from tests.fakes.openai_server import openai_server
 from tests.fakes.slack_api import slack_api
 
-__all__ = ["openai_server", "slack_api"]
+__all__ = ["moto_ses", "openai_server", "slack_api"]

@@ -51,7 +51,29 @@ def demo_db(db_url: str) -> str:
 
 def test_demo_delivers_a_check_in_to_each_member(demo_db: str) -> None:
     again = vizdots(demo_db, "demo", "--now", DEMO_AT)
-    assert "5 members, 0 check-ins delivered" in again.stdout  # idempotent
+    assert "6 members, 0 check-ins delivered" in again.stdout  # idempotent
+
+
+def test_demo_emails_the_member_with_no_chat_once(db_url: str, email_outbox: Path) -> None:
+    first = vizdots(db_url, "demo", "--now", DEMO_AT)
+    assert "fay@demo.vizdots.dev has no chat: her check-in went out by email" in first.stdout
+    [eml] = email_outbox.glob("*.eml")
+    text = eml.read_text()
+    assert "To: fay@demo.vizdots.dev" in text and "How are you feeling today" in text
+    vizdots(db_url, "demo", "--now", DEMO_AT)
+    assert len(list(email_outbox.glob("*.eml"))) == 1  # idempotent
+
+
+def test_remind_nudges_at_the_slot_and_prints_counts(demo_db: str, email_outbox: Path) -> None:
+    result = vizdots(demo_db, "remind", "--now", "2026-11-25T14:00:00+00:00")
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout)
+    assert counts["slot"] == "2026-11-25T14:00Z"
+    # delivered at noon: the five chat members get their nudge, Fay her 14:00 reminder
+    assert (counts["nudged"], counts["emailed"]) == (5, 1)
+    again = json.loads(vizdots(demo_db, "remind", "--now", "2026-11-25T14:20:00+00:00").stdout)
+    assert (again["nudged"], again["emailed"]) == (0, 0)
+    assert len(list(email_outbox.glob("*.eml"))) == 2  # the check-in, then one reminder
 
 
 def test_a_check_in_answered_in_the_terminal_shows_in_the_report(demo_db: str) -> None:
