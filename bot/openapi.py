@@ -245,6 +245,21 @@ ROUTES: dict[tuple[str, str], RouteDoc] = {
             503: "Disabled: SCHEDULER_SECRET is not set.",
         },
     ),
+    ("POST", "/api/internal/reminders"): RouteDoc(
+        summary="Remind (cron)",
+        about=(
+            "Works on the latest reminder slot (REMINDER_SLOTS on REMINDER_WEEKDAYS, UTC): "
+            "one chat nudge per unfinished check-in, then at most one email per check-in and "
+            "slot; at most REMINDER_BATCH steps a call, `more_due` saying whether some were "
+            "left for the worker loop. Idempotent within a slot. Takes no body."
+        ),
+        auth=BEARER.replace("SCHEDULER_SECRET", "SCHEDULER_REMINDERS_SECRET"),
+        responses={
+            200: "Counts of nudges and emails sent, failed and skipped, and more_due.",
+            401: "Missing or wrong bearer token.",
+            503: "Disabled: SCHEDULER_REMINDERS_SECRET is not set, or no email extra.",
+        },
+    ),
     ("POST", "/slack/events"): RouteDoc(
         summary="Slack events, slash commands and interactivity",
         about=(
