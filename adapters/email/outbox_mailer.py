@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -42,9 +43,14 @@ class OutboxMailer:
         return path
 
 
+#: Headers not folded: a long List-Unsubscribe URL would otherwise be RFC 2047-encoded,
+#: which mail clients do not read as a URL (RFC 5322 allows 998 characters a line).
+_LONG_LINES = policy.default.clone(max_line_length=998)
+
+
 def as_mime(email: Email, *, sender: str) -> EmailMessage:
     """The email as MIME: text, with an HTML alternative when there is one."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_LONG_LINES)
     message["From"] = sender
     message["To"] = email.to
     message["Subject"] = email.subject
