@@ -25,7 +25,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters.slack.app import Background, RunCommand, SlackCore, SlackSettings, build_slack_app
+from adapters.background import Background
+from adapters.slack.app import RunCommand, SlackCore, SlackSettings, build_slack_app
 from adapters.slack.channel import SlackChannel
 from adapters.slack.clients import SlackClients
 from adapters.slack.directory import SlackDirectory
@@ -59,7 +60,7 @@ class SlackParts:
     state_store: AsyncSQLAlchemyOAuthStateStore | None
     max_request_bytes: int = 1_000_000
     identity: BotIdentity = field(default_factory=BotIdentity)
-    background: Background = field(default_factory=Background)
+    background: Background = field(default_factory=lambda: Background(log))
     install_page_limit: TokenBuckets = field(default_factory=TokenBuckets)
     app: AsyncApp | None = None
 

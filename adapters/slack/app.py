@@ -18,10 +18,9 @@ command a crash interrupted is simply typed again. Bot identity comes from a cac
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +39,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.background import Background
 from adapters.slack.home import HomePublisher
 from adapters.slack.install import SlackInstaller
 from adapters.slack.mrkdwn import to_mrkdwn
@@ -80,30 +80,6 @@ class SlackSettings:
     api_url: str | None
 
 
-class Background:
-    """Work started after an acknowledgement, tracked so that shutdown can wait for it."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def start(self, work: Coroutine[Any, Any, Any], *, what: str) -> None:
-        task = asyncio.create_task(self._logged(work, what))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def finish(self, *, within: float = 10.0) -> None:
-        """Wait (at most `within` seconds) for the work still running."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=within)
-
-    @staticmethod
-    async def _logged(work: Coroutine[Any, Any, Any], what: str) -> None:
-        try:
-            await work
-        except Exception as error:  # after the ack nobody else would hear of it
-            log.warning("slack %s failed: %s", what, type(error).__name__)
-
-
 @dataclass(frozen=True, slots=True)
 class SlackCore:
     """What the Slack adapter hands inbound traffic to."""
@@ -115,7 +91,7 @@ class SlackCore:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     identity: BotIdentity = field(default_factory=BotIdentity)
-    background: Background = field(default_factory=Background)
+    background: Background = field(default_factory=lambda: Background(log))
 
 
 def build_slack_app(

@@ -16,16 +16,15 @@ acknowledgement (tracked, so that shutdown waits for it).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request, Response
 from microsoft_agents.activity import Activity
 
+from adapters.background import Background
 from adapters.teams.auth import Unauthorized, authenticate, check_service_url
 from adapters.teams.config import TeamsSettings
 from adapters.teams.install import TeamsInstaller
@@ -39,35 +38,12 @@ class TooLarge(Exception):
     pass
 
 
-class Background:
-    """Work started after an acknowledgement, tracked so that shutdown can wait for it."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def start(self, work: Coroutine[Any, Any, Any], *, what: str) -> None:
-        task = asyncio.create_task(self._logged(work, what))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def finish(self, *, within: float = 10.0) -> None:
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=within)
-
-    @staticmethod
-    async def _logged(work: Coroutine[Any, Any, Any], what: str) -> None:
-        try:
-            await work
-        except Exception as error:  # after the ack nobody else would hear of it
-            log.warning("teams %s failed: %s", what, type(error).__name__)
-
-
 @dataclass
 class TeamsApp:
     settings: TeamsSettings
     inbox: Inbox
     installer: TeamsInstaller
-    background: Background = field(default_factory=Background)
+    background: Background = field(default_factory=lambda: Background(log))
 
     def __post_init__(self) -> None:
         self._auth = self.settings.auth_configuration()

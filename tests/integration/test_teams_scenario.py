@@ -36,13 +36,19 @@ async def test_a_team_install_takes_in_the_roster_and_greets_the_installer(
 
 
 async def typed(
-    world: TeamsWorld, person: tuple[str, str, str], text: str, **fields: object
+    world: TeamsWorld,
+    person: tuple[str, str, str],
+    text: str,
+    *,
+    replies: int = 1,
+    **fields: object,
 ) -> str:
-    """Type a line in the person's chat with the bot; the next message they get."""
+    """Type a line in the person's chat with the bot; the first of the `replies` messages
+    it brings (all of them are waited for)."""
     before = len(world.connector.sent_to(world.chat(person)))
     response = await world.activities.post(world.activities.personal(person, text, **fields))
     assert response.status_code == 200
-    return (await world.said_to(person, before + 1))[before]
+    return (await world.said_to(person, before + replies))[before]
 
 
 async def test_the_whole_check_in_in_teams(world: TeamsWorld) -> None:
@@ -63,8 +69,10 @@ async def test_the_whole_check_in_in_teams(world: TeamsWorld) -> None:
     await typed(world, BEN, "Shipping the release")
     thanks = await typed(world, BEN, "none")
     assert (await world.session_of("aad-ben")).state == "completed", thanks
-    reask = await typed(world, OLIVE, "report")  # Olive's own check-in waits: an answer
+    reask = await typed(world, OLIVE, "report", replies=2)  # her check-in waits: an answer
     assert "1 to 5" in reask
+    hint = world.connector.sent_to(world.chat(OLIVE))[-1].text or ""
+    assert "`/vizdots report`" in hint  # and how to run the command instead
     report = await typed(world, OLIVE, "/vizdots report")
     assert "daily" in report.lower()
 
@@ -93,7 +101,7 @@ async def test_an_answer_is_never_read_as_a_command_nor_a_command_as_an_answer(
         BEN, world.connector.sent_to(world.chat(BEN))[0].card["actions"][2]  # type: ignore[index]
     ))  # fmt: skip
     await world.said_to(BEN, 2)
-    await typed(world, BEN, "help with the migration")  # a question waits: an answer
+    await typed(world, BEN, "help with the migration", replies=2)  # a question waits: an answer
     session = await world.session_of("aad-ben")
     assert session.brain_state["answers"]["focus"] == "help with the migration"
     reply = await typed(world, BEN, "/vizdots help")  # prefixed: a command all the same
