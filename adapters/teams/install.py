@@ -72,7 +72,8 @@ class TeamsInstaller:
             member = await self._enrolled(db, org_id, person, new_org=new_org)
             member.teams_conversation_ref = reference
             member.teams_unreachable = False
-            member.timezone = known_zone(arrival.timezone) or member.timezone
+            if not member.timezone_chosen:  # a zone set with `timezone` stands
+                member.timezone = known_zone(arrival.timezone) or member.timezone
             if new_org:
                 await self._welcome(db, member, arrival)
 
@@ -147,7 +148,7 @@ class TeamsInstaller:
             and member.active
             and not member.teams_unreachable
             and member.teams_conversation_ref == reference
-            and (zone is None or zone == member.timezone)
+            and (zone is None or zone == member.timezone or member.timezone_chosen)
         )
 
     async def _installed(

@@ -9,6 +9,7 @@ _FOR_EVERYONE = (
     ("vacation until YYYY-MM-DD", "no check-ins up to and including that day"),
     ("vacation off", "back early: check-ins resume"),
     ("time HH:MM", "move your check-ins to that time of day (your time zone)"),
+    ("timezone Area/City", "your time zone, e.g. timezone Europe/Berlin"),
     ("email off | email on", "stop or restart reminder emails"),
     ("schedule show", "see when check-ins happen"),
     ("agents", "see the check-in agents"),

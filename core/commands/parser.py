@@ -19,6 +19,7 @@ from core.commands.values import (
     read_participants,
     read_time,
     read_weekdays,
+    read_zone,
 )
 
 EXAMPLES = {
@@ -33,6 +34,7 @@ EXAMPLES = {
     "skip": "skip",
     "vacation": "vacation until 2030-08-31",
     "time": "time 08:30",
+    "timezone": "timezone Europe/Berlin",
     "email": "email off",
 }
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?", re.ASCII)
@@ -219,6 +221,15 @@ def _time(rest: list[str]) -> Command:
         raise _fail(f"{error}.", "time") from None
 
 
+def _timezone(rest: list[str]) -> Command:
+    if len(rest) != 1:
+        raise _fail("Give your time zone as Area/City.", "timezone")
+    try:
+        return c.Timezone(zone=read_zone(rest[0]))
+    except WordError as error:
+        raise _fail(f"{error}.", "timezone") from None
+
+
 def _email(rest: list[str]) -> Command:
     choice = [w.lower() for w in rest]
     if choice not in (["on"], ["off"]):
@@ -241,6 +252,7 @@ _VERBS: dict[str, Rule] = {
     "skip": _skip,
     "vacation": _vacation,
     "time": _time,
+    "timezone": _timezone,
     "email": _email,
 }
 

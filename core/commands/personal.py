@@ -1,4 +1,5 @@
-"""Commands every member may run about their own check-ins: skip, vacation, time, email."""
+"""Commands every member may run about their own check-ins: skip, vacation, time,
+timezone, email."""
 
 from __future__ import annotations
 
@@ -74,6 +75,18 @@ async def set_own_time(ctx: CommandContext, command: c.Time) -> str:
     return (
         f"Got it: your check-ins will come at {at} ({ctx.member.timezone} time) on the "
         "schedule's days, from the next planning on. Check-ins already planned keep their time."
+    )
+
+
+async def set_own_timezone(ctx: CommandContext, command: c.Timezone) -> str:
+    """The member's zone, kept over what a chat client or directory says from now on."""
+    before = ctx.member.timezone
+    ctx.member.timezone = command.zone
+    ctx.member.timezone_chosen = True
+    ctx.audit("member.timezone", zone=command.zone, before=before)
+    return (
+        f"Got it: your time zone is {command.zone}. Check-ins will come at their time of "
+        "day there from the next planning on. Check-ins already planned keep their time."
     )
 
 

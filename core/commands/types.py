@@ -116,6 +116,14 @@ class Time:
 
 
 @dataclass(frozen=True, slots=True)
+class Timezone:
+    """`timezone Europe/Berlin`: the member's own zone (an IANA name), kept over the
+    zone a chat client or directory reports."""
+
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
 class EmailReminders:
     enabled: bool
 
@@ -136,6 +144,7 @@ Command = (
     | Vacation
     | VacationEnd
     | Time
+    | Timezone
     | EmailReminders
 )
 

@@ -102,6 +102,12 @@ class Member(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    timezone_chosen: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default="0",
+        doc="set by the member (`timezone`): chat clients and directories leave it alone",
+    )
     role: Mapped[str] = mapped_column(String(16), default="member")
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     slack_dm_channel_id: Mapped[str | None] = mapped_column(String(32))

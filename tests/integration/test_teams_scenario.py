@@ -175,3 +175,14 @@ async def test_a_personal_install_enrols_and_the_client_timezone_is_kept(
     assert (await world.member("aad-olive")).timezone == "America/New_York"
     await world.activities.post(world.activities.personal_install(OLIVE, action="remove"))
     assert (await world.member("aad-olive")).teams_unreachable
+
+
+async def test_a_timezone_typed_in_teams_stands_over_the_clients(world: TeamsWorld) -> None:
+    berlin = [{"type": "clientInfo", "timezone": "Europe/Berlin"}]
+    await world.activities.post(world.activities.personal_install(OLIVE) | {"entities": berlin})
+    await world.said_to(OLIVE, 1)  # the welcome
+    reply = await typed(world, OLIVE, "timezone asia/tokyo", entities=berlin)
+    assert "Asia/Tokyo" in reply
+    await typed(world, OLIVE, "help", entities=berlin)
+    olive = await world.member("aad-olive")
+    assert (olive.timezone, olive.timezone_chosen) == ("Asia/Tokyo", True)
