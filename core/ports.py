@@ -54,6 +54,9 @@ class MemberAddress:
     #: The member blocked or removed the bot in Teams: no Teams message reaches them.
     teams_unreachable: bool = False
     email: str | None = None
+    #: The chat the member chose (`reach me in teams`), tried before the others; None:
+    #: the deployment's order (Slack first).
+    preferred_chat: Provider | None = None
 
 
 #: Address facts a channel learned about a member, by Member column: a string (a Slack DM

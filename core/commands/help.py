@@ -11,6 +11,7 @@ _FOR_EVERYONE = (
     ("time HH:MM", "move your check-ins to that time of day (your time zone)"),
     ("timezone Area/City", "your time zone, e.g. timezone Europe/Berlin"),
     ("email off | email on", "stop or restart reminder emails"),
+    ("reach me in slack | reach me in teams", "where check-ins come if you use both"),
     ("schedule show", "see when check-ins happen"),
     ("agents", "see the check-in agents"),
     ("help", "this list"),

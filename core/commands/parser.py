@@ -35,6 +35,7 @@ EXAMPLES = {
     "vacation": "vacation until 2030-08-31",
     "time": "time 08:30",
     "timezone": "timezone Europe/Berlin",
+    "reach": "reach me in teams",
     "email": "email off",
 }
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?", re.ASCII)
@@ -230,6 +231,19 @@ def _timezone(rest: list[str]) -> Command:
         raise _fail(f"{error}.", "timezone") from None
 
 
+def _reach(rest: list[str]) -> Command:
+    words = [w.lower() for w in rest]
+    if words[:2] == ["me", "in"]:
+        words = words[2:]
+    elif words[:1] == ["in"]:
+        words = words[1:]
+    if words == ["slack"]:
+        return c.ReachIn(chat="slack")
+    if words == ["teams"]:
+        return c.ReachIn(chat="teams")
+    raise _fail("Say `reach me in slack` or `reach me in teams`.", "reach")
+
+
 def _email(rest: list[str]) -> Command:
     choice = [w.lower() for w in rest]
     if choice not in (["on"], ["off"]):
@@ -253,6 +267,7 @@ _VERBS: dict[str, Rule] = {
     "vacation": _vacation,
     "time": _time,
     "timezone": _timezone,
+    "reach": _reach,
     "email": _email,
 }
 

@@ -129,5 +129,6 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.VacationEnd: personal.end_vacation,
     c.Time: personal.set_own_time,
     c.Timezone: personal.set_own_timezone,
+    c.ReachIn: personal.choose_chat,
     c.EmailReminders: personal.set_email_reminders,
 }

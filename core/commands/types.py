@@ -123,6 +123,17 @@ class Timezone:
     zone: str
 
 
+#: The chats a member may choose between when both reach them.
+Chat = Literal["slack", "teams"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReachIn:
+    """`reach me in teams`: the chat a member reachable in Slack and Teams is sent to."""
+
+    chat: Chat
+
+
 @dataclass(frozen=True, slots=True)
 class EmailReminders:
     enabled: bool
@@ -145,6 +156,7 @@ Command = (
     | VacationEnd
     | Time
     | Timezone
+    | ReachIn
     | EmailReminders
 )
 

@@ -119,6 +119,9 @@ class Member(Base):
         server_default="0",
         doc="the member blocked or removed the bot in Teams (403, or the chat is gone)",
     )
+    preferred_chat: Mapped[str | None] = mapped_column(
+        String(16), doc="slack or teams (`reach me in …`): tried first when both reach them"
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     paused_until: Mapped[date | None] = mapped_column(Date)
     vacation_until: Mapped[date | None] = mapped_column(Date)

@@ -1,4 +1,4 @@
-"""member choices: a time zone the member set themselves
+"""member choices: a time zone the member set themselves, the chat they are reached in
 
 Revision ID: 0007
 Revises: 0006
@@ -22,8 +22,10 @@ def upgrade() -> None:
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('timezone_chosen', sa.Boolean(), server_default='0',
                                       nullable=False))
+        batch_op.add_column(sa.Column('preferred_chat', sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('members', schema=None) as batch_op:
+        batch_op.drop_column('preferred_chat')
         batch_op.drop_column('timezone_chosen')

@@ -387,6 +387,23 @@ async def test_a_chosen_timezone_stands_over_the_directorys(world: World) -> Non
     assert (await world.member(CY)).timezone == "America/New_York"
 
 
+async def test_reach_me_in_teams_is_stored_audited_and_says_when_teams_cannot_yet(
+    world: World,
+) -> None:
+    reply = await world.say(BO, "reach me in Teams")
+    assert (await world.member(BO)).preferred_chat == "teams"
+    assert "I can't reach you in Teams yet" in reply
+    (entry,) = await world.rows(AuditEntry)
+    assert (entry.action, entry.detail) == ("member.chat", {"chat": "teams"})
+
+
+async def test_reach_me_in_a_chat_that_is_none_changes_nothing(world: World) -> None:
+    reply = await world.say(BO, "reach me in email")
+    assert "For example: reach me in teams" in reply
+    assert (await world.member(BO)).preferred_chat is None
+    assert await world.audit_actions() == []
+
+
 async def test_email_off_opts_the_member_out(world: World) -> None:
     await world.say(BO, "email off")
     assert (await world.member(BO)).email_opt_out
