@@ -150,14 +150,18 @@ async def _at_least(value: int, wanted: int) -> bool:
 
 
 @asynccontextmanager
-async def teams_world(db_url: str, **settings: Any) -> AsyncIterator[TeamsWorld]:
+async def teams_world(
+    db_url: str, *, workers: bool | None = None, **settings: Any
+) -> AsyncIterator[TeamsWorld]:
     """The app in emulator mode (anonymous activities, no connector token) by default;
-    `settings` override (an app id turns JWT validation on)."""
+    `settings` override (an app id turns JWT validation on). `workers`: take turns and
+    send the outbox in the app (default: unless an app id is set, as then connector
+    tokens come from Entra ID: tests.fakes.entra stands in for it)."""
     connector = FakeConnector()
     async with serving(connector.app()) as connector_url:
         connector.base_url = connector_url + "/"
         config = load_settings(database_url=db_url, **({"teams_emulator": True} | settings))
-        in_process = "microsoft_app_id" not in settings  # no Entra to get tokens from
+        in_process = "microsoft_app_id" not in settings if workers is None else workers
         services = build_services(
             config, clock=FakeClock(NOW), loop_interval=None, inbox_in_process=in_process
         )
