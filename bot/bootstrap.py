@@ -155,6 +155,7 @@ def build_services(
     `accept_window`: 0 (group commit) lets the events a web process accepts while an
     INSERT runs share the next one; > 0 also waits that long for company; None: one
     INSERT an event (see Inbox)."""
+    quiet_chatty_loggers()
     engine = make_async_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
@@ -235,6 +236,20 @@ def build_services(
 
         attach_teams_app(teams, inbox=inbox)
     return services
+
+
+#: Libraries that log what members said or who they are below WARNING: the Agents SDK
+#: (conversation ids at INFO; activities and configuration at DEBUG), MSAL (its token
+#: traffic at DEBUG) and aiosqlite (every SQL parameter at DEBUG).
+CHATTY_LOGGERS = ("microsoft_agents", "msal", "aiosqlite")
+
+
+def quiet_chatty_loggers() -> None:
+    """WARNING for CHATTY_LOGGERS, unless a logging setup already chose their level."""
+    for name in CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 def _slack_parts(

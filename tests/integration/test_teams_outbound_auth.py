@@ -6,9 +6,11 @@ outbox and goes out once a token is given."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,7 @@ from tests.fakes.bot_tokens import TokenIssuer, trusting
 from tests.fakes.clock import FakeClock
 from tests.fakes.entra import FakeEntra, entra_reachable
 from tests.fakes.http_server import eventually
-from tests.fakes.teams_world import OLIVE, TENANT, TeamsWorld, teams_world
+from tests.fakes.teams_world import BEN, OLIVE, TENANT, TeamsWorld, teams_world
 
 APP_ID = "00000000-0000-0000-0000-0000000a9901"
 SECRET = "not-a-real-secret-7Q~x"
@@ -57,8 +59,9 @@ async def test_a_proactive_send_carries_the_token_entra_issued_to_the_app(
 
 
 async def test_a_token_endpoint_that_refuses_delays_the_send_and_loses_nothing(
-    world: TeamsWorld, entra: FakeEntra
+    world: TeamsWorld, entra: FakeEntra, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     entra.refuse = True
     await world.activities.post(world.activities.personal_install(OLIVE))
     await eventually(lambda: _waiting_after_a_try(world))
@@ -74,9 +77,52 @@ async def test_a_token_endpoint_that_refuses_delays_the_send_and_loses_nothing(
     assert "installed" in welcome
     [(_, _, authorization)] = world.connector.calls
     assert authorization == f"Bearer {entra.issued[0]}"
+    assert "Entra ID gave no token" in caplog.text
+    assert_logs_hold_none_of(caplog, [SECRET, entra.issued[0]])
 
 
 async def _waiting_after_a_try(world: TeamsWorld) -> bool:
     async with world.services.sessions() as db:
         row = await db.get(OutboxMessage, 1)
     return row is not None and row.status == "pending" and row.attempts >= 1
+
+
+async def test_logs_at_debug_hold_no_secret_token_or_message_text(
+    world: TeamsWorld, entra: FakeEntra, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert logging.getLogger("microsoft_agents").getEffectiveLevel() == logging.WARNING
+    said = ["schedule set daily mon-fri 09:30", "Nightingale launch prep", "waiting on Zed"]
+    await world.installed(OLIVE, BEN)
+    await world.said_to(OLIVE, 1)
+    await world.activities.post(world.activities.personal(OLIVE, said[0]))
+    await world.said_to(OLIVE, 2)
+    await world.plan_and_deliver()
+    [question] = await _cards_to(world, BEN)
+    await world.activities.post(world.activities.press(BEN, question["actions"][3]))
+    for count, text in enumerate(said[1:], start=3):
+        await world.said_to(BEN, count - 1)
+        await world.activities.post(world.activities.personal(BEN, text))
+    await world.said_to(BEN, 4)
+    assert entra.issued and world.activities.token
+    assert_logs_hold_none_of(caplog, [SECRET, world.activities.token, *entra.issued, *said])
+
+
+def assert_logs_hold_none_of(caplog: pytest.LogCaptureFixture, secrets: list[str]) -> None:
+    logged = "\n".join(_all_of(record) for record in caplog.records)
+    assert caplog.records
+    for secret in secrets:
+        assert secret not in logged, secret
+
+
+async def _cards_to(world: TeamsWorld, person: tuple[str, str, str]) -> list[dict[str, Any]]:
+    await world.said_to(person, 1)
+    return [s.card for s in world.connector.sent_to(world.chat(person)) if s.card]
+
+
+def _all_of(record: logging.LogRecord) -> str:
+    """A record's message, arguments and exception, as any handler could write them."""
+    parts = [record.getMessage(), repr(record.args), str(record.exc_info or "")]
+    if record.exc_info and record.exc_info[1] is not None:
+        parts.append(repr(record.exc_info[1]))
+    return " ".join(parts)
