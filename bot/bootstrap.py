@@ -56,8 +56,10 @@ class Services:
 
     @property
     def dev_chat(self) -> bool:
-        """The local dev chat is the channel when no real chat is configured."""
-        return self.channels.get(Provider.DEV) is not None
+        """The web chat (/dev) is served when the dev chat is every member's channel: with
+        no real chat configured. (Beside Slack or Teams it only carries the demo team's
+        messages, read in the terminal: /dev, unauthenticated, would show everyone's.)"""
+        return self.channels.get(Provider.DEV) is not None and not (self.slack or self.teams)
 
     @property
     def typed_chat(self) -> TypedChat:
@@ -150,7 +152,8 @@ def build_services(
     inbox_in_process: bool = True,
     accept_window: float | None = 0.0,
 ) -> Services:
-    """`dev_chat`: without Slack or Teams, members talk through the local /dev chat.
+    """`dev_chat`: members talk through the local /dev chat — all of them without Slack or
+    Teams, else those of organisations with no chat installed (`vizdots demo`'s).
     `inbox_in_process`: False when separate `vizdots worker` processes take the turns.
     `accept_window`: 0 (group commit) lets the events a web process accepts while an
     INSERT runs share the next one; > 0 also waits that long for company; None: one
@@ -166,10 +169,10 @@ def build_services(
     if teams is not None:
         channels.append(teams.channel)
     listeners: list[CheckinListener] = [slack.home] if slack else []
-    if not channels and dev_chat:
+    if dev_chat:  # beside a real chat, only for organisations without one (the demo's)
         from adapters.dev.channel import DevChannel
 
-        channels.append(DevChannel())
+        channels.append(DevChannel(beside_chats=sessions if channels else None))
     channel_set = ChannelSet(channels)
     directories: dict[Provider, MemberDirectory] = {}
     if slack is not None:

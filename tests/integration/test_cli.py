@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from core.store.migrate import head_revision
 from tests.fakes.http_server import free_port
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -86,7 +87,7 @@ def test_a_database_not_migrated_is_one_line_not_a_traceback(blank_db_url: str) 
     result = vizdots(blank_db_url, "demo", "--now", DEMO_AT, LOG_LEVEL="")  # no Alembic lines
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "database not ready: schema at nothing, expected 0005: run `vizdots migrate`"
+        f"database not ready: schema at nothing, expected {head_revision()}: run `vizdots migrate`"
     ]
 
 
