@@ -177,6 +177,8 @@ def build_services(
     directories: dict[Provider, MemberDirectory] = {}
     if slack is not None:
         directories[Provider.SLACK] = slack.directory
+    if teams is not None:
+        directories[Provider.TEAMS] = teams.directory
     claim_timeout = timedelta(seconds=settings.claim_timeout_seconds)
     outbox = Outbox(
         sessions=sessions, channels=channel_set, clock=clock, claim_timeout=claim_timeout

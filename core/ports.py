@@ -165,7 +165,13 @@ class DirectoryError(Exception):
 
 
 class MemberDirectory(Protocol):
-    """Who is in an organisation's chat workspace (for `members sync`)."""
+    """Who is in an organisation's chat workspace (for `members sync`).
+
+    `complete_listing`: whether `list_members` lists everyone who may take part (Slack's
+    users.list), so a sync may deactivate whom it does not list; False where it lists
+    only part (Teams: the rosters of the teams the bot is in)."""
+
+    complete_listing: bool
 
     async def list_members(self, org_external_id: str) -> list[MemberProfile]: ...
 

@@ -89,6 +89,21 @@ class Installation(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class TeamsTeam(Base):
+    """A Microsoft Teams team the bot was added to: whose roster `members sync` reads."""
+
+    __tablename__ = "teams_teams"
+    __table_args__ = (UniqueConstraint("tenant_id", "team_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    tenant_id: Mapped[str] = mapped_column(String(128))
+    team_id: Mapped[str] = mapped_column(String(255))
+    service_url: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _created()
+
+
 class Member(Base):
     __tablename__ = "members"
     __table_args__ = (

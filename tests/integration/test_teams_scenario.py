@@ -12,9 +12,10 @@ from datetime import timedelta
 
 import pytest
 
+from tests.fakes.bot_connector import roster_entry
 from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import eventually
-from tests.fakes.teams_world import BEN, NOW, OLIVE, TeamsWorld, teams_world
+from tests.fakes.teams_world import BEN, NOW, OLIVE, TEAM, TeamsWorld, teams_world
 
 
 @pytest.fixture
@@ -190,3 +191,26 @@ async def test_a_timezone_typed_in_teams_stands_over_the_clients(world: TeamsWor
     await typed(world, OLIVE, "help", entities=berlin)
     olive = await world.member("aad-olive")
     assert (olive.timezone, olive.timezone_chosen) == ("Asia/Tokyo", True)
+
+
+async def test_members_sync_in_teams_reads_the_team_rosters_and_deactivates_nobody(
+    world: TeamsWorld,
+) -> None:
+    await world.installed(OLIVE, BEN)
+    await world.said_to(OLIVE, 1)
+    cy = ("aad-cy", "Cy Chen", "cy@t.io")
+    world.connector.rosters[TEAM] = [roster_entry(*OLIVE), roster_entry(*cy)]  # Ben left
+    reply = await typed(world, OLIVE, "members sync")
+    assert reply == "Members synced: 1 added, 0 updated, 0 deactivated."
+    assert (await world.member("aad-cy")).email == "cy@t.io"
+    assert (await world.member("aad-ben")).active  # a roster is not the whole tenant
+    assert "only admins" in await typed(world, BEN, "members sync")
+
+
+async def test_members_sync_in_teams_before_any_team_install_says_what_to_do(
+    world: TeamsWorld,
+) -> None:
+    await world.activities.post(world.activities.personal_install(OLIVE))
+    await world.said_to(OLIVE, 1)
+    reply = await typed(world, OLIVE, "members sync")
+    assert "add it to a team" in reply and "Nothing changed" in reply
