@@ -71,8 +71,10 @@ class Services:
 
     @property
     def dev_chat(self) -> bool:
-        """The local dev chat is the channel when no real chat is configured."""
-        return self.channels.get(Provider.DEV) is not None
+        """The web chat (/dev) is served when the dev chat is every member's channel: with
+        no real chat configured. (Beside Slack or Teams it only carries the demo team's
+        messages, read in the terminal: /dev, unauthenticated, would show everyone's.)"""
+        return self.channels.get(Provider.DEV) is not None and not (self.slack or self.teams)
 
     @cached_property
     def links(self) -> SignedLinks:
@@ -180,11 +182,13 @@ def build_services(
     inbox_in_process: bool = True,
     accept_window: float | None = 0.0,
 ) -> Services:
-    """`dev_chat`: without Slack or Teams, members talk through the local /dev chat.
+    """`dev_chat`: members talk through the local /dev chat — all of them without Slack or
+    Teams, else those of organisations with no chat installed (`vizdots demo`'s).
     `inbox_in_process`: False when separate `vizdots worker` processes take the turns.
     `accept_window`: 0 (group commit) lets the events a web process accepts while an
     INSERT runs share the next one; > 0 also waits that long for company; None: one
     INSERT an event (see Inbox)."""
+    quiet_chatty_loggers()
     engine = make_async_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
@@ -195,10 +199,10 @@ def build_services(
     if teams is not None:
         channels.append(teams.channel)
     listeners: list[CheckinListener] = [slack.home] if slack else []
-    if not channels and dev_chat:
+    if dev_chat:  # beside a real chat, only for organisations without one (the demo's)
         from adapters.dev.channel import DevChannel
 
-        channels.append(DevChannel())
+        channels.append(DevChannel(beside_chats=sessions if channels else None))
     from adapters.web.channel import WebChannel
 
     channels.append(WebChannel())  # last: members no chat reaches, answering by email link
@@ -206,6 +210,8 @@ def build_services(
     directories: dict[Provider, MemberDirectory] = {}
     if slack is not None:
         directories[Provider.SLACK] = slack.directory
+    if teams is not None:
+        directories[Provider.TEAMS] = teams.directory
     claim_timeout = timedelta(seconds=settings.claim_timeout_seconds)
     outbox = Outbox(
         sessions=sessions, channels=channel_set, clock=clock, claim_timeout=claim_timeout
@@ -330,6 +336,18 @@ def build_mailer(settings: Settings) -> Mailer:
             max_send_rate=settings.ses_max_send_rate,
         )
     )
+#: Libraries that log what members said or who they are below WARNING: the Agents SDK
+#: (conversation ids at INFO; activities and configuration at DEBUG), MSAL (its token
+#: traffic at DEBUG) and aiosqlite (every SQL parameter at DEBUG).
+CHATTY_LOGGERS = ("microsoft_agents", "msal", "aiosqlite")
+
+
+def quiet_chatty_loggers() -> None:
+    """WARNING for CHATTY_LOGGERS, unless a logging setup already chose their level."""
+    for name in CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 def _slack_parts(

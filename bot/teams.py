@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from adapters.teams.channel import TeamsChannel
     from adapters.teams.config import TeamsSettings
     from adapters.teams.connector import ConnectorTokens
+    from adapters.teams.directory import TeamsDirectory
     from adapters.teams.install import TeamsInstaller
     from core.inbox import Inbox
 
@@ -35,6 +36,7 @@ class TeamsParts:
     settings: TeamsSettings
     channel: TeamsChannel
     installer: TeamsInstaller
+    directory: TeamsDirectory
     app: TeamsApp | None = None
 
 
@@ -66,6 +68,7 @@ def build_teams_parts(
         return None
     from adapters.teams.channel import TeamsChannel
     from adapters.teams.connector import Connector, MsalTokens, NoTokens
+    from adapters.teams.directory import TeamsDirectory
     from adapters.teams.install import TeamsInstaller
 
     if config.anonymous:
@@ -82,6 +85,7 @@ def build_teams_parts(
         settings=config,
         channel=TeamsChannel(connector=connector, sessions=sessions),
         installer=installer,
+        directory=TeamsDirectory(sessions=sessions, connector=connector),
     )
 
 

@@ -200,7 +200,7 @@ def _refresh(roster: _Roster, member: Member, profile: MemberProfile) -> bool:
     wanted: dict[str, object] = {
         roster.key: getattr(member, roster.key) or profile.external_id,
         "display_name": _display_name(profile),
-        "timezone": known_zone(profile.timezone) or member.timezone,
+        "timezone": _zone_for(member, profile.timezone),
         "active": True,
     }
     email = _email(profile)
@@ -212,6 +212,13 @@ def _refresh(roster: _Roster, member: Member, profile: MemberProfile) -> bool:
     for name, value in changed.items():
         setattr(member, name, value)
     return bool(changed)
+
+
+def _zone_for(member: Member, reported: str | None) -> str:
+    """The zone a directory reports, unless the member chose theirs (`timezone`)."""
+    if member.timezone_chosen:
+        return member.timezone
+    return known_zone(reported) or member.timezone
 
 
 def _deactivate_unlisted(roster: _Roster, listed: set[str]) -> int:

@@ -56,6 +56,9 @@ class MemberAddress:
     email: str | None = None
     #: The member has no chat account: no chat reaches them, email does.
     email_only: bool = False
+    #: The chat the member chose (`reach me in teams`), tried before the others; None:
+    #: the deployment's order (Slack first).
+    preferred_chat: Provider | None = None
 
 
 #: Address facts a channel learned about a member, by Member column: a string (a Slack DM
@@ -214,7 +217,13 @@ class DirectoryError(Exception):
 
 
 class MemberDirectory(Protocol):
-    """Who is in an organisation's chat workspace (for `members sync`)."""
+    """Who is in an organisation's chat workspace (for `members sync`).
+
+    `complete_listing`: whether `list_members` lists everyone who may take part (Slack's
+    users.list), so a sync may deactivate whom it does not list; False where it lists
+    only part (Teams: the rosters of the teams the bot is in)."""
+
+    complete_listing: bool
 
     async def list_members(self, org_external_id: str) -> list[MemberProfile]: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.domain import AgentSpec, Question
+from core.domain import AgentSpec, Provider, Question
 from core.ports import MemberAddress
 from core.store.models import Agent, Member
 
@@ -33,6 +33,7 @@ def address_of(member: Member) -> MemberAddress:
         teams_unreachable=bool(member.teams_unreachable),
         email=member.email,
         email_only=bool(member.email_only),
+        preferred_chat=Provider(member.preferred_chat) if member.preferred_chat else None,
     )
 
 

@@ -41,6 +41,8 @@ class SlackDirectoryError(DirectoryError):
 
 
 class SlackDirectory:
+    complete_listing = True  # users.list: everyone in the workspace
+
     def __init__(self, *, clients: SlackClients, include_guests: bool = False) -> None:
         """`include_guests`: also list single- and multi-channel guests."""
         self._clients = clients

@@ -12,6 +12,7 @@ in Teams. Logs name the operation, the status and the member id, never a token o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -36,6 +37,10 @@ class ConnectorTokens(Protocol):
         ...
 
 
+class TokenUnavailable(Exception):
+    """Entra ID gave no token (refused, unreachable): the send is tried again later."""
+
+
 class NoTokens:
     """The Bot Framework Emulator's connector takes anonymous calls."""
 
@@ -44,7 +49,12 @@ class NoTokens:
 
 
 class MsalTokens:
-    """Client-credentials tokens from the SDK's MSAL provider (cached by MSAL)."""
+    """Client-credentials tokens from the SDK's MSAL provider (cached by MSAL).
+
+    The SDK builds MSAL's client inside its async call, and MSAL's constructor fetches
+    the tenant's OpenID configuration over blocking HTTP: the whole call runs in a worker
+    thread (with an event loop of its own), so this process's loop never waits on Entra.
+    """
 
     def __init__(self, settings: TeamsSettings) -> None:
         from microsoft_agents.authentication.msal import MsalAuth
@@ -52,6 +62,12 @@ class MsalTokens:
         self._auth = MsalAuth(settings.auth_configuration())
 
     async def token(self) -> str:
+        try:
+            return await asyncio.to_thread(asyncio.run, self._requested())
+        except Exception as error:  # MSAL's and the SDK's errors alike; never the secret
+            raise TokenUnavailable(type(error).__name__) from None
+
+    async def _requested(self) -> str:
         return await self._auth.get_access_token(CONNECTOR_RESOURCE, list(CONNECTOR_SCOPES))
 
 
@@ -101,7 +117,11 @@ def translated(operation: str, *, member_id: int | None) -> Iterator[None]:
                     type(error).__name__)  # fmt: skip
         reason = f"Teams {operation}: could not reach the connector ({type(error).__name__})"
         raise TeamsDeliveryError(reason, status=0, retryable=True, unreachable=False) from None
-    except ValueError as error:  # MSAL could not get a token, or the SDK refused an id
+    except TokenUnavailable as error:
+        log.warning("teams %s failed: Entra ID gave no token (%s)", operation, error)
+        reason = f"Teams {operation}: Entra ID gave no token ({error}); check MICROSOFT_APP_*"
+        raise TeamsDeliveryError(reason, status=0, retryable=True, unreachable=False) from None
+    except ValueError as error:  # the SDK refused an id
         log.warning("teams %s failed for member %s: %s", operation, member_id,
                     type(error).__name__)  # fmt: skip
         reason = f"Teams {operation}: {type(error).__name__}"

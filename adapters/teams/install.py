@@ -21,15 +21,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.teams.connector import Connector, translated
-from adapters.teams.shapes import Arrival, Person, person_of
+from adapters.teams.connector import Connector
+from adapters.teams.directory import profile_of, roster
+from adapters.teams.shapes import Arrival, Person
 from core.domain import Provider
 from core.install import Workspace, deactivate_installation, finish_install, register_installation
 from core.members import enrol_member, known_zone, sync_members
 from core.outbox import record_intent
 from core.ports import Clock, MemberProfile, OutgoingMessage
 from core.records import address_of
-from core.store.models import Installation, Member, Organization
+from core.store.models import Installation, Member, Organization, TeamsTeam
 
 log = logging.getLogger("vizdots.teams")
 
@@ -41,7 +42,6 @@ WELCOME = (
     "- `help` — everything else\n"
     "Each person answers in their own chat with VizDots, at 09:30 in their own time zone."
 )
-ROSTER_PAGE = 100
 
 
 class TeamsInstaller:
@@ -72,7 +72,8 @@ class TeamsInstaller:
             member = await self._enrolled(db, org_id, person, new_org=new_org)
             member.teams_conversation_ref = reference
             member.teams_unreachable = False
-            member.timezone = known_zone(arrival.timezone) or member.timezone
+            if not member.timezone_chosen:  # a zone set with `timezone` stands
+                member.timezone = known_zone(arrival.timezone) or member.timezone
             if new_org:
                 await self._welcome(db, member, arrival)
 
@@ -81,6 +82,7 @@ class TeamsInstaller:
         team's roster taken in (the caller runs this after the acknowledgement)."""
         async with self.sessions.begin() as db:
             org_id, new_org = await self._installed(db, arrival, installer=arrival.person)
+            await _team_recorded(db, org_id, arrival)
             installer = None
             if arrival.person is not None:
                 installer = await self._enrolled(db, org_id, arrival.person, new_org=new_org)
@@ -94,18 +96,7 @@ class TeamsInstaller:
         """Every page of the team's members: enrolled, addressable (a 1:1 chat is created
         at the first send). Returns how many people the roster listed."""
         assert arrival.team_id is not None
-        people: list[Person] = []
-        async with self.connector.client(arrival.service_url) as client:
-            token: str | None = None
-            while True:
-                with translated("roster", member_id=None):
-                    page = await client.conversations.get_conversation_paged_members(
-                        arrival.team_id, page_size=ROSTER_PAGE, continuation_token=token
-                    )
-                people += [p for p in map(person_of, page.members or []) if p is not None]
-                token = page.continuation_token
-                if not token:
-                    break
+        people = await roster(self.connector, arrival.service_url, arrival.team_id)
         async with self.sessions.begin() as db:
             await sync_members(
                 db, org_id=org_id, provider=Provider.TEAMS, profiles=_profiles(people),
@@ -128,6 +119,12 @@ class TeamsInstaller:
                     .values(teams_unreachable=True)
                 )
                 return
+            await db.execute(
+                update(TeamsTeam)
+                .where(TeamsTeam.tenant_id == arrival.tenant_id,
+                       TeamsTeam.team_id == (arrival.team_id or arrival.conversation_id))
+                .values(active=False)
+            )  # fmt: skip
             await deactivate_installation(
                 db, provider=Provider.TEAMS, external_id=arrival.tenant_id
             )
@@ -147,7 +144,7 @@ class TeamsInstaller:
             and member.active
             and not member.teams_unreachable
             and member.teams_conversation_ref == reference
-            and (zone is None or zone == member.timezone)
+            and (zone is None or zone == member.timezone or member.timezone_chosen)
         )
 
     async def _installed(
@@ -199,6 +196,22 @@ class TeamsInstaller:
         )  # fmt: skip
 
 
+async def _team_recorded(db: AsyncSession, org_id: int, arrival: Arrival) -> None:
+    """The team whose roster `members sync` reads (adapters.teams.directory)."""
+    if arrival.team_id is None:
+        return
+    team = await db.scalar(
+        select(TeamsTeam).where(
+            TeamsTeam.tenant_id == arrival.tenant_id, TeamsTeam.team_id == arrival.team_id
+        )
+    )
+    if team is None:
+        db.add(TeamsTeam(org_id=org_id, tenant_id=arrival.tenant_id, team_id=arrival.team_id,
+                         service_url=arrival.service_url[:500]))  # fmt: skip
+    else:
+        team.active, team.service_url = True, arrival.service_url[:500]
+
+
 def _tenant_orgs(tenant_id: str, *, active: bool = False) -> Any:
     query = select(Installation.org_id).where(
         Installation.provider == Provider.TEAMS.value, Installation.external_id == tenant_id
@@ -218,8 +231,4 @@ def _workspace(arrival: Arrival, installer: Person | None) -> Workspace:
 
 
 def _profiles(people: Sequence[Person]) -> list[MemberProfile]:
-    return [
-        MemberProfile(external_id=p.aad_object_id, display_name=p.name, email=p.email,
-                      timezone=None)
-        for p in people
-    ]  # fmt: skip
+    return [profile_of(p) for p in people]

@@ -19,6 +19,7 @@ class DirectoryReads:
     members: list[MemberProfile] = field(default_factory=list)
     channels: dict[str, list[str]] = field(default_factory=dict)
     failure: DirectoryError | None = None
+    complete_listing: bool = True
 
     async def list_members(self, org_external_id: str) -> list[MemberProfile]:
         if self.failure is not None:
@@ -42,7 +43,7 @@ async def read_ahead(
     """What `command` will ask of the directory, read now; None without a directory."""
     if directory is None:
         return None
-    reads = DirectoryReads()
+    reads = DirectoryReads(complete_listing=directory.complete_listing)
     try:
         if isinstance(command, c.MembersSync):
             reads.members = await directory.list_members(workspace)

@@ -19,6 +19,7 @@ from core.commands.values import (
     read_participants,
     read_time,
     read_weekdays,
+    read_zone,
 )
 
 EXAMPLES = {
@@ -33,6 +34,8 @@ EXAMPLES = {
     "skip": "skip",
     "vacation": "vacation until 2030-08-31",
     "time": "time 08:30",
+    "timezone": "timezone Europe/Berlin",
+    "reach": "reach me in teams",
     "email": "email off",
 }
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?", re.ASCII)
@@ -219,6 +222,28 @@ def _time(rest: list[str]) -> Command:
         raise _fail(f"{error}.", "time") from None
 
 
+def _timezone(rest: list[str]) -> Command:
+    if len(rest) != 1:
+        raise _fail("Give your time zone as Area/City.", "timezone")
+    try:
+        return c.Timezone(zone=read_zone(rest[0]))
+    except WordError as error:
+        raise _fail(f"{error}.", "timezone") from None
+
+
+def _reach(rest: list[str]) -> Command:
+    words = [w.lower() for w in rest]
+    if words[:2] == ["me", "in"]:
+        words = words[2:]
+    elif words[:1] == ["in"]:
+        words = words[1:]
+    if words == ["slack"]:
+        return c.ReachIn(chat="slack")
+    if words == ["teams"]:
+        return c.ReachIn(chat="teams")
+    raise _fail("Say `reach me in slack` or `reach me in teams`.", "reach")
+
+
 def _email(rest: list[str]) -> Command:
     choice = [w.lower() for w in rest]
     if choice not in (["on"], ["off"]):
@@ -241,6 +266,8 @@ _VERBS: dict[str, Rule] = {
     "skip": _skip,
     "vacation": _vacation,
     "time": _time,
+    "timezone": _timezone,
+    "reach": _reach,
     "email": _email,
 }
 

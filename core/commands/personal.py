@@ -1,4 +1,5 @@
-"""Commands every member may run about their own check-ins: skip, vacation, time, email."""
+"""Commands every member may run about their own check-ins: skip, vacation, time,
+timezone, the chat they are reached in, email."""
 
 from __future__ import annotations
 
@@ -75,6 +76,36 @@ async def set_own_time(ctx: CommandContext, command: c.Time) -> str:
         f"Got it: your check-ins will come at {at} ({ctx.member.timezone} time) on the "
         "schedule's days, from the next planning on. Check-ins already planned keep their time."
     )
+
+
+async def set_own_timezone(ctx: CommandContext, command: c.Timezone) -> str:
+    """The member's zone, kept over what a chat client or directory says from now on."""
+    before = ctx.member.timezone
+    ctx.member.timezone = command.zone
+    ctx.member.timezone_chosen = True
+    ctx.audit("member.timezone", zone=command.zone, before=before)
+    return (
+        f"Got it: your time zone is {command.zone}. Check-ins will come at their time of "
+        "day there from the next planning on. Check-ins already planned keep their time."
+    )
+
+
+async def choose_chat(ctx: CommandContext, command: c.ReachIn) -> str:
+    """Where a member reachable in both chats is sent check-ins (Slack unless chosen)."""
+    ctx.member.preferred_chat = command.chat
+    ctx.audit("member.chat", chat=command.chat)
+    name = "Teams" if command.chat == "teams" else "Slack"
+    reply = f"Got it: when I can reach you in {name}, check-ins and reminders come there."
+    if not _known_in(ctx, command.chat):
+        reply += f" I can't reach you in {name} yet: until then they come where I can."
+    return reply
+
+
+def _known_in(ctx: CommandContext, chat: c.Chat) -> bool:
+    member = ctx.member
+    if chat == "teams":
+        return member.teams_conversation_ref is not None and not member.teams_unreachable
+    return member.slack_user_id is not None
 
 
 async def set_email_reminders(ctx: CommandContext, command: c.EmailReminders) -> str:

@@ -63,6 +63,7 @@ async def sync_from_directory(ctx: CommandContext, command: c.MembersSync) -> st
         profiles=profiles,
         # A new member without a zone most likely shares the admin's.
         default_timezone=ctx.member.timezone,
+        complete=ctx.directory.complete_listing,
     )
     ctx.audit(
         "members.sync",

@@ -128,5 +128,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.Vacation: personal.go_on_vacation,
     c.VacationEnd: personal.end_vacation,
     c.Time: personal.set_own_time,
+    c.Timezone: personal.set_own_timezone,
+    c.ReachIn: personal.choose_chat,
     c.EmailReminders: personal.set_email_reminders,
 }

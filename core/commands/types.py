@@ -116,6 +116,25 @@ class Time:
 
 
 @dataclass(frozen=True, slots=True)
+class Timezone:
+    """`timezone Europe/Berlin`: the member's own zone (an IANA name), kept over the
+    zone a chat client or directory reports."""
+
+    zone: str
+
+
+#: The chats a member may choose between when both reach them.
+Chat = Literal["slack", "teams"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReachIn:
+    """`reach me in teams`: the chat a member reachable in Slack and Teams is sent to."""
+
+    chat: Chat
+
+
+@dataclass(frozen=True, slots=True)
 class EmailReminders:
     enabled: bool
 
@@ -136,6 +155,8 @@ Command = (
     | Vacation
     | VacationEnd
     | Time
+    | Timezone
+    | ReachIn
     | EmailReminders
 )
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
+from functools import cache
+from zoneinfo import available_timezones
 
 from core.commands.types import EVERYONE, Participants
 
@@ -145,3 +147,16 @@ def weekday_mask(days: frozenset[int]) -> int:
 
 def weekdays_of(mask: int) -> frozenset[int]:
     return frozenset(day for day in range(7) if mask & (1 << day))
+
+
+@cache
+def _zones_by_lower_name() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def read_zone(word: str) -> str:
+    """An IANA time zone (`Europe/Berlin`), matched case-insensitively: its canonical name."""
+    found = _zones_by_lower_name().get(word.lower())
+    if found is None:
+        raise WordError(f"{quoted(word)} is not a time zone I know (use Area/City)")
+    return found

@@ -89,6 +89,21 @@ class Installation(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class TeamsTeam(Base):
+    """A Microsoft Teams team the bot was added to: whose roster `members sync` reads."""
+
+    __tablename__ = "teams_teams"
+    __table_args__ = (UniqueConstraint("tenant_id", "team_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    tenant_id: Mapped[str] = mapped_column(String(128))
+    team_id: Mapped[str] = mapped_column(String(255))
+    service_url: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _created()
+
+
 class Member(Base):
     __tablename__ = "members"
     __table_args__ = (
@@ -102,6 +117,12 @@ class Member(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    timezone_chosen: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default="0",
+        doc="set by the member (`timezone`): chat clients and directories leave it alone",
+    )
     role: Mapped[str] = mapped_column(String(16), default="member")
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     slack_dm_channel_id: Mapped[str | None] = mapped_column(String(32))
@@ -112,6 +133,9 @@ class Member(Base):
         default=False,
         server_default="0",
         doc="the member blocked or removed the bot in Teams (403, or the chat is gone)",
+    )
+    preferred_chat: Mapped[str | None] = mapped_column(
+        String(16), doc="slack or teams (`reach me in …`): tried first when both reach them"
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     paused_until: Mapped[date | None] = mapped_column(Date)

@@ -13,6 +13,7 @@ class FakeDirectory:
     people: dict[str, list[MemberProfile]] = field(default_factory=dict)
     channels: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     failure: DirectoryError | None = None
+    complete_listing: bool = True
     reads: int = 0
     lookups: list[str] = field(default_factory=list)
     #: Every `member` lookup waits here first (to line concurrent callers up).

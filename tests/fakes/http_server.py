@@ -18,10 +18,12 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """Run `app` under uvicorn (lifespan included) and yield its base URL."""
+async def serving(app: Any, **options: Any) -> AsyncIterator[str]:
+    """Run `app` under uvicorn (lifespan included) and yield its base URL; `options` go to
+    uvicorn.Config (e.g. ssl_certfile / ssl_keyfile: the URL is then https)."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            **options)  # fmt: skip
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -29,7 +31,7 @@ async def serving(app: Any) -> AsyncIterator[str]:
             task.result()  # re-raise a start-up failure
         await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if options.get('ssl_certfile') else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task

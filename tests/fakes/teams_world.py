@@ -17,7 +17,7 @@ from bot.app import create_app
 from bot.bootstrap import Services, build_services
 from bot.settings import load_settings
 from bot.worker import plan
-from core.store.models import CheckinSession, Member
+from core.store.models import CheckinSession, Member, OutboxMessage
 from tests.fakes.bot_connector import FakeConnector, roster_entry
 from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import eventually, serving
@@ -121,6 +121,13 @@ class TeamsWorld:
         assert session is not None
         return session
 
+    async def settled(self) -> None:
+        """Wait until no outbox message is being sent (the app's sender loop runs too)."""
+        await eventually(lambda: self._none_in_flight())
+
+    async def _none_in_flight(self) -> bool:
+        return await self.count(OutboxMessage, OutboxMessage.status == "sending") == 0
+
     async def plan_and_deliver(self) -> None:
         await plan(self.services, now=NOW - timedelta(hours=1))
         await self.services.delivery.deliver_due(now=NOW)
@@ -150,14 +157,21 @@ async def _at_least(value: int, wanted: int) -> bool:
 
 
 @asynccontextmanager
-async def teams_world(db_url: str, **settings: Any) -> AsyncIterator[TeamsWorld]:
+async def teams_world(
+    db_url: str, *, workers: bool | None = None, **settings: Any
+) -> AsyncIterator[TeamsWorld]:
     """The app in emulator mode (anonymous activities, no connector token) by default;
-    `settings` override (an app id turns JWT validation on)."""
+    `settings` override (an app id turns JWT validation on). `workers`: take turns and
+    send the outbox in the app (default: unless an app id is set, as then connector
+    tokens come from Entra ID: tests.fakes.entra stands in for it)."""
     connector = FakeConnector()
     async with serving(connector.app()) as connector_url:
         connector.base_url = connector_url + "/"
-        config = load_settings(database_url=db_url, **({"teams_emulator": True} | settings))
-        in_process = "microsoft_app_id" not in settings  # no Entra to get tokens from
+        # The fake clock jumps minutes or hours at once while a real send may be in flight:
+        # no claim may look abandoned because of a jump (a real clock moves while it waits).
+        defaults = {"teams_emulator": True, "claim_timeout_seconds": 86_400.0}
+        config = load_settings(database_url=db_url, **(defaults | settings))
+        in_process = "microsoft_app_id" not in settings if workers is None else workers
         services = build_services(
             config, clock=FakeClock(NOW), loop_interval=None, inbox_in_process=in_process
         )

@@ -351,6 +351,59 @@ async def test_time_sets_the_members_own_time_not_planned_check_ins(world: World
     assert await world.audit_actions() == ["member.time"]
 
 
+async def test_timezone_sets_the_members_zone_not_planned_check_ins(world: World) -> None:
+    session_id = await add_session(world, BO)
+    reply = await world.say(BO, "timezone europe/berlin")  # any case: the canonical name
+    bo = await world.member(BO)
+    assert (bo.timezone, bo.timezone_chosen) == ("Europe/Berlin", True)
+    (session,) = await world.rows(CheckinSession, CheckinSession.id == session_id)
+    assert session.due_at == datetime(2026, 11, 25, 9, tzinfo=UTC)
+    assert "Europe/Berlin" in reply and "already planned keep their time" in reply
+    (entry,) = await world.rows(AuditEntry)
+    assert (entry.action, entry.detail) == (
+        "member.timezone",
+        {"zone": "Europe/Berlin", "before": "UTC"},
+    )
+
+
+@pytest.mark.parametrize("text", ["timezone Mars/Olympus", "timezone", "timezone Europe Berlin"])
+async def test_a_timezone_that_is_none_is_refused_with_an_example(world: World, text: str) -> None:
+    reply = await world.say(BO, text)
+    assert "For example: timezone Europe/Berlin" in reply
+    bo = await world.member(BO)
+    assert (bo.timezone, bo.timezone_chosen) == ("UTC", False)
+    assert await world.audit_actions() == []
+
+
+async def test_a_chosen_timezone_stands_over_the_directorys(world: World) -> None:
+    await world.say(BO, "timezone Asia/Tokyo")
+    for email, name in ((ANA, "Ana"), (BO, "Bo"), (CY, "Cy")):
+        world.directory.add_person(
+            "acme", MemberProfile(external_id=email, display_name=name, email=email,
+                                  timezone="America/New_York"),
+        )  # fmt: skip
+    await world.say(ANA, "members sync")
+    assert (await world.member(BO)).timezone == "Asia/Tokyo"
+    assert (await world.member(CY)).timezone == "America/New_York"
+
+
+async def test_reach_me_in_teams_is_stored_audited_and_says_when_teams_cannot_yet(
+    world: World,
+) -> None:
+    reply = await world.say(BO, "reach me in Teams")
+    assert (await world.member(BO)).preferred_chat == "teams"
+    assert "I can't reach you in Teams yet" in reply
+    (entry,) = await world.rows(AuditEntry)
+    assert (entry.action, entry.detail) == ("member.chat", {"chat": "teams"})
+
+
+async def test_reach_me_in_a_chat_that_is_none_changes_nothing(world: World) -> None:
+    reply = await world.say(BO, "reach me in email")
+    assert "For example: reach me in teams" in reply
+    assert (await world.member(BO)).preferred_chat is None
+    assert await world.audit_actions() == []
+
+
 async def test_email_off_opts_the_member_out(world: World) -> None:
     await world.say(BO, "email off")
     assert (await world.member(BO)).email_opt_out

@@ -12,9 +12,10 @@ from datetime import timedelta
 
 import pytest
 
+from tests.fakes.bot_connector import roster_entry
 from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import eventually
-from tests.fakes.teams_world import BEN, NOW, OLIVE, TeamsWorld, teams_world
+from tests.fakes.teams_world import BEN, NOW, OLIVE, TEAM, TeamsWorld, teams_world
 
 
 @pytest.fixture
@@ -127,12 +128,16 @@ async def test_a_redelivered_activity_is_processed_once(world: TeamsWorld) -> No
 
 
 async def send_what_the_outbox_holds(world: TeamsWorld) -> None:
-    """Let the outbox's back-offs run out and send what waits (as the worker loop does)."""
+    """Let the outbox's back-offs run out and send what waits, as the worker loop does; the
+    app's own sender loop may take a message first: each round ends once nothing is in
+    flight, so what the test then reads is final."""
     clock = world.services.clock
     assert isinstance(clock, FakeClock)
     for _ in range(12):
+        await world.settled()
         clock.advance(timedelta(minutes=10))
         await world.services.outbox.send_due()
+    await world.settled()
     clock.current = NOW
 
 
@@ -183,3 +188,37 @@ async def test_a_personal_install_enrols_and_the_client_timezone_is_kept(
     assert (await world.member("aad-olive")).timezone == "America/New_York"
     await world.activities.post(world.activities.personal_install(OLIVE, action="remove"))
     assert (await world.member("aad-olive")).teams_unreachable
+
+
+async def test_a_timezone_typed_in_teams_stands_over_the_clients(world: TeamsWorld) -> None:
+    berlin = [{"type": "clientInfo", "timezone": "Europe/Berlin"}]
+    await world.activities.post(world.activities.personal_install(OLIVE) | {"entities": berlin})
+    await world.said_to(OLIVE, 1)  # the welcome
+    reply = await typed(world, OLIVE, "timezone asia/tokyo", entities=berlin)
+    assert "Asia/Tokyo" in reply
+    await typed(world, OLIVE, "help", entities=berlin)
+    olive = await world.member("aad-olive")
+    assert (olive.timezone, olive.timezone_chosen) == ("Asia/Tokyo", True)
+
+
+async def test_members_sync_in_teams_reads_the_team_rosters_and_deactivates_nobody(
+    world: TeamsWorld,
+) -> None:
+    await world.installed(OLIVE, BEN)
+    await world.said_to(OLIVE, 1)
+    cy = ("aad-cy", "Cy Chen", "cy@t.io")
+    world.connector.rosters[TEAM] = [roster_entry(*OLIVE), roster_entry(*cy)]  # Ben left
+    reply = await typed(world, OLIVE, "members sync")
+    assert reply == "Members synced: 1 added, 0 updated, 0 deactivated."
+    assert (await world.member("aad-cy")).email == "cy@t.io"
+    assert (await world.member("aad-ben")).active  # a roster is not the whole tenant
+    assert "only admins" in await typed(world, BEN, "members sync")
+
+
+async def test_members_sync_in_teams_before_any_team_install_says_what_to_do(
+    world: TeamsWorld,
+) -> None:
+    await world.activities.post(world.activities.personal_install(OLIVE))
+    await world.said_to(OLIVE, 1)
+    reply = await typed(world, OLIVE, "members sync")
+    assert "add it to a team" in reply and "Nothing changed" in reply

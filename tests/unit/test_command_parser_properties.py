@@ -15,6 +15,8 @@ _WORD_LINES = (
     "help schedule show set pause resume agents enable disable members sync report",
     "week month skip today vacation until time email on off everyone",
     "mon tue-thu fri-mon weekdays weekends everyday daily , - 09:30 9am 5:30pm 25:99",
+    "reach me in slack teams",
+    "timezone Europe/Berlin america/new_york UTC Mars/Olympus",
     "2030-01-31 2030-02-30 <@U1> <@U2|ana> <#C1|team> @ana@example.com #team < > |",
     "/vizdots",
 )
@@ -95,6 +97,8 @@ def personal(draw: st.DrawFn) -> tuple[c.Command, str]:
     until = draw(st.dates(min_value=date(1000, 1, 1)))
     at = draw(times)
     enabled = draw(st.booleans())
+    chat = draw(st.sampled_from(["slack", "teams"]))
+    zone = draw(st.sampled_from(["Europe/Berlin", "America/Argentina/Buenos_Aires", "UTC"]))
     return draw(
         st.sampled_from(
             [
@@ -102,6 +106,8 @@ def personal(draw: st.DrawFn) -> tuple[c.Command, str]:
                 (c.Vacation(until=until), f"vacation until {until.isoformat()}"),
                 (c.Time(at=at), f"time {draw(time_words(at))}"),
                 (c.EmailReminders(enabled=enabled), f"email {'on' if enabled else 'off'}"),
+                (c.Timezone(zone=zone), f"timezone {_random_case(draw, zone)}"),
+                (c.ReachIn(chat=chat), f"reach me in {_random_case(draw, chat)}"),
             ]
         )
     )
