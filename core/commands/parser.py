@@ -34,6 +34,7 @@ EXAMPLES = {
     "vacation": "vacation until 2030-08-31",
     "time": "time 08:30",
     "email": "email off",
+    "billing": "billing",
 }
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?", re.ASCII)
 _TOKEN = re.compile(r"(?:<[^<>]*>|\S)+")
@@ -226,6 +227,11 @@ def _email(rest: list[str]) -> Command:
     return c.EmailReminders(enabled=choice == ["on"])
 
 
+def _billing(rest: list[str]) -> Command:
+    _no_more(rest, "billing")
+    return c.Billing()
+
+
 _SCHEDULE: dict[str, Rule] = {
     "show": _schedule_show,
     "set": _schedule_set,
@@ -242,6 +248,7 @@ _VERBS: dict[str, Rule] = {
     "vacation": _vacation,
     "time": _time,
     "email": _email,
+    "billing": _billing,
 }
 
 #: The first words of the commands, for chats where typed commands and answers mix.

@@ -120,6 +120,11 @@ class EmailReminders:
     enabled: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Billing:
+    """`billing`: the plan, its dates, the seats, and a link to subscribe or manage it."""
+
+
 Command = (
     Help
     | ScheduleShow
@@ -137,10 +142,11 @@ Command = (
     | VacationEnd
     | Time
     | EmailReminders
+    | Billing
 )
 
 #: Commands only owners and admins may run.
 ADMIN_COMMANDS: frozenset[type[Command]] = frozenset(
     {ScheduleSet, SchedulePause, ScheduleResume, AgentsEnable, AgentsDisable}
-    | {MembersList, MembersSync, Report}
+    | {MembersList, MembersSync, Report, Billing}
 )
