@@ -20,6 +20,7 @@ import stripe
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.domain import PlanStatus
 from core.ports import BillingUnavailable
 from core.store.models import BillingCall, Organization
 from core.store.seed import dialect_insert
@@ -68,8 +69,10 @@ class StripeBilling:
     async def billing_link(self, *, org_id: int, seats: int, now: datetime) -> str:
         async with self.sessions() as db:
             org = await db.get_one(Organization, org_id)
-            name, subscription = org.name, org.stripe_subscription_id
-            customer, trial_end = org.stripe_customer_id, org.trial_ends_at
+            name, customer, trial_end = org.name, org.stripe_customer_id, org.trial_ends_at
+            # a canceled subscription is over: subscribing again is a new Checkout
+            live = org.plan_status != PlanStatus.CANCELED.value
+            subscription = org.stripe_subscription_id if live else None
         try:
             if customer is None:
                 customer = await self._customer(org_id, name, now)

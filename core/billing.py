@@ -116,10 +116,10 @@ async def _first_time(db: AsyncSession, said: StripeSaid, org: Organization | No
         "result": "processing",
     }
     statement = dialect_insert(db.get_bind(), table).values(values)
-    inserted = await db.execute(
-        statement.on_conflict_do_nothing(index_elements=["stripe_event_id"])
+    inserted = await db.scalar(
+        statement.on_conflict_do_nothing(index_elements=["stripe_event_id"]).returning(table.c.id)
     )
-    return bool(inserted.rowcount)  # type: ignore[attr-defined]
+    return inserted is not None
 
 
 async def _org_of(db: AsyncSession, said: StripeSaid) -> Organization | None:
@@ -141,7 +141,7 @@ async def _apply(
     if said.said is Said.OTHER:
         return "ignored"
     if said.said is Said.TRIAL_ENDING:
-        return await _trial_ending(db, said, org, rules=rules)
+        return await _trial_ending(db, said, org, rules=rules, now=now)
     if (stale := _stale(said, org)) is not None:
         return stale
     status = _new_status(said, org, now)
@@ -197,7 +197,7 @@ async def _move(
     org.current_period_end = said.period_end or org.current_period_end
     if status is PlanStatus.PAST_DUE and was != PlanStatus.PAST_DUE.value:
         org.grace_ends_at = now + rules.grace
-        await _payment_failed(db, org, rules=rules)
+        await _payment_failed(db, org, rules=rules, now=now)
     elif status is not PlanStatus.PAST_DUE:
         org.grace_ends_at = None
     if status is PlanStatus.CANCELED and delivered:
@@ -208,7 +208,9 @@ async def _move(
     return f"{was}->{status.value}"
 
 
-async def _payment_failed(db: AsyncSession, org: Organization, *, rules: BillingRules) -> None:
+async def _payment_failed(
+    db: AsyncSession, org: Organization, *, rules: BillingRules, now: datetime
+) -> None:
     assert org.grace_ends_at is not None and org.billing_state_at is not None
     episode = int(org.billing_state_at.timestamp())
     text = (
@@ -217,11 +219,11 @@ async def _payment_failed(db: AsyncSession, org: Organization, *, rules: Billing
         f"type `{rules.command}` for the link."
     )
     key = f"billing:past_due:{org.id}:{org.stripe_subscription_id}:{episode}"
-    await tell_admins(db, org, key=key, text=text, now=org.billing_state_at)
+    await tell_admins(db, org, key=key, text=text, now=now)
 
 
 async def _trial_ending(
-    db: AsyncSession, said: StripeSaid, org: Organization, *, rules: BillingRules
+    db: AsyncSession, said: StripeSaid, org: Organization, *, rules: BillingRules, now: datetime
 ) -> str:
     if org.stripe_subscription_id and said.subscription_id == org.stripe_subscription_id:
         return "subscribed"  # it converts by itself; a failed payment is told then
@@ -233,7 +235,7 @@ async def _trial_ending(
         f"type `{rules.command}` to subscribe ($29 a month plus $3 per active member)."
     )
     told = await tell_admins(
-        db, org, key=f"billing:trial_ending:{org.id}:{end:%Y%m%d}", text=text, now=said.created
+        db, org, key=f"billing:trial_ending:{org.id}:{end:%Y%m%d}", text=text, now=now
     )
     return "told" if told else "already_told"
 
@@ -261,8 +263,10 @@ async def tell_admins(
     statement = dialect_insert(db.get_bind(), table).values(
         key=key[:200], org_id=org.id, created_at=now
     )
-    inserted = await db.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
-    if not inserted.rowcount:  # type: ignore[attr-defined]
+    inserted = await db.scalar(
+        statement.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+    )
+    if inserted is None:
         return False
     admins = await db.scalars(
         select(Member).where(

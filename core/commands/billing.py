@@ -60,7 +60,8 @@ async def show_billing(ctx: CommandContext, command: c.Billing) -> str:
         lines.append(f"**Check-ins are paused:** {paused}. Nothing is deleted.")
     lines.append(f"**Seats:** {seats} active members (billed: {org.billed_seats}) — {PRICE}.")
     if ctx.billing_url:
-        label = "Manage billing" if org.stripe_subscription_id else "Subscribe"
+        live = org.stripe_subscription_id and org.plan_status != PlanStatus.CANCELED.value
+        label = "Manage billing" if live else "Subscribe"
         lines.append(f"[{label}]({ctx.billing_url})")
     elif ctx.billing_problem:
         lines.append(ctx.billing_problem)
