@@ -364,3 +364,23 @@ def _subscription(status: str) -> dict[str, Any]:
 
 def _invoice() -> dict[str, Any]:
     return {"id": "in_x", "object": "invoice", "customer": "cus_test1", "subscription": None}
+
+
+async def test_without_stripe_settings_billing_says_so_and_the_webhook_is_off(
+    db_url: str,
+) -> None:
+    services = build_services(
+        load_settings(database_url=db_url), clock=FakeClock(START), loop_interval=None
+    )
+    async with services.sessions.begin() as db:
+        org = await add_org(db, "acme", plan_status="trialing", trial_ends_at=TRIAL_END)
+        await add_member(db, org, "ann@acme.test", role="owner")
+    sender = Sender(Provider.DEV, "acme", "ann@acme.test")
+    reply = await services.run_command(CommandRequest(sender=sender, text="/vizdots billing"))
+    assert "**Plan:** trial, ends 2026-03-16" in reply and "STRIPE_SECRET_KEY" in reply
+    app = create_app(services)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.post("/api/billing/webhook", content=b"{}")
+    assert response.status_code == 503
