@@ -95,7 +95,12 @@ async def apply_billing(
         org = await _org_of(db, said)
         if not await _first_time(db, said, org):
             return "duplicate"
-        result = await _apply(db, said, org, rules=rules, now=now) if org else "unknown_org"
+        if said.said is Said.OTHER:
+            result = "ignored"
+        elif org is None:
+            result = "unknown_org"
+        else:
+            result = await _apply(db, said, org, rules=rules, now=now)
         await db.execute(
             BillingEvent.__table__.update()  # type: ignore[attr-defined]
             .where(BillingEvent.stripe_event_id == said.event_id)
@@ -138,8 +143,6 @@ async def _org_of(db: AsyncSession, said: StripeSaid) -> Organization | None:
 async def _apply(
     db: AsyncSession, said: StripeSaid, org: Organization, *, rules: BillingRules, now: datetime
 ) -> str:
-    if said.said is Said.OTHER:
-        return "ignored"
     if said.said is Said.TRIAL_ENDING:
         return await _trial_ending(db, said, org, rules=rules, now=now)
     if (stale := _stale(said, org)) is not None:
