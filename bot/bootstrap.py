@@ -23,6 +23,7 @@ from core.inbound import CommandRequest
 from core.inbox import Inbox
 from core.outbox import Outbox
 from core.ports import (
+    Billing,
     Brain,
     Channel,
     CheckinListener,
@@ -33,6 +34,7 @@ from core.ports import (
 )
 from core.reminders import Reminders
 from core.scripted_brain import FallbackBrain, ScriptedBrain
+from core.seats import SeatSyncer
 from core.store.engine import make_async_engine, make_sessionmaker
 from core.store.health import OutageLog
 from core.typed import TypedChat
@@ -59,6 +61,9 @@ class Services:
     outbox: Outbox
     #: Nudges and reminder emails; None when the email extra is not installed.
     reminders: Reminders | None = None
+    #: Stripe (core.ports.Billing) and the seat syncer; None when billing is not configured.
+    billing: Billing | None = None
+    seat_sync: SeatSyncer | None = None
     directories: dict[Provider, MemberDirectory] = field(default_factory=dict)
     slack: SlackParts | None = None
     teams: TeamsParts | None = None
@@ -91,13 +96,15 @@ class Services:
 
     async def run_command(self, request: CommandRequest) -> str:
         return await _run_command(
-            request, sessions=self.sessions, directories=self.directories, clock=self.clock
-        )
+            request, sessions=self.sessions, directories=self.directories, clock=self.clock,
+            billing=self.billing,
+        )  # fmt: skip
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Background work for the app's lifetime; everything released afterwards."""
         from bot.worker import (
+            bill_forever,
             drain_forever,
             remind_forever,
             run_forever,
@@ -110,6 +117,7 @@ class Services:
             tasks.append(_background(drain_forever(self)))
             tasks.append(_background(send_forever(self)))
             tasks.append(_background(tidy_forever(self)))
+            tasks.append(_background(bill_forever(self)))
         if self.loop_interval:
             tasks.append(_background(run_forever(self)))
             tasks.append(_background(remind_forever(self)))
@@ -142,12 +150,14 @@ async def _run_command(
     sessions: async_sessionmaker[AsyncSession],
     directories: dict[Provider, MemberDirectory],
     clock: Clock,
+    billing: Billing | None = None,
 ) -> str:
     reply = await run_command(
         sessions=sessions,
         request=request,
         directory=directories.get(request.sender.provider),
         clock=clock,
+        billing_port=billing,
     )
     return reply.text
 
@@ -212,6 +222,10 @@ def build_services(
         directories[Provider.SLACK] = slack.directory
     if teams is not None:
         directories[Provider.TEAMS] = teams.directory
+    from bot.billing import build_billing, build_seat_sync
+
+    billing = build_billing(settings, sessions=sessions)
+    seat_sync = build_seat_sync(settings, sessions=sessions, billing=billing, clock=clock)
     claim_timeout = timedelta(seconds=settings.claim_timeout_seconds)
     outbox = Outbox(
         sessions=sessions, channels=channel_set, clock=clock, claim_timeout=claim_timeout
@@ -237,7 +251,9 @@ def build_services(
     )
     typed = TypedChat(
         conversations=conversations,
-        run_command=partial(_run_command, sessions=sessions, directories=directories, clock=clock),
+        run_command=partial(
+            _run_command, sessions=sessions, directories=directories, clock=clock, billing=billing
+        ),
     )
     inbox = Inbox(
         sessions=sessions,
@@ -263,6 +279,8 @@ def build_services(
         inbox=inbox,
         outbox=outbox,
         reminders=reminders,
+        billing=billing,
+        seat_sync=seat_sync,
         directories=directories,
         slack=slack,
         teams=teams,

@@ -196,6 +196,31 @@ ROUTES: dict[tuple[str, str], RouteDoc] = {
             503: "The signing certificate could not be fetched: SNS retries.",
         },
     ),
+    ("POST", "/api/billing/webhook"): RouteDoc(
+        summary="Stripe billing events",
+        about=(
+            "Stripe's webhook events (checkout.session.completed, customer.subscription.created"
+            " / updated / deleted / trial_will_end, invoice.paid, invoice.payment_failed) "
+            "update the organisation's plan. Each event id is processed once; an event older "
+            "than the organisation's billing state changes nothing; other types are "
+            "acknowledged and ignored."
+        ),
+        auth=(
+            "Stripe's signature: `Stripe-Signature: t=…,v1=…`, HMAC-SHA256 of `t.body` with "
+            "STRIPE_WEBHOOK_SECRET, at most five minutes old (checked by the stripe SDK)."
+        ),
+        responses={
+            200: "Processed, a duplicate, or ignored (`result` says which).",
+            400: "A missing, wrong or expired signature, or no Stripe event: nothing changed.",
+            413: "The body is too large.",
+            500: "Processing failed: nothing recorded, Stripe retries the event.",
+            503: "STRIPE_WEBHOOK_SECRET is unset.",
+        },
+        extra=vendor_body(
+            "A Stripe Event, verified against its signature over the raw bytes.",
+            **{"application/json": "A Stripe Event object (`id`, `type`, `created`, `data`)."},
+        ),
+    ),
     ("POST", "/api/messages"): RouteDoc(
         summary="Microsoft Teams activities",
         about=(

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -67,11 +74,25 @@ class Settings(BaseSettings):
     #: Reminder steps (nudges, emails) one /api/internal/reminders call takes.
     reminder_batch: int = Field(default=200, ge=1, le=100_000)
 
-    stripe_secret_key: Secret
+    #: Stripe's secret API key (sk_live_…, or a restricted rk_ key); STRIPE_API_KEY works too.
+    stripe_secret_key: Annotated[
+        SecretStr | None,
+        Field(default=None, validation_alias=AliasChoices("stripe_secret_key", "stripe_api_key")),
+    ]
+    #: The $29/month base price (quantity 1) and the $3/month per-seat price.
     stripe_base_price_id: str | None = None
     stripe_seat_price_id: str | None = None
     stripe_webhook_secret: Secret
+    #: Another Stripe API base (tests, staging fakes); unset: https://api.stripe.com.
     stripe_api_base: OptionalUrl
+    #: Where Checkout and the customer portal send the admin back; unset: APP_BASE_URL.
+    billing_return_url: OptionalUrl
+    #: A new organisation's trial, from its install.
+    trial_days: int = Field(default=14, ge=0, le=365)
+    #: A past_due organisation keeps its check-ins this long after the failed payment.
+    billing_grace_days: int = Field(default=7, ge=0, le=90)
+    #: Seat changes wait this long for company before one Stripe update (coalescing).
+    seat_sync_delay_seconds: float = Field(default=5.0, ge=0, le=3600)
 
     aws_ses_access_key_id: Secret
     aws_ses_secret_access_key: Secret
@@ -171,7 +192,9 @@ class Settings(BaseSettings):
             "slack": self.slack_signing_secret is not None
             and (self.slack_bot_token is not None or self.slack_client_id is not None),
             "teams": self.microsoft_app_id is not None or self.teams_emulator,
-            "stripe": self.stripe_secret_key is not None,
+            "stripe": self.stripe_secret_key is not None
+            and self.stripe_base_price_id is not None
+            and self.stripe_seat_price_id is not None,
             "email": self.aws_ses_access_key_id is not None
             and self.aws_ses_secret_access_key is not None,
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
@@ -172,6 +172,7 @@ def build_slack_parts(
         channel=channel,
         clock=clock,
         default_timezone=settings.default_timezone,
+        trial=timedelta(days=settings.trial_days),
     )
     return SlackParts(
         settings=config,

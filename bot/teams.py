@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
@@ -79,7 +80,7 @@ def build_teams_parts(
     connector = Connector(tokens=tokens or (NoTokens() if config.anonymous else MsalTokens(config)))
     installer = TeamsInstaller(
         sessions=sessions, connector=connector, clock=clock,
-        default_timezone=settings.default_timezone,
+        default_timezone=settings.default_timezone, trial=timedelta(days=settings.trial_days),
     )  # fmt: skip
     return TeamsParts(
         settings=config,

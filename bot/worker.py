@@ -11,7 +11,9 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.billing import billing_rules
 from core.backoff import Backoff
+from core.billing import tell_paused
 from core.planning import plan_sessions
 from core.seen import purge_seen
 from core.store.health import unreachable
@@ -37,11 +39,14 @@ async def plan_and_deliver(
 
 
 async def run_forever(services: Services) -> None:
-    """The embedded scheduler: plan and deliver every `loop_interval` seconds."""
+    """The embedded scheduler: plan and deliver every `loop_interval` seconds (and tell
+    the admins of orgs a trial's or grace period's end paused, once)."""
     interval = services.loop_interval or 60.0
 
     async def cycle() -> float:
-        counts = await plan_and_deliver(services, now=services.clock.now())
+        now = services.clock.now()
+        await tell_paused(services.sessions, rules=billing_rules(services.settings), now=now)
+        counts = await plan_and_deliver(services, now=now)
         if counts["planned"] or counts["delivered"] or counts["failed"]:
             log.info("cycle: %s", {k: v for k, v in counts.items() if k != "errors"})
         return interval
@@ -90,6 +95,32 @@ async def send_forever(services: Services, *, idle: float = 0.5) -> None:
         return 0.0 if await services.outbox.send_due() else idle
 
     await keep_going(services, "outbox round", send)
+
+
+#: Seat quantities are compared with Stripe's once a day, whatever changed.
+RECONCILE_EVERY = timedelta(days=1)
+
+
+async def bill_forever(services: Services, *, idle: float = 1.0) -> None:
+    """Sync the staged seat changes (coalesced, retried) and, once a day, stage every
+    subscribed org so that Stripe's quantities are reconciled with the members."""
+    seats = services.seat_sync
+    if seats is None:
+        return
+    next_reconcile = services.clock.now()
+
+    async def sync() -> float:
+        nonlocal next_reconcile
+        if services.clock.now() >= next_reconcile:
+            staged = await seats.reconcile()
+            log.info("seat reconcile: %d subscribed orgs staged", staged)
+            next_reconcile = services.clock.now() + RECONCILE_EVERY
+        counts = await seats.run_due()
+        if counts.synced or counts.retrying:
+            log.info("seat sync: %s", asdict(counts))
+        return idle
+
+    await keep_going(services, "seat sync", sync)
 
 
 #: A background loop whose round failed tries again after 1 s, 2 s, 4 s … 30 s (jittered).
@@ -172,6 +203,7 @@ async def run_worker(services: Services, *, plan: bool = True) -> None:
     """`vizdots worker`: the inbox, the outbox, the purge and (with `plan`) planning,
     delivery and reminders, until cancelled."""
     loops = [drain_forever(services), send_forever(services), tidy_forever(services)]
+    loops.append(bill_forever(services))
     if plan:
         loops += [run_forever(services), remind_forever(services)]
     await asyncio.gather(*loops)

@@ -7,14 +7,12 @@ from enum import StrEnum
 
 
 class PlanStatus(StrEnum):
+    """Which of these deliver check-ins, and until when, is core/plan_policy.py's."""
+
     TRIALING = "trialing"
     ACTIVE = "active"
     PAST_DUE = "past_due"
     CANCELED = "canceled"
-
-    @property
-    def allows_delivery(self) -> bool:
-        return self in {PlanStatus.TRIALING, PlanStatus.ACTIVE}
 
 
 class Role(StrEnum):

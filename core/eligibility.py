@@ -2,7 +2,8 @@
 
 Planning looks 36 hours ahead; by delivery time a schedule may be paused, an agent
 disabled, a member gone on vacation or the trial over. The rules are planning's own
-(core/planning.py), asked again of one session just before it is sent.
+(core/planning.py; the plan's: core/plan_policy.py), asked again of one session just
+before it is sent.
 """
 
 from __future__ import annotations
@@ -12,15 +13,8 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.conversation_store import Conversation
-from core.domain import PlanStatus
+from core.plan_policy import delivers
 from core.store.models import Member, Organization, Schedule
-
-
-def plan_allows_delivery(org: Organization, now: datetime) -> bool:
-    status = PlanStatus(org.plan_status)
-    if status is PlanStatus.TRIALING and org.trial_ends_at is not None:
-        return org.trial_ends_at > now
-    return status.allows_delivery
 
 
 async def unwanted(db: AsyncSession, convo: Conversation, now: datetime) -> str | None:
@@ -50,7 +44,7 @@ def not_wanted(
 ) -> str | None:
     """Why a check-in of `local_date` should not go to the member (delivery, reminders),
     or None when it should."""
-    if not plan_allows_delivery(org, now):
+    if not delivers(org, now):
         return "the organisation's plan does not allow check-ins"
     if not member.active:
         return "member inactive"

@@ -16,8 +16,8 @@ from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import ParticipantsKind, SessionState
-from core.eligibility import plan_allows_delivery
 from core.members import zone_or_default
+from core.plan_policy import delivers
 from core.schedule_time import Slot, candidate_slots
 from core.store.models import (
     Agent,
@@ -97,7 +97,7 @@ async def next_checkin(db: AsyncSession, member: Member, now: datetime) -> NextC
 
 
 async def _org_delivers(db: AsyncSession, org_id: int, now: datetime) -> bool:
-    return plan_allows_delivery(await db.get_one(Organization, org_id), now)
+    return delivers(await db.get_one(Organization, org_id), now)
 
 
 async def _planned(db: AsyncSession, member: Member, now: datetime) -> tuple[datetime, str] | None:

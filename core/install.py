@@ -20,6 +20,7 @@ from core.members import SyncResult, external_id_attribute, sync_members
 from core.ports import MemberProfile
 from core.store.models import AuditEntry, Installation, Member, Organization
 
+#: The trial's length unless the caller says otherwise (TRIAL_DAYS).
 TRIAL = timedelta(days=14)
 
 
@@ -49,12 +50,12 @@ class Registration:
 
 
 async def register_installation(
-    db: AsyncSession, *, workspace: Workspace, now: datetime
+    db: AsyncSession, *, workspace: Workspace, now: datetime, trial: timedelta = TRIAL
 ) -> Registration:
     """Create the org and installation, or reactivate them; the trial starts once."""
     installation = await _installation(db, workspace)
     if installation is None:
-        org = await _new_org(db, workspace, now)
+        org = await _new_org(db, workspace, now + trial)
         return Registration(org.id, new_org=True)
     await _reactivate(db, installation, workspace)
     return Registration(installation.org_id, new_org=False)
@@ -117,12 +118,12 @@ async def _installation(db: AsyncSession, workspace: Workspace) -> Installation 
     )
 
 
-async def _new_org(db: AsyncSession, workspace: Workspace, now: datetime) -> Organization:
+async def _new_org(db: AsyncSession, workspace: Workspace, trial_end: datetime) -> Organization:
     org = Organization(
         slug=await _free_slug(db, workspace.name),
         name=workspace.name[:200],
         plan_status=PlanStatus.TRIALING.value,
-        trial_ends_at=now + TRIAL,
+        trial_ends_at=trial_end,
     )
     db.add(org)
     await db.flush()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import Provider, Role
 from core.ports import MemberProfile
+from core.seats import seats_changed
 from core.store.models import Member
 
 _KEY_ATTRIBUTE = {
@@ -123,6 +124,8 @@ async def sync_members(
         updated += change.updated
     deactivated = _deactivate_unlisted(roster, listed) if complete else 0
     await db.flush()
+    if added or updated or deactivated:
+        await seats_changed(db, org_id=org_id)  # billing's seats follow, coalesced
     return SyncResult(added=added, updated=updated, deactivated=deactivated)
 
 
@@ -138,9 +141,11 @@ async def enrol_member(
     linked by email, refreshed and reactivated); nobody else is touched."""
     key = external_id_attribute(provider)
     roster = _Roster(await _candidates(db, org_id, key, profile), key)
-    member = _take_in(db, roster, org_id, profile, default_timezone).member
+    change = _take_in(db, roster, org_id, profile, default_timezone)
     await db.flush()
-    return member
+    if change.added or change.updated:
+        await seats_changed(db, org_id=org_id)
+    return change.member
 
 
 async def _candidates(

@@ -45,7 +45,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.domain import ParticipantsKind, PlanStatus, SessionState
+from core.domain import ParticipantsKind, SessionState
+from core.plan_policy import delivering
 from core.schedule_time import candidate_slots
 from core.store.models import (
     Agent,
@@ -67,7 +68,6 @@ SLOT_BATCH = 4_000  # 6 parameters a slot
 UNIQUE_KEY = ("schedule_id", "member_id", "local_date")
 #: SQLAlchemy reports an INSERT … SELECT's rowcount only when asked to keep it.
 _COUNT_ROWS = {"preserve_rowcount": True}
-DELIVERING_PLANS = tuple(status.value for status in PlanStatus if status.allows_delivery)
 
 #: (timezone, local time, weekdays, local date, due at, expires at)
 SlotRow = tuple[str, time, int, date, datetime, datetime]
@@ -142,14 +142,7 @@ async def _eligible_schedules(db: AsyncSession, *, now: datetime) -> list[_Sched
         select(Schedule, Agent.slug, Organization.disabled_agents)
         .join(Organization, Organization.id == Schedule.org_id)
         .join(Agent, Agent.id == Schedule.agent_id)
-        .where(Schedule.active == true(), Organization.plan_status.in_(DELIVERING_PLANS))
-        .where(
-            or_(
-                Organization.plan_status != PlanStatus.TRIALING.value,
-                Organization.trial_ends_at.is_(None),
-                Organization.trial_ends_at > now,
-            )
-        )
+        .where(Schedule.active == true(), delivering(now))
         .order_by(Schedule.id)
     )
     return [

@@ -237,6 +237,29 @@ class MemberDirectory(Protocol):
         ...
 
 
+# --- billing ---------------------------------------------------------------------------------
+class BillingUnavailable(Exception):
+    """The billing provider could not be reached or refused; the message says why, for an
+    admin or operator to act on (never a secret). Trying again later may succeed."""
+
+
+class Billing(Protocol):
+    """The billing provider (Stripe, in billing/). Core makes no provider call itself: it
+    asks through this port and records what the provider said."""
+
+    async def billing_link(self, *, org_id: int, seats: int, now: datetime) -> str:
+        """An https URL for an admin: a Checkout page to subscribe (`seats` active members)
+        when the org has no subscription, else the customer portal. Each object is created
+        once however often it is asked for. Raises BillingUnavailable."""
+        ...
+
+    async def sync_seats(self, *, subscription_id: str, seats: int, key: str) -> int:
+        """Make the subscription's seat quantity `seats` (prorated) if it is not already;
+        `key` is the idempotency key of the update. Returns the quantity the provider now
+        bills. Raises BillingUnavailable."""
+        ...
+
+
 # --- the brain -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Turn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,6 +12,7 @@ from adapters.slack.channel import SlackChannel
 from adapters.slack.directory import SlackDirectory
 from core.domain import Provider
 from core.install import (
+    TRIAL,
     InstallResult,
     Workspace,
     deactivate_installation,
@@ -43,12 +45,14 @@ class SlackInstaller:
         channel: SlackChannel,
         clock: Clock,
         default_timezone: str,
+        trial: timedelta = TRIAL,
     ) -> None:
         self.sessions = sessions
         self.directory = directory
         self.channel = channel
         self.clock = clock
         self.default_timezone = default_timezone
+        self.trial = trial
 
     async def install(
         self, *, team_id: str, team_name: str, bot_user_id: str | None, installer: str | None,
@@ -65,7 +69,7 @@ class SlackInstaller:
         )
         async with self.sessions.begin() as db:  # first, so the directory has a token
             registration = await register_installation(
-                db, workspace=workspace, now=self.clock.now()
+                db, workspace=workspace, now=self.clock.now(), trial=self.trial
             )
         profiles = await self.directory.list_members(team_id)
         async with self.sessions.begin() as db:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -25,7 +26,13 @@ from adapters.teams.connector import Connector
 from adapters.teams.directory import profile_of, roster
 from adapters.teams.shapes import Arrival, Person
 from core.domain import Provider
-from core.install import Workspace, deactivate_installation, finish_install, register_installation
+from core.install import (
+    TRIAL,
+    Workspace,
+    deactivate_installation,
+    finish_install,
+    register_installation,
+)
 from core.members import enrol_member, known_zone, sync_members
 from core.outbox import record_intent
 from core.ports import Clock, MemberProfile, OutgoingMessage
@@ -52,11 +59,13 @@ class TeamsInstaller:
         connector: Connector,
         clock: Clock,
         default_timezone: str,
+        trial: timedelta = TRIAL,
     ) -> None:
         self.sessions = sessions
         self.connector = connector
         self.clock = clock
         self.default_timezone = default_timezone
+        self.trial = trial
 
     async def meet(self, arrival: Arrival) -> None:
         """The sender of a personal activity: tenant installed, person enrolled, their
@@ -151,7 +160,9 @@ class TeamsInstaller:
         self, db: AsyncSession, arrival: Arrival, *, installer: Person | None
     ) -> tuple[int, bool]:
         workspace = _workspace(arrival, installer)
-        registration = await register_installation(db, workspace=workspace, now=self.clock.now())
+        registration = await register_installation(
+            db, workspace=workspace, now=self.clock.now(), trial=self.trial
+        )
         if registration.new_org:
             profiles = _profiles([installer] if installer else [])
             await finish_install(

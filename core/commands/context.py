@@ -25,6 +25,10 @@ class CommandContext:
     request: CommandRequest
     directory: MemberDirectory | None
     clock: Clock
+    #: `billing`: the link fetched from the billing provider before the transaction, or
+    #: why there is none.
+    billing_url: str | None = None
+    billing_problem: str | None = None
 
     @property
     def provider(self) -> Provider:

@@ -26,6 +26,7 @@ _FOR_ADMINS = (
     ("members", "who takes part, the admins, who is on vacation"),
     ("members sync", "update members from your chat workspace"),
     ("report [<agent>] [week | month]", "check-in numbers, averages, blockers and wins"),
+    ("billing", "plan, trial or next invoice, seats, and a link to subscribe or manage it"),
 )
 
 #: The words that name each command, for replies such as refusals.
@@ -38,6 +39,7 @@ COMMAND_WORDS: dict[type[c.Command], str] = {
     c.MembersList: "members",
     c.MembersSync: "members sync",
     c.Report: "report",
+    c.Billing: "billing",
 }
 
 

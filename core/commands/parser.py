@@ -37,6 +37,7 @@ EXAMPLES = {
     "timezone": "timezone Europe/Berlin",
     "reach": "reach me in teams",
     "email": "email off",
+    "billing": "billing",
 }
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?", re.ASCII)
 _TOKEN = re.compile(r"(?:<[^<>]*>|\S)+")
@@ -251,6 +252,11 @@ def _email(rest: list[str]) -> Command:
     return c.EmailReminders(enabled=choice == ["on"])
 
 
+def _billing(rest: list[str]) -> Command:
+    _no_more(rest, "billing")
+    return c.Billing()
+
+
 _SCHEDULE: dict[str, Rule] = {
     "show": _schedule_show,
     "set": _schedule_set,
@@ -269,6 +275,7 @@ _VERBS: dict[str, Rule] = {
     "timezone": _timezone,
     "reach": _reach,
     "email": _email,
+    "billing": _billing,
 }
 
 #: The first words of the commands, for chats where typed commands and answers mix.

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.commands import agents, personal, reports, roster, schedules
+from core.commands import agents, billing, personal, reports, roster, schedules
 from core.commands import types as c
 from core.commands.context import CommandContext
 from core.commands.directory_reads import read_ahead
@@ -22,7 +22,7 @@ from core.commands.parser import parse_command
 from core.domain import Role
 from core.identity import find_member, find_or_enrol
 from core.inbound import CommandRequest
-from core.ports import Clock, DirectoryError, MemberDirectory
+from core.ports import Billing, Clock, DirectoryError, MemberDirectory
 from core.store.models import Member
 
 UNKNOWN_SENDER = (
@@ -48,6 +48,7 @@ async def run_command(
     request: CommandRequest,
     directory: MemberDirectory | None,
     clock: Clock,
+    billing_port: Billing | None = None,
 ) -> CommandReply:
     try:
         found = await find_or_enrol(
@@ -58,15 +59,27 @@ async def run_command(
     if found is None or not found[1].active:
         return CommandReply(text=UNKNOWN_SENDER)
     directory = await _directory_for(request, found[1], directory)
+    link = await billing.link_for(
+        sessions=sessions, command=_parsed(request), member=found[1], port=billing_port,
+        now=clock.now(),
+    )  # fmt: skip
     async with sessions.begin() as db:
         found = await find_member(db, request.sender)
         if found is None:
             return CommandReply(text=UNKNOWN_SENDER)
         org, member = found
         context = CommandContext(
-            db=db, org=org, member=member, request=request, directory=directory, clock=clock
-        )
+            db=db, org=org, member=member, request=request, directory=directory, clock=clock,
+            billing_url=link.url, billing_problem=link.problem,
+        )  # fmt: skip
         return CommandReply(text=await _answer(context))
+
+
+def _parsed(request: CommandRequest) -> c.Command | None:
+    try:
+        return parse_command(request.text)
+    except c.CommandSyntaxError:
+        return None
 
 
 async def _directory_for(
@@ -131,4 +144,5 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.Timezone: personal.set_own_timezone,
     c.ReachIn: personal.choose_chat,
     c.EmailReminders: personal.set_email_reminders,
+    c.Billing: billing.show_billing,
 }

@@ -139,6 +139,11 @@ class EmailReminders:
     enabled: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Billing:
+    """`billing`: the plan, its dates, the seats, and a link to subscribe or manage it."""
+
+
 Command = (
     Help
     | ScheduleShow
@@ -158,10 +163,11 @@ Command = (
     | Timezone
     | ReachIn
     | EmailReminders
+    | Billing
 )
 
 #: Commands only owners and admins may run.
 ADMIN_COMMANDS: frozenset[type[Command]] = frozenset(
     {ScheduleSet, SchedulePause, ScheduleResume, AgentsEnable, AgentsDisable}
-    | {MembersList, MembersSync, Report}
+    | {MembersList, MembersSync, Report, Billing}
 )

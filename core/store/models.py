@@ -66,6 +66,12 @@ class Organization(Base):
         doc="created time of the Stripe event that last set plan_status (out-of-order guard)"
     )
     billed_seats: Mapped[int] = mapped_column(Integer, default=0)
+    grace_ends_at: Mapped[datetime | None] = mapped_column(
+        doc="past_due: check-ins go on until then (BILLING_GRACE_DAYS after the failed payment)"
+    )
+    current_period_end: Mapped[datetime | None] = mapped_column(
+        doc="the subscription's current period end: when the next invoice comes"
+    )
     disabled_agents: Mapped[list[Any]] = mapped_column(default=list)
     store_ai_text: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = _created()
@@ -364,6 +370,52 @@ class BillingEvent(Base):
     event_created_at: Mapped[datetime]
     result: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = _created()
+
+
+class BillingNotice(Base):
+    """A billing notice told to an org's admins (payment failed, paused, trial ending):
+    its key is recorded with the outbox intents, so each is told once, also after the
+    outbox rows are purged."""
+
+    __tablename__ = "billing_notices"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    created_at: Mapped[datetime]
+
+
+class BillingCall(Base):
+    """The intent of a Stripe create call (a customer, a Checkout session), recorded
+    before the call under the idempotency key it carries, and its result after: a retry
+    or a double click reads the result instead of calling again."""
+
+    __tablename__ = "billing_calls"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True, doc="the idempotency key")
+    org_id: Mapped[int] = _org_fk()
+    kind: Mapped[str] = mapped_column(String(16), doc="customer, checkout or portal")
+    result: Mapped[str | None] = mapped_column(String(500), doc="the object's id or URL")
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class SeatSync(Base):
+    """The seats of an org's subscription must follow its active members: one pending row
+    per org, staged in the transaction that changed the members, however many changes.
+
+    The worker gives a new row a due time a few seconds ahead (coalescing), sets the
+    quantity in Stripe and deletes the row, unless `version` moved meanwhile."""
+
+    __tablename__ = "seat_syncs"
+
+    org_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1, doc="bumped by every change")
+    due_at: Mapped[datetime | None] = mapped_column(doc="NULL: not yet seen by a worker")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200), doc="no secret, no body")
 
 
 class AuditEntry(Base):

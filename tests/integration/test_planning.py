@@ -152,21 +152,25 @@ async def test_away_and_inactive_members_are_skipped(engine: AsyncEngine) -> Non
 
 
 @pytest.mark.parametrize(
-    ("plan_status", "trial_ends_at", "planned"),
+    ("plan_status", "ends_at", "planned"),
     [
         ("active", None, True),
         ("trialing", None, True),
         ("trialing", WEDNESDAY_NOON + timedelta(hours=1), True),
         ("trialing", WEDNESDAY_NOON - timedelta(hours=1), False),
+        ("past_due", WEDNESDAY_NOON + timedelta(days=1), True),
+        ("past_due", WEDNESDAY_NOON - timedelta(hours=1), False),
         ("past_due", None, False),
         ("canceled", None, False),
     ],
 )
 async def test_only_orgs_whose_plan_delivers_are_planned(
-    engine: AsyncEngine, plan_status: str, trial_ends_at: datetime | None, planned: bool
+    engine: AsyncEngine, plan_status: str, ends_at: datetime | None, planned: bool
 ) -> None:
+    """`ends_at`: the trial's end (trialing) or the grace period's (past_due)."""
+    ends = {"grace_ends_at" if plan_status == "past_due" else "trial_ends_at": ends_at}
     async with engine.begin() as conn:
-        org = await _org(conn, "acme", plan_status=plan_status, trial_ends_at=trial_ends_at)
+        org = await _org(conn, "acme", plan_status=plan_status, **ends)
         await _member(conn, org)
         await _schedule(conn, org)
     assert (await _plan(engine) > 0) is planned

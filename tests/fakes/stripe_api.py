@@ -1,0 +1,190 @@
+"""A local fake of the part of Stripe's API VizDots calls, on a real localhost port, and
+webhook events signed exactly as Stripe signs them.
+
+The real stripe SDK reaches it through STRIPE_API_BASE. Every call is recorded with its
+Idempotency-Key (`calls`); a key seen before answers the first response again, as Stripe
+does. `fail_next(path)` makes the next call to a path answer 500. Subscriptions live
+here: `complete_checkout` turns a Checkout session into one (as a customer paying
+would), and `subscription` / `set_status` read and change it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+BASE_PRICE, SEAT_PRICE = "price_base_29", "price_seat_3"
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    idempotency_key: str | None
+    params: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass
+class FakeStripe:
+    calls: list[Call] = field(default_factory=list)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    _replies: dict[str, Any] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    # --- for tests -------------------------------------------------------------------------
+    def made(self, path_prefix: str) -> list[Call]:
+        """The calls to paths starting with `path_prefix`, replays of a key excluded."""
+        return [c for c in self.calls if c.path.startswith(path_prefix) and not c.replayed]
+
+    def fail_next(self, path_prefix: str, times: int = 1) -> None:
+        self.failures[path_prefix] = times
+
+    def complete_checkout(self, session_id: str, *, status: str | None = None) -> dict[str, Any]:
+        """The customer pays: a subscription with the session's items (trialing when the
+        session carried a trial end)."""
+        session = self.sessions[session_id]
+        data = session["params"].get("subscription_data", {})
+        trial_end = int(data["trial_end"]) if "trial_end" in data else None
+        sub_id = self._new("sub")
+        items = [
+            {"id": self._new("si"), "object": "subscription_item", "quantity": int(li["quantity"]),
+             "price": {"id": li["price"]}, "current_period_end": int(time.time()) + 30 * 86400}
+            for li in session["params"]["line_items"].values()
+        ]  # fmt: skip
+        self.subscriptions[sub_id] = {
+            "id": sub_id, "object": "subscription", "customer": session["customer"],
+            "status": status or ("trialing" if trial_end else "active"),
+            "trial_end": trial_end, "metadata": data.get("metadata", {}),
+            "items": {"object": "list", "data": items},
+        }  # fmt: skip
+        session.update(status="complete", subscription=sub_id)
+        return self.subscriptions[sub_id]
+
+    def seat_quantity(self, sub_id: str) -> int:
+        item = next(i for i in self.subscriptions[sub_id]["items"]["data"] if _seat(i))
+        return int(item["quantity"])
+
+    # --- the server ------------------------------------------------------------------------
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.api_route("/v1/{path:path}", methods=["GET", "POST", "DELETE"])
+        async def any_call(path: str, request: Request) -> JSONResponse:
+            params = _nested(dict(await request.form())) if request.method == "POST" else {}
+            params |= dict(request.query_params)
+            key = request.headers.get("idempotency-key")
+            full = f"/v1/{path}"
+            replay = key is not None and (request.method, key) in self._replies
+            self.calls.append(Call(request.method, full, key, params, replayed=replay))
+            if replay:
+                return JSONResponse(self._replies[(request.method, key)])
+            if failed := self._failure(full):
+                return failed
+            status, body = self._handle(request.method, full, params)
+            if key is not None and status == 200:
+                self._replies[(request.method, key)] = body
+            return JSONResponse(body, status_code=status)
+
+        return app
+
+    def _failure(self, path: str) -> JSONResponse | None:
+        for prefix, left in self.failures.items():
+            if left and path.startswith(prefix):
+                self.failures[prefix] = left - 1
+                error = {"type": "api_error", "message": "Something went wrong on Stripe's end."}
+                return JSONResponse({"error": error}, status_code=500)
+        return None
+
+    def _handle(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        if method == "POST" and path == "/v1/customers":
+            cus = {"id": self._new("cus"), "object": "customer", "name": params.get("name"),
+                   "metadata": params.get("metadata", {})}  # fmt: skip
+            self.customers[cus["id"]] = cus
+            return 200, cus
+        if method == "GET" and path == "/v1/customers/search":
+            wanted = re.findall(r"metadata\['(\w+)'\]:'([^']*)'", params.get("query", ""))
+            found = [c for c in self.customers.values()
+                     if all(c["metadata"].get(k) == v for k, v in wanted)]  # fmt: skip
+            return 200, {"object": "search_result", "data": found, "has_more": False}
+        if method == "POST" and path == "/v1/checkout/sessions":
+            cs = self._new("cs")
+            self.sessions[cs] = {"id": cs, "object": "checkout.session", "params": params,
+                                 "customer": params.get("customer"), "status": "open",
+                                 "url": f"https://checkout.stripe.test/c/pay/{cs}"}  # fmt: skip
+            return 200, {k: v for k, v in self.sessions[cs].items() if k != "params"}
+        if method == "POST" and path == "/v1/billing_portal/sessions":
+            bps = self._new("bps")
+            return 200, {"id": bps, "object": "billing_portal.session",
+                         "customer": params.get("customer"),
+                         "url": f"https://billing.stripe.test/p/session/{bps}"}  # fmt: skip
+        if method == "GET" and path.startswith("/v1/subscriptions/"):
+            sub = self.subscriptions.get(path.rsplit("/", 1)[1])
+            return (200, sub) if sub else _missing("subscription")
+        if method == "POST" and path.startswith("/v1/subscription_items/"):
+            return self._update_item(path.rsplit("/", 1)[1], params)
+        return _missing(path)
+
+    def _update_item(self, item_id: str, params: dict[str, Any]) -> tuple[int, Any]:
+        for sub in self.subscriptions.values():
+            for item in sub["items"]["data"]:
+                if item["id"] == item_id:
+                    item["quantity"] = int(params["quantity"])
+                    return 200, item
+        return _missing("subscription_item")
+
+    def _new(self, prefix: str) -> str:
+        return f"{prefix}_test{next(self._ids)}"
+
+
+def _seat(item: dict[str, Any]) -> bool:
+    return bool(item["price"]["id"] == SEAT_PRICE)
+
+
+def _missing(what: str) -> tuple[int, Any]:
+    return 404, {"error": {"type": "invalid_request_error", "message": f"No such {what}"}}
+
+
+def _nested(form: dict[str, Any]) -> dict[str, Any]:
+    """`a[b][0][c]=v` (Stripe's form encoding) as nested dicts (list indexes as keys)."""
+    out: dict[str, Any] = {}
+    for name, value in form.items():
+        parts = re.findall(r"[^\[\]]+", name)
+        here = out
+        for part in parts[:-1]:
+            here = here.setdefault(part, {})
+        here[parts[-1]] = value
+    return out
+
+
+# --- webhook events ------------------------------------------------------------------------
+_event_ids = itertools.count(1)
+
+
+def event(kind: str, obj: dict[str, Any], *, created: int) -> dict[str, Any]:
+    return {"id": f"evt_test{next(_event_ids)}_{int(time.time() * 1000)}", "object": "event",
+            "type": kind, "created": created, "api_version": "2026-10-28.clover",
+            "data": {"object": obj}, "livemode": False}  # fmt: skip
+
+
+def signed(payload: bytes, secret: str, *, at: int | None = None) -> dict[str, str]:
+    """Headers Stripe sends: `Stripe-Signature: t=<unix>,v1=<HMAC-SHA256 of "t.body">`."""
+    t = int(time.time()) if at is None else at
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+    return {"Stripe-Signature": f"t={t},v1={mac}", "Content-Type": "application/json"}
+
+
+def body_of(evt: dict[str, Any]) -> bytes:
+    return json.dumps(evt).encode()
