@@ -354,6 +354,8 @@ def build_mailer(settings: Settings) -> Mailer:
             max_send_rate=settings.ses_max_send_rate,
         )
     )
+
+
 #: Libraries that log what members said or who they are below WARNING: the Agents SDK
 #: (conversation ids at INFO; activities and configuration at DEBUG), MSAL (its token
 #: traffic at DEBUG) and aiosqlite (every SQL parameter at DEBUG).

@@ -22,8 +22,7 @@ from bot.app import create_app
 from bot.bootstrap import Services, build_services
 from bot.settings import load_settings
 from bot.worker import plan
-from core import billing as core_billing
-from core.billing import tell_paused
+from core.billing import BillingRules, tell_paused
 from core.domain import Provider
 from core.inbound import CommandRequest, Sender
 from core.members import sync_members
@@ -33,6 +32,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import serving
 from tests.fakes.stripe_api import BASE_PRICE, SEAT_PRICE, FakeStripe, body_of, event, signed
 from tests.fakes.world import add_member, add_org, add_schedule
+from tests.faults import inserts_refused
 
 SECRET = "whsec_test_secret_for_vizdots"
 START = datetime(2026, 3, 2, 7, tzinfo=UTC)
@@ -229,8 +229,8 @@ async def _join(world: World, names: list[str]) -> None:
         )  # fmt: skip
 
 
-def _rules() -> core_billing.BillingRules:
-    return core_billing.BillingRules(grace=timedelta(days=7))
+def _rules() -> BillingRules:
+    return BillingRules(grace=timedelta(days=7))
 
 
 @pytest.mark.parametrize(
@@ -265,20 +265,12 @@ async def test_a_signed_body_that_is_no_event_is_a_400(world: World) -> None:
 
 
 async def test_a_failing_handler_answers_500_and_stripes_retry_is_processed_once(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World,
 ) -> None:
     await _subscribed(world)
-    real, failures = core_billing._move, []
-
-    async def failing(*args: Any, **kwargs: Any) -> str:
-        if not failures:
-            failures.append(1)
-            raise RuntimeError("database hiccup")
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(core_billing, "_move", failing)
     evt = event("invoice.payment_failed", _invoice(), created=ts(START) + 100)
-    assert (await world.send(evt)).status_code == 500
+    async with inserts_refused(world.services.engine, "billing_events"):  # a database hiccup
+        assert (await world.send(evt)).status_code == 500
     assert await world.events() == 1  # only _subscribed's
     assert (await world.org()).plan_status == "active"
     assert (await world.send(evt)).json()["result"] == "active->past_due"  # Stripe's retry
