@@ -31,7 +31,7 @@ def test_the_demo_and_the_terminal_chat_with_teams_configured_or_not(
     env = TEAMS[teams]
     demo = vizdots(db_url, "demo", "--now", DEMO_AT, **env)
     assert demo.returncode == 0, demo.stderr
-    assert "5 check-ins delivered" in demo.stdout
+    assert "6 check-ins delivered" in demo.stdout
     chat = vizdots(db_url, "chat", "--member", BEN, "--now", CHAT_AT, stdin=BEN_ANSWERS, **env)
     assert chat.returncode == 0, chat.stderr
     assert "How are you feeling today" in chat.stdout and "(check-in completed)" in chat.stdout
