@@ -24,6 +24,7 @@ _FOR_ADMINS = (
     ("members", "who takes part, the admins, who is on vacation"),
     ("members sync", "update members from your chat workspace"),
     ("report [<agent>] [week | month]", "check-in numbers, averages, blockers and wins"),
+    ("token [name] | token revoke <vzd_…>", "an admin API token (shown once), or revoke one"),
 )
 
 #: The words that name each command, for replies such as refusals.
@@ -36,6 +37,8 @@ COMMAND_WORDS: dict[type[c.Command], str] = {
     c.MembersList: "members",
     c.MembersSync: "members sync",
     c.Report: "report",
+    c.TokenCreate: "token",
+    c.TokenRevoke: "token revoke",
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.commands import agents, personal, reports, roster, schedules
+from core.commands import admin_tokens, agents, personal, reports, roster, schedules
 from core.commands import types as c
 from core.commands.context import CommandContext
 from core.commands.directory_reads import read_ahead
@@ -129,4 +129,6 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.VacationEnd: personal.end_vacation,
     c.Time: personal.set_own_time,
     c.EmailReminders: personal.set_email_reminders,
+    c.TokenCreate: admin_tokens.create_api_token,
+    c.TokenRevoke: admin_tokens.revoke_api_token,
 }

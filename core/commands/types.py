@@ -120,6 +120,18 @@ class EmailReminders:
     enabled: bool
 
 
+@dataclass(frozen=True, slots=True)
+class TokenCreate:
+    """`token [name]`: a new admin API token, shown once to the admin who asked."""
+
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRevoke:
+    public_id: str
+
+
 Command = (
     Help
     | ScheduleShow
@@ -137,10 +149,12 @@ Command = (
     | VacationEnd
     | Time
     | EmailReminders
+    | TokenCreate
+    | TokenRevoke
 )
 
 #: Commands only owners and admins may run.
 ADMIN_COMMANDS: frozenset[type[Command]] = frozenset(
     {ScheduleSet, SchedulePause, ScheduleResume, AgentsEnable, AgentsDisable}
-    | {MembersList, MembersSync, Report}
+    | {MembersList, MembersSync, Report, TokenCreate, TokenRevoke}
 )
