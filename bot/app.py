@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from bot.admin_api import admin_router
 from bot.billing import billing_webhook_router
 from bot.bootstrap import Services
 from bot.docs import serve_docs_offline
@@ -76,6 +77,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(unsubscribe_router(services))
     app.include_router(ses_events_router(services))
     app.include_router(billing_webhook_router(services))
+    app.include_router(admin_router(services))
     if services.dev_chat:
         from adapters.dev.web import dev_chat_routes
 

@@ -371,6 +371,94 @@ def chat(
     print(f"(check-in {state.replace('_', ' ')})")
 
 
+admin_token_app = typer.Typer(
+    help="Admin API tokens of an organisation (shown once, stored hashed)."
+)
+member_app = typer.Typer(help="One member's personal data: export (GDPR art. 15), erase (art. 17).")
+app.add_typer(admin_token_app, name="admin-token")
+app.add_typer(member_app, name="member")
+ORG = typer.Option(..., "--org", help="Organisation slug.")
+
+
+def in_org_or_exit(services: Services, work: Awaitable[T]) -> Awaitable[T]:
+    """`work`, with an unknown org, member or token as one line and exit 1."""
+    from bot.admin_cli import NotThere
+    from core.admin.scope import BadInput
+
+    async def run() -> T:
+        try:
+            return await work
+        except (NotThere, BadInput) as problem:
+            fail(str(problem))
+
+    return run()
+
+
+@admin_token_app.command("create")
+def admin_token_create(
+    org: str = ORG,
+    name: str = typer.Option(..., "--name", help="What the token is for, e.g. 'reporting'."),
+    role: str = typer.Option("admin", "--role", help="viewer, admin or owner."),
+) -> None:
+    """Make a token and print it once: store it now, it cannot be shown again."""
+    from bot.admin_cli import token_create
+    from core.admin.tokens import TokenRole, clean_name
+
+    if role not in {r.value for r in TokenRole}:
+        fail(f"--role takes viewer, admin or owner, not {role!r}", code=2)
+    try:
+        clean_name(name)
+    except ValueError as problem:
+        fail(f"--name: {problem}", code=2)
+    plaintext = with_services(
+        lambda s: in_org_or_exit(s, token_create(s, org=org, name=name, role=TokenRole(role))),
+        quiet=True,
+    )
+    print(plaintext)
+
+
+@admin_token_app.command("list")
+def admin_token_list(org: str = ORG) -> None:
+    """The org's tokens as JSON: prefix, name, role, last use, revocation (never a token)."""
+    from bot.admin_cli import token_list
+
+    print_json(with_services(lambda s: in_org_or_exit(s, token_list(s, org=org)), quiet=True))
+
+
+@admin_token_app.command("revoke")
+def admin_token_revoke(
+    prefix: str = typer.Argument(..., help="The token's prefix, e.g. vzd_1a2b3c4d."),
+    org: str = ORG,
+) -> None:
+    """Revoke a token at once (idempotent)."""
+    from bot.admin_cli import token_revoke
+
+    done = with_services(lambda s: in_org_or_exit(s, token_revoke(s, org=org, prefix=prefix)))
+    print(f"revoked {done}")
+
+
+EMAIL = typer.Option(..., "--email", help="The member's email address.")
+
+
+@member_app.command("export")
+def member_export(org: str = ORG, email: str = EMAIL) -> None:
+    """Print everything stored about the member as JSON."""
+    from bot.admin_cli import member_export as export
+
+    print_json(
+        with_services(lambda s: in_org_or_exit(s, export(s, org=org, email=email)), quiet=True)
+    )
+
+
+@member_app.command("delete")
+def member_delete(org: str = ORG, email: str = EMAIL) -> None:
+    """Erase the member's personal data; numeric aggregates stay (anonymous)."""
+    from bot.admin_cli import member_delete as erase
+
+    removed = with_services(lambda s: in_org_or_exit(s, erase(s, org=org, email=email)), quiet=True)
+    print_json({"erased": email, "removed": removed})
+
+
 MANIFEST_PLACEHOLDER = "https://vizdots.example.com"
 
 

@@ -6,6 +6,12 @@ The routes are declared where they are served (bot.app, bot.internal, bot.slack,
 adapters.dev.web); `document_routes` lays this table over them once the app is built.
 A route missing here keeps FastAPI's bare defaults, and tests/integration/test_docs.py
 fails, so a new route is documented where the others are.
+
+One exception, one way for its kind: the admin API's routes (under /api/admin/v1, some
+25 of them, adapters/admin_api) carry their own `summary=` and docstring where they are
+declared; `document_routes` adds the **Auth:** line (the token role the route's
+dependency demands) and the refusals every admin route shares. An admin route without a
+summary or docstring stops the app from building.
 """
 
 from __future__ import annotations
@@ -76,6 +82,9 @@ def document_routes(app: FastAPI) -> None:
     """Lay ROUTES over the app's routes (those it knows; see the module's docstring), and
     say 400 where FastAPI would say 422: the app answers a malformed request with 400."""
     for route in api_routes(app.routes):
+        if route.path.startswith(ADMIN_PREFIX):
+            document_admin_route(route)
+            continue
         for method in route.methods:
             if doc := ROUTES.get((method, route.path)):
                 doc.apply(route)
@@ -87,6 +96,38 @@ def document_routes(app: FastAPI) -> None:
         return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+ADMIN_PREFIX = "/api/admin/v1"
+ADMIN_AUTH = (
+    "`Authorization: Bearer vzd_…`, a per-org admin API token (`vizdots admin-token create`, "
+    "or `/vizdots token` in a chat) of role **{role}** or above (viewer < admin < owner). "
+    "It reaches only its own organisation's data."
+)
+ADMIN_REFUSALS = {
+    400: MALFORMED + " Or a value core refuses (the reason says what to change); nothing changed.",
+    401: "No token, or an unknown or revoked one.",
+    403: "The token's role is below what this route needs.",
+    404: "No such object in the token's organisation (whether or not it exists elsewhere).",
+}
+
+
+def document_admin_route(route: APIRoute) -> None:
+    """An admin route's own summary and docstring, plus its auth line and refusals."""
+    role = next(
+        (
+            d.call.needed_role
+            for d in route.dependant.dependencies
+            if hasattr(d.call, "needed_role")
+        ),
+        None,
+    )
+    if not route.summary or not route.description or role is None:
+        raise RuntimeError(f"admin route {route.path} needs a summary, a docstring and a scope")
+    if "**Auth:**" not in route.description:
+        route.description = f"{route.description}\n\n**Auth:** {ADMIN_AUTH.format(role=role.value)}"
+    refusals = {code: {"description": text} for code, text in ADMIN_REFUSALS.items()}
+    route.responses = {**refusals, **route.responses}
 
 
 def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:

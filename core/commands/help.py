@@ -27,6 +27,7 @@ _FOR_ADMINS = (
     ("members sync", "update members from your chat workspace"),
     ("report [<agent>] [week | month]", "check-in numbers, averages, blockers and wins"),
     ("billing", "plan, trial or next invoice, seats, and a link to subscribe or manage it"),
+    ("token [name] | token revoke <vzd_…>", "an admin API token (shown once), or revoke one"),
 )
 
 #: The words that name each command, for replies such as refusals.
@@ -40,6 +41,8 @@ COMMAND_WORDS: dict[type[c.Command], str] = {
     c.MembersSync: "members sync",
     c.Report: "report",
     c.Billing: "billing",
+    c.TokenCreate: "token",
+    c.TokenRevoke: "token revoke",
 }
 
 

@@ -38,6 +38,8 @@ EXAMPLES = {
     "reach": "reach me in teams",
     "email": "email off",
     "billing": "billing",
+    "token": "token reporting script",
+    "token revoke": "token revoke vzd_1a2b3c4d",
 }
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?", re.ASCII)
 _TOKEN = re.compile(r"(?:<[^<>]*>|\S)+")
@@ -257,6 +259,20 @@ def _billing(rest: list[str]) -> Command:
     return c.Billing()
 
 
+_TOKEN_ID = re.compile(r"(?:vzd_)?[0-9a-f]{8}", re.ASCII | re.IGNORECASE)
+
+
+def _token(rest: list[str]) -> Command:
+    if rest and rest[0].lower() == "revoke":
+        if len(rest) != 2 or _TOKEN_ID.fullmatch(rest[1]) is None:
+            raise _fail("Give the token's prefix, as `token` showed it.", "token revoke")
+        return c.TokenRevoke(public_id=rest[1].lower().removeprefix("vzd_"))
+    name = " ".join(rest)
+    if len(name) > 100:
+        raise _fail("A token's name takes at most 100 characters.", "token")
+    return c.TokenCreate(name=name or None)
+
+
 _SCHEDULE: dict[str, Rule] = {
     "show": _schedule_show,
     "set": _schedule_set,
@@ -276,6 +292,7 @@ _VERBS: dict[str, Rule] = {
     "reach": _reach,
     "email": _email,
     "billing": _billing,
+    "token": _token,
 }
 
 #: The first words of the commands, for chats where typed commands and answers mix.

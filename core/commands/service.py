@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.commands import agents, billing, personal, reports, roster, schedules
+from core.commands import admin_tokens, agents, billing, personal, reports, roster, schedules
 from core.commands import types as c
 from core.commands.context import CommandContext
 from core.commands.directory_reads import read_ahead
@@ -145,4 +145,6 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.ReachIn: personal.choose_chat,
     c.EmailReminders: personal.set_email_reminders,
     c.Billing: billing.show_billing,
+    c.TokenCreate: admin_tokens.create_api_token,
+    c.TokenRevoke: admin_tokens.revoke_api_token,
 }

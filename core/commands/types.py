@@ -144,6 +144,18 @@ class Billing:
     """`billing`: the plan, its dates, the seats, and a link to subscribe or manage it."""
 
 
+@dataclass(frozen=True, slots=True)
+class TokenCreate:
+    """`token [name]`: a new admin API token, shown once to the admin who asked."""
+
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRevoke:
+    public_id: str
+
+
 Command = (
     Help
     | ScheduleShow
@@ -164,10 +176,12 @@ Command = (
     | ReachIn
     | EmailReminders
     | Billing
+    | TokenCreate
+    | TokenRevoke
 )
 
 #: Commands only owners and admins may run.
 ADMIN_COMMANDS: frozenset[type[Command]] = frozenset(
     {ScheduleSet, SchedulePause, ScheduleResume, AgentsEnable, AgentsDisable}
-    | {MembersList, MembersSync, Report, Billing}
+    | {MembersList, MembersSync, Report, Billing, TokenCreate, TokenRevoke}
 )

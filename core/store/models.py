@@ -155,6 +155,10 @@ class Member(Base):
     )
     email_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
     email_suppressed: Mapped[str | None] = mapped_column(String(16), doc="bounce or complaint")
+    deleted_at: Mapped[datetime | None] = mapped_column(
+        doc="personal data erased (GDPR art. 17): the row is an anonymous tombstone that "
+        "keeps the numeric dots and session counts of the org's aggregates"
+    )
     created_at: Mapped[datetime] = _created()
 
 
@@ -426,9 +430,35 @@ class AuditEntry(Base):
     actor_member_id: Mapped[int | None] = mapped_column(
         Id, ForeignKey("members.id", ondelete="SET NULL")
     )
+    actor_token_id: Mapped[int | None] = mapped_column(
+        Id,
+        ForeignKey("admin_tokens.id", ondelete="SET NULL"),
+        doc="the admin API token that made the change",
+    )
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = _created()
+
+
+class AdminToken(Base):
+    """A per-org admin API token. Only its SHA-256 is stored: the token is shown once.
+
+    `public_id` is the recognisable part (`vzd_<public_id>_…`), safe to show and log."""
+
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, doc="SHA-256, hex")
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(
+        String(16), doc="owner, admin (every change but owners') or viewer (reads only)"
+    )
+    created_by: Mapped[str] = mapped_column(String(200), doc="`cli`, or the member who asked")
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
 
 class InboundEvent(Base):

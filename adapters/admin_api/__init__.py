@@ -1,0 +1,1 @@
+"""The admin API (/api/admin/v1): FastAPI routes over core.admin, behind per-org tokens."""

@@ -1,0 +1,82 @@
+"""The organisation's settings and its members, as an admin reads and changes them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func
+
+from core.admin.scope import BadInput, OrgScope
+from core.domain import Role
+from core.store.models import Member, Organization
+
+#: Settings an admin may change through the API (billing fields follow Stripe only).
+SAFE_ORG_FIELDS = ("name", "store_ai_text")
+
+
+async def org_of(scope: OrgScope) -> Organization:
+    return await scope.db.get_one(Organization, scope.org_id)
+
+
+async def update_org(scope: OrgScope, changes: dict[str, object]) -> Organization:
+    org = await org_of(scope)
+    unsafe = set(changes) - set(SAFE_ORG_FIELDS)
+    if unsafe:
+        raise BadInput(f"only {', '.join(SAFE_ORG_FIELDS)} can be changed here")
+    changed = {k: v for k, v in changes.items() if getattr(org, k) != v}
+    for key, value in changed.items():
+        setattr(org, key, value)
+    if changed:
+        scope.record("org.update", fields=sorted(changed))
+    return org
+
+
+async def list_members(scope: OrgScope, *, include_deleted: bool = False) -> Sequence[Member]:
+    query = scope.select(Member).order_by(func.lower(Member.display_name), Member.id)
+    if not include_deleted:
+        query = query.where(Member.deleted_at.is_(None))
+    return (await scope.db.scalars(query)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChange:
+    role: Role | None = None
+    active: bool | None = None
+
+
+async def change_member(
+    scope: OrgScope, member_id: int, change: MemberChange, *, may_touch_owners: bool
+) -> Member:
+    """A new role, or deactivation (`active=False`; True reactivates). Only an owner's
+    token makes or unmakes owners, and the last active owner stays."""
+    member = await scope.get(Member, member_id)
+    if member.deleted_at is not None:
+        raise BadInput("this member's personal data was erased; nothing can change")
+    owners_involved = Role.OWNER in {change.role, Role(member.role)}
+    if owners_involved and change.role not in (None, Role(member.role)) and not may_touch_owners:
+        raise PermissionError("only an owner's token can make or unmake owners")
+    if change.role is not None and change.role != Role(member.role):
+        await _keep_an_owner(scope, member, leaving=member.role == Role.OWNER)
+        scope.record("member.role", member_id=member.id, old=member.role, new=change.role.value)
+        member.role = change.role.value
+    if change.active is not None and change.active != member.active:
+        if not change.active:
+            await _keep_an_owner(scope, member, leaving=member.role == Role.OWNER)
+        member.active = change.active
+        scope.record(
+            "member.activate" if change.active else "member.deactivate", member_id=member.id
+        )
+    return member
+
+
+async def _keep_an_owner(scope: OrgScope, member: Member, *, leaving: bool) -> None:
+    if not leaving:
+        return
+    others = await scope.db.scalar(
+        scope.select(Member, func.count()).where(
+            Member.role == Role.OWNER.value, Member.active.is_(True), Member.id != member.id
+        )
+    )
+    if not others:
+        raise BadInput("an organisation keeps at least one active owner")

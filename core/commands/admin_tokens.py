@@ -1,0 +1,38 @@
+"""`token [name]` and `token revoke <prefix>`: admin API tokens from a chat.
+
+The new token is in the reply only (Slack shows it ephemerally, to the admin alone)."""
+
+from __future__ import annotations
+
+from core.admin.audit import ChangeActor
+from core.admin.tokens import PREFIX, TokenRole, create_token, revoke_token
+from core.commands import types as c
+from core.commands.context import CommandContext
+
+
+def _actor(ctx: CommandContext) -> ChangeActor:
+    return ChangeActor(via="chat", label=ctx.member.display_name, member_id=ctx.member.id)
+
+
+async def create_api_token(ctx: CommandContext, command: c.TokenCreate) -> str:
+    name = command.name or f"made in chat by {ctx.member.display_name}"
+    role = TokenRole.OWNER if ctx.member.role == TokenRole.OWNER.value else TokenRole.ADMIN
+    token = await create_token(
+        ctx.db, org_id=ctx.org.id, name=name, role=role, actor=_actor(ctx), now=ctx.clock.now()
+    )
+    return (
+        f"Your admin API token **{token.name}** ({role.value}), shown only this once:\n"
+        f"`{token.plaintext}`\n"
+        f"Send it as `Authorization: Bearer <token>` to /api/admin/v1. "
+        f"`token revoke {token.prefix}` revokes it."
+    )
+
+
+async def revoke_api_token(ctx: CommandContext, command: c.TokenRevoke) -> str:
+    row = await revoke_token(
+        ctx.db, org_id=ctx.org.id, public_id=command.public_id, actor=_actor(ctx),
+        now=ctx.clock.now(),
+    )  # fmt: skip
+    if row is None:
+        return f"There is no token {PREFIX}{command.public_id} in this organisation."
+    return f"Token {PREFIX}{row.public_id} ({row.name}) is revoked: it no longer works."
