@@ -63,6 +63,11 @@ _CLAIMED = (
 )  # fmt: skip
 
 
+#: Keys whose text is not kept once sent: a command's reply may hold a secret (an admin
+#: API token is shown once) and is never needed again.
+FORGOTTEN_ONCE_SENT = ("command:",)
+
+
 async def record_intent(
     db: AsyncSession,
     *,
@@ -225,17 +230,16 @@ class Outbox:
         return found
 
     async def _sent(self, row: Row[Any], sent: SentMessage) -> None:
+        done: dict[str, Any] = {
+            "status": Sent.SENT.value,
+            "channel_message_id": sent.message_id,
+            "finished_at": self.clock.now(),
+            "last_error": None,
+        }
+        if row.key.startswith(FORGOTTEN_ONCE_SENT):
+            done["payload"] = {**row.payload, "text": ""}
         async with self.sessions.begin() as db:
-            await db.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(
-                    status=Sent.SENT.value,
-                    channel_message_id=sent.message_id,
-                    finished_at=self.clock.now(),
-                    last_error=None,
-                )
-            )
+            await db.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(done))
             if row.message_row_id is not None:
                 await db.execute(
                     update(Message)

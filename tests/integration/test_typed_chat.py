@@ -12,7 +12,7 @@ from core.conversation import ALREADY_DONE, CAN_START, NOTHING_OPEN
 from core.domain import Provider
 from core.inbound import IncomingMessage, Sender
 from core.planning import plan_sessions
-from core.store.models import CheckinSession, Message, Organization
+from core.store.models import CheckinSession, Message, Organization, OutboxMessage
 from core.typed import TypedChat
 from tests.fakes.world import add_schedule
 from tests.integration.test_conversation import ANA, NOW, Engine, delivered, world
@@ -115,3 +115,11 @@ async def test_a_command_word_taken_as_an_answer_says_how_to_run_it(world: Engin
     hint = "(I took that as your answer. To run `report` while a question waits, type "
     assert said.replies[-1].text.startswith(hint)
     assert [m.text for _to, m in world.channel.sent][-1].startswith(hint)
+
+
+async def test_a_command_reply_is_not_kept_once_sent(world: Engine) -> None:
+    """A reply may hold a secret (`token` shows an admin API token once)."""
+    await typed(world).handle(IncomingMessage(ANA_SAYS, "help", event_id="Ev3"))
+    async with world.sessions() as db:
+        kept = await db.scalar(select(OutboxMessage).where(OutboxMessage.key == "command:Ev3"))
+    assert kept is not None and kept.status == "sent" and kept.payload["text"] == ""
