@@ -129,8 +129,11 @@ class TeamsWorld:
         return await self.count(OutboxMessage, OutboxMessage.status == "sending") == 0
 
     async def plan_and_deliver(self) -> None:
+        """Plan and deliver; done when the openings are sent (the app's own sender loop
+        may have claimed one first and be sending it still)."""
         await plan(self.services, now=NOW - timedelta(hours=1))
         await self.services.delivery.deliver_due(now=NOW)
+        await self.settled()
 
     def chat(self, person: tuple[str, str, str]) -> str:
         return self.connector.chat_of(f"29:{person[0]}")
