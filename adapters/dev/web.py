@@ -8,6 +8,7 @@ a command or as the member's turn. What the page shows is built in adapters.dev.
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib.resources import files
 from typing import Annotated, Any
 
@@ -17,12 +18,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.conversation import OPEN_STATES
-from core.domain import Provider, SessionState, Speaker
+from core.domain import Provider, Speaker
 from core.inbound import IncomingMessage, Sender
-from core.records import agent_spec
-from core.rendering import question_buttons
-from core.store.models import Agent, CheckinSession, Member, Message, Organization
+from core.session_view import SessionView, view_session
+from core.store.models import CheckinSession, Member, Message, Organization
 from core.typed import Said, TypedChat
 
 from .timeline import Aside, Asides, timeline
@@ -63,8 +62,7 @@ def dev_chat_routes(
     @router.get("/api/members/{member_id}/chat")
     async def conversation(member_id: MemberId) -> dict[str, Any]:
         async with sessions() as db:
-            open_id = await _open_session(db, chat, member_id)
-            recent = await _chat_json(db, member_id, open_id=open_id)
+            recent = await _chat_json(db, member_id, now=chat.conversations.clock.now())
         return {**recent, "timeline": timeline(recent["sessions"], asides.of(member_id))}
 
     @router.post("/api/members/{member_id}/say")
@@ -152,16 +150,7 @@ async def _stored_since(
     return {(speaker, text): message_id for speaker, text, message_id in rows}
 
 
-async def _open_session(db: AsyncSession, chat: TypedChat, member_id: int) -> int | None:
-    """The member's check-in open now: the one a typed answer would go to."""
-    member = await db.get(Member, member_id)
-    if member is None:
-        return None
-    conversations = chat.conversations
-    return await conversations.open_session_of(db, member, conversations.clock.now())
-
-
-async def _chat_json(db: AsyncSession, member_id: int, *, open_id: int | None) -> dict[str, Any]:
+async def _chat_json(db: AsyncSession, member_id: int, *, now: datetime) -> dict[str, Any]:
     """The member's recent check-ins, oldest first, with buttons on the open question."""
     recent = list(
         await db.scalars(
@@ -171,30 +160,18 @@ async def _chat_json(db: AsyncSession, member_id: int, *, open_id: int | None) -
             .limit(5)
         )
     )
-    return {"sessions": [await _session_json(db, s, open_id) for s in reversed(recent)]}
+    return {"sessions": [_session_json(await view_session(db, s, now)) for s in reversed(recent)]}
 
 
-async def _session_json(
-    db: AsyncSession, session: CheckinSession, open_id: int | None
-) -> dict[str, Any]:
-    """A check-in as the page shows it; one left open past its end (not yet marked
-    expired by the loop) shows as expired, without buttons."""
-    agent = agent_spec(await db.get_one(Agent, session.agent_id))
-    messages = await db.scalars(
-        select(Message).where(Message.session_id == session.id).order_by(Message.id)
-    )
-    pending = next(
-        (q for q in agent.questions if q.key == session.brain_state.get("pending")), None
-    )
-    is_open = session.id == open_id
-    buttons = question_buttons(session.id, pending) if is_open else ()
-    ended = session.state in OPEN_STATES and not is_open
+def _session_json(view: SessionView) -> dict[str, Any]:
     return {
-        "id": session.id,
-        "agent": agent.name,
-        "state": SessionState.EXPIRED.value if ended else session.state,
-        "local_date": session.local_date.isoformat(),
-        "summary": session.summary,
-        "messages": [{"id": m.id, "speaker": m.speaker, "text": m.text} for m in messages],
-        "buttons": [{"label": b.label, "value": b.value} for b in buttons],
+        "id": view.session_id,
+        "agent": view.agent_name,
+        "state": view.state.value,
+        "local_date": view.local_date.isoformat(),
+        "summary": view.summary,
+        "messages": [
+            {"id": t.message_id, "speaker": t.speaker.value, "text": t.text} for t in view.turns
+        ],
+        "buttons": [{"label": b.label, "value": b.value} for b in view.buttons],
     }

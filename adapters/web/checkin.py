@@ -60,7 +60,7 @@ def checkin_routes(
             return _gone()
         body = render_view(view, say_url=f"/checkin/{token}/say")
         refresh = 2 if view.reply_pending else None
-        return html_page(title=view.agent_name, body=body, refresh_seconds=refresh)
+        return html_page(title=view.shown.agent_name, body=body, refresh_seconds=refresh)
 
     @router.post("/checkin/{token}/say", response_class=HTMLResponse)
     async def say(
@@ -79,7 +79,7 @@ def checkin_routes(
         back = RedirectResponse(f"/checkin/{token}", status_code=303)
         if view.reply_pending:
             return back  # the previous answer is still being taken: the page shows it
-        if not view.state.is_open:
+        if not view.shown.state.is_open:
             return message_page(
                 title="This check-in has ended", message="Nothing was changed.", status_code=409
             )
@@ -105,9 +105,9 @@ def _incoming(
     """The member's turn as the inbox takes it; None when there is nothing to send. A
     button's label comes from the question (a stale button gets an empty text)."""
     sender = email_sender(org_id=view.org_id, member_id=view.member_id)
-    event_id = f"web:{view.session_id}:{nonce}"
+    event_id = f"web:{view.shown.session_id}:{nonce}"
     if choice:
-        label = next((b.label for b in view.buttons if b.value == choice), "")
+        label = next((b.label for b in view.shown.buttons if b.value == choice), "")
         return IncomingMessage(sender=sender, text=label, choice=choice, event_id=event_id)
     if not text.strip():
         return None

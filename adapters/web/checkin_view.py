@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from html import escape
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.web.links import CheckinLink
-from core.conversation import OPEN_STATES
 from core.domain import Provider, SessionState, Speaker
 from core.identity import email_sender
 from core.markup import to_html
 from core.ports import Button
-from core.records import agent_spec, pending_question
-from core.rendering import question_buttons
-from core.store.models import Agent, CheckinSession, InboundEvent, Member, Message
+from core.session_view import SessionView, view_session
+from core.store.models import CheckinSession, InboundEvent, Member
 
 ENDED = {
     SessionState.COMPLETED: "Done — thank you! You can close this page.",
@@ -33,20 +31,15 @@ IN_FLIGHT = "Your answer is saved; the reply appears in a moment."
 class CheckinView:
     org_id: int
     member_id: int
-    session_id: int
     member_name: str
-    agent_name: str
-    local_date: date
-    state: SessionState
-    turns: tuple[tuple[Speaker, str], ...]
-    buttons: tuple[Button, ...]
+    shown: SessionView
     #: A turn of the member's is stored but not answered yet (the inbox has it).
     reply_pending: bool
 
     @property
     def answering(self) -> bool:
         """The member may answer now: the check-in is open and not waiting on a reply."""
-        return self.state.is_open and not self.reply_pending
+        return self.shown.state.is_open and not self.reply_pending
 
 
 async def load_view(db: AsyncSession, link: CheckinLink, now: datetime) -> CheckinView | None:
@@ -56,24 +49,11 @@ async def load_view(db: AsyncSession, link: CheckinLink, now: datetime) -> Check
     session = await db.get(CheckinSession, link.session_id)
     if member is None or session is None or not member.active or session.member_id != member.id:
         return None
-    agent = agent_spec(await db.get_one(Agent, session.agent_id))
-    rows = await db.scalars(
-        select(Message).where(Message.session_id == session.id).order_by(Message.id)
-    )
-    is_open = session.state in OPEN_STATES and session.expires_at > now
-    left_open = session.state in OPEN_STATES and not is_open  # past its end, not yet marked
-    state = SessionState.EXPIRED if left_open else SessionState(session.state)
-    pending = pending_question(agent, session.brain_state) if is_open else None
     return CheckinView(
         org_id=member.org_id,
         member_id=member.id,
-        session_id=session.id,
         member_name=member.display_name,
-        agent_name=agent.name,
-        local_date=session.local_date,
-        state=state,
-        turns=tuple((Speaker(m.speaker), m.text) for m in rows),
-        buttons=question_buttons(session.id, pending) if is_open else (),
+        shown=await view_session(db, session, now),
         reply_pending=await _turn_in_flight(db, member),
     )
 
@@ -93,15 +73,15 @@ def render_view(view: CheckinView, *, say_url: str) -> str:
     """The page's body. Agent turns are core markup (to_html escapes them); member turns
     are shown as typed, escaped."""
     parts = [
-        f"<h1>{escape(view.agent_name)}</h1>",
-        f'<p class="sub">{escape(view.member_name)} · {view.local_date:%A %d %B %Y}</p>',
+        f"<h1>{escape(view.shown.agent_name)}</h1>",
+        f'<p class="sub">{escape(view.member_name)} · {view.shown.local_date:%A %d %B %Y}</p>',
         '<section aria-label="Conversation" role="log">',
-        *(_bubble(speaker, text) for speaker, text in view.turns),
+        *(_bubble(turn.speaker, turn.text) for turn in view.shown.turns),
         "</section>",
         f'<p class="note" role="status" aria-live="polite">{escape(_status(view))}</p>',
     ]
     if view.answering:
-        parts.append(_answer_forms(view.buttons, say_url=say_url))
+        parts.append(_answer_forms(view.shown.buttons, say_url=say_url))
     return "\n".join(parts)
 
 
@@ -115,9 +95,9 @@ def _bubble(speaker: Speaker, text: str) -> str:
 def _status(view: CheckinView) -> str:
     if view.reply_pending:
         return IN_FLIGHT
-    if view.state.is_open:
+    if view.shown.state.is_open:
         return ""
-    return ENDED.get(view.state, CLOSED)
+    return ENDED.get(view.shown.state, CLOSED)
 
 
 def _answer_forms(buttons: tuple[Button, ...], *, say_url: str) -> str:
