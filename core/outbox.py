@@ -60,6 +60,7 @@ _CLAIMED = (
     OutboxMessage.id, OutboxMessage.key, OutboxMessage.member_id, OutboxMessage.session_id,
     OutboxMessage.message_row_id, OutboxMessage.kind, OutboxMessage.payload,
     OutboxMessage.attempts, OutboxMessage.in_doubt, OutboxMessage.created_at,
+    OutboxMessage.claimed_at,
 )  # fmt: skip
 
 
@@ -96,6 +97,24 @@ async def record_intent(
     }
     statement = dialect_insert(db.get_bind(), table).values(values)
     await db.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+
+
+async def _still_held(db: AsyncSession, row: Row[Any], values: dict[str, Any]) -> bool:
+    """Record a send's outcome, unless its claim was taken over meanwhile (this worker
+    was silent longer than the claim timeout): the new holder's outcome stands."""
+    result = await db.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row.id,
+            OutboxMessage.status == Sent.IN_FLIGHT.value,
+            OutboxMessage.claimed_at == row.claimed_at,
+        )
+        .values(values)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    log.warning("outbox %s: outcome not recorded, the claim was taken over", row.id)
+    return False
 
 
 def payload_of(message: OutgoingMessage) -> dict[str, Any]:
@@ -239,7 +258,8 @@ class Outbox:
         if row.key.startswith(FORGOTTEN_ONCE_SENT):
             done["payload"] = {**row.payload, "text": ""}
         async with self.sessions.begin() as db:
-            await db.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(done))
+            if not await _still_held(db, row, done):
+                return
             if row.message_row_id is not None:
                 await db.execute(
                     update(Message)
@@ -279,12 +299,10 @@ class Outbox:
     async def _set(
         self, row: Row[Any], *, status: Sent, error: DeliveryError, **values: Any
     ) -> None:
+        values |= {"status": status.value, "claimed_at": None, "last_error": str(error)[:200]}
         async with self.sessions.begin() as db:
-            await db.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(status=status.value, claimed_at=None, last_error=str(error)[:200], **values)
-            )
+            if not await _still_held(db, row, values):
+                return
             if status is Sent.FAILED and row.kind == "opening" and row.session_id is not None:
                 # the check-in never reached the member: failed, or, when the chat said the
                 # member cannot be reached there any more, left for the email path

@@ -26,6 +26,7 @@ from core.store.models import CheckinSession, Member
 from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import eventually, serving
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlackApi
+from tests.fakes.world import outbox_settled
 
 SECRET = "test-signing-secret"
 # 08:00 UTC is 09:00 in Berlin (Ben's check-in time) and 03:00 in New York (Olive's).
@@ -165,8 +166,10 @@ class SlackWorld:
         return session
 
     async def plan_and_deliver(self) -> None:
+        """Plan and deliver; done when the openings are sent."""
         await plan(self.services, now=NOW - timedelta(hours=1))
         await self.services.delivery.deliver_due(now=NOW)
+        await outbox_settled(self.services.sessions)
 
     async def send_what_the_outbox_holds(self) -> None:
         """Let the outbox's back-offs run out and send what waits (as the worker loop does)."""

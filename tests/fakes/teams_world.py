@@ -17,10 +17,11 @@ from bot.app import create_app
 from bot.bootstrap import Services, build_services
 from bot.settings import load_settings
 from bot.worker import plan
-from core.store.models import CheckinSession, Member, OutboxMessage
+from core.store.models import CheckinSession, Member
 from tests.fakes.bot_connector import FakeConnector, roster_entry
 from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import eventually, serving
+from tests.fakes.world import outbox_settled
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 TEAM = "19:team-general@thread.tacv2"
@@ -123,14 +124,10 @@ class TeamsWorld:
 
     async def settled(self) -> None:
         """Wait until no outbox message is being sent (the app's sender loop runs too)."""
-        await eventually(lambda: self._none_in_flight())
-
-    async def _none_in_flight(self) -> bool:
-        return await self.count(OutboxMessage, OutboxMessage.status == "sending") == 0
+        await outbox_settled(self.services.sessions)
 
     async def plan_and_deliver(self) -> None:
-        """Plan and deliver; done when the openings are sent (the app's own sender loop
-        may have claimed one first and be sending it still)."""
+        """Plan and deliver; done when the openings are sent."""
         await plan(self.services, now=NOW - timedelta(hours=1))
         await self.services.delivery.deliver_due(now=NOW)
         await self.settled()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.store.models import Agent, CheckinSession, Member, Organization, Schedule
+from core.store.models import Agent, CheckinSession, Member, Organization, OutboxMessage, Schedule
+from tests.fakes.http_server import eventually
 
 
 async def add_org(db: AsyncSession, slug: str = "acme", **values: object) -> Organization:
@@ -65,3 +66,15 @@ async def add_due_session(
         )
         db.add(session)
     return session.id
+
+
+async def outbox_settled(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Wait until no outbox message is being sent: an app's own sender loop may have
+    claimed one before the test's call did, and be sending it still."""
+
+    async def none_in_flight() -> bool:
+        async with sessions() as db:
+            sending = select(func.count()).where(OutboxMessage.status == "sending")
+            return await db.scalar(sending) == 0
+
+    await eventually(none_in_flight)

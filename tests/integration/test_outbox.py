@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.outbox import Outbox, Sent, record_intent
-from core.ports import MemberAddress, OutgoingMessage
+from core.ports import DeliveryError, MemberAddress, OutgoingMessage
 from core.scripted_brain import ScriptedBrain
 from core.store.models import Member, OutboxMessage
 from tests.fakes.channel import FakeChannel
@@ -92,3 +93,22 @@ async def test_a_row_being_sent_is_not_claimed_by_another_worker(engine: AsyncEn
     [row] = await rows(built)
     assert row.in_doubt and row.attempts == 2 and row.status == "sent"
     assert isinstance(built.channel, FakeChannel) and len(built.channel.sent) == 1
+
+
+async def test_a_late_outcome_of_a_claim_taken_over_changes_nothing(engine: AsyncEngine) -> None:
+    built, ana = await ana_world(engine)
+    await recorded(built, ana, "notice:Ev1")
+    channel = built.channel
+    assert isinstance(channel, FakeChannel)
+    held = channel.gate = asyncio.Event()
+    slow = asyncio.create_task(built.outbox.send("notice:Ev1"))  # a worker stuck mid-send
+    await channel.at_gate.wait()
+    channel.gate = None
+    built.clock.advance(timedelta(minutes=3))
+    other = Outbox(sessions=built.sessions, channels=built.outbox.channels, clock=built.clock)
+    assert await other.send_due() == 1  # taken over, and sent
+    channel.failures.append(DeliveryError("the first try failed late", retryable=False))
+    held.set()
+    await slow
+    [row] = await rows(built)
+    assert row.status == "sent" and row.last_error is None  # the new holder's outcome stands
