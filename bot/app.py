@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from bot.admin_api import admin_router
 from bot.billing import billing_webhook_router
 from bot.bootstrap import Services
+from bot.dashboard import mount_dashboard
 from bot.docs import serve_docs_offline
 from bot.internal import internal_routes
 from bot.openapi import document_routes
@@ -78,6 +79,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(ses_events_router(services))
     app.include_router(billing_webhook_router(services))
     app.include_router(admin_router(services))
+    mount_dashboard(app, services)
     if services.dev_chat:
         from adapters.dev.web import dev_chat_routes
 

@@ -28,6 +28,7 @@ from core.ports import (
     Channel,
     CheckinListener,
     Clock,
+    DashboardLinks,
     Mailer,
     MemberDirectory,
     SystemClock,
@@ -73,6 +74,8 @@ class Services:
     inbox_in_process: bool = True
     #: What the background loops say about a database outage: once, not once a try.
     database: OutageLog = field(default_factory=OutageLog)
+    #: `/vizdots dashboard`'s links (built, with the secret, on first use).
+    dashboard_links: DashboardLinks | None = None
 
     @property
     def dev_chat(self) -> bool:
@@ -97,7 +100,7 @@ class Services:
     async def run_command(self, request: CommandRequest) -> str:
         return await _run_command(
             request, sessions=self.sessions, directories=self.directories, clock=self.clock,
-            billing=self.billing,
+            billing=self.billing, dashboard_links=self.dashboard_links,
         )  # fmt: skip
 
     @asynccontextmanager
@@ -151,6 +154,7 @@ async def _run_command(
     directories: dict[Provider, MemberDirectory],
     clock: Clock,
     billing: Billing | None = None,
+    dashboard_links: DashboardLinks | None = None,
 ) -> str:
     reply = await run_command(
         sessions=sessions,
@@ -158,6 +162,7 @@ async def _run_command(
         directory=directories.get(request.sender.provider),
         clock=clock,
         billing_port=billing,
+        dashboard_links=dashboard_links,
     )
     return reply.text
 
@@ -227,6 +232,9 @@ def build_services(
     billing = build_billing(settings, sessions=sessions)
     seat_sync = build_seat_sync(settings, sessions=sessions, billing=billing, clock=clock)
     claim_timeout = timedelta(seconds=settings.claim_timeout_seconds)
+    from bot.web import LinksOnFirstUse
+
+    dashboard_links = LinksOnFirstUse(settings, clock)
     outbox = Outbox(
         sessions=sessions, channels=channel_set, clock=clock, claim_timeout=claim_timeout
     )
@@ -252,7 +260,12 @@ def build_services(
     typed = TypedChat(
         conversations=conversations,
         run_command=partial(
-            _run_command, sessions=sessions, directories=directories, clock=clock, billing=billing
+            _run_command,
+            sessions=sessions,
+            directories=directories,
+            clock=clock,
+            billing=billing,
+            dashboard_links=dashboard_links,
         ),
     )
     inbox = Inbox(
@@ -286,6 +299,7 @@ def build_services(
         teams=teams,
         loop_interval=loop_interval,
         inbox_in_process=inbox_in_process,
+        dashboard_links=dashboard_links,
     )
     if slack is not None:
         from bot.slack import attach_slack_app

@@ -190,7 +190,61 @@ SNS_SIGNED = (
     "`sns.<region>.amazonaws.com` https URL; the topic must be SES_SNS_TOPIC_ARN when set."
 )
 
+DASHBOARD_LINK = (
+    "The signed dashboard link from `/vizdots dashboard` (LINK_SIGNING_SECRET, a salt of "
+    "its own), valid 10 minutes, used once."
+)
+DASHBOARD_SESSION = (
+    "The `vizdots_dashboard` session cookie (HttpOnly, SameSite=Lax, Secure behind HTTPS; "
+    "only its SHA-256 is stored) of an active admin; every read is scoped to their org."
+)
+DASHBOARD_PAGES = {
+    200: "The page (HTML).",
+    401: "No session, or it has ended: a page saying how to get a new link.",
+}
+DASHBOARD_LINKS = {
+    403: "The link is not valid (tampered, cut off, or made for another purpose).",
+    410: "The link has expired, or was already used.",
+}
+
 ROUTES: dict[tuple[str, str], RouteDoc] = {
+    ("GET", "/dashboard/login/{token}"): RouteDoc(
+        summary="Dashboard sign-in page",
+        about="Asks to confirm opening the dashboard; uses nothing up by itself (previews).",
+        auth=DASHBOARD_LINK,
+        responses={200: "The page (HTML).", **DASHBOARD_LINKS},
+    ),
+    ("POST", "/dashboard/login/{token}"): RouteDoc(
+        summary="Sign in to the dashboard",
+        about=(
+            "Exchanges the link, once, for a session cookie (8 hours) and answers 303 to "
+            "/dashboard. A replayed link is refused."
+        ),
+        auth=DASHBOARD_LINK,
+        responses={
+            303: "Signed in: on to /dashboard.",
+            403: "Not valid, or the member is no longer an admin.",
+            410: "The link has expired, or was already used.",
+        },
+    ),
+    ("GET", "/dashboard"): RouteDoc(
+        summary="Dots dashboard",
+        about="The org's per-agent daily aggregates of the last 30 days, and its CSV.",
+        auth=DASHBOARD_SESSION,
+        responses=DASHBOARD_PAGES,
+    ),
+    ("GET", "/dashboard/dots.csv"): RouteDoc(
+        summary="Dashboard CSV of dots",
+        about="The org's dots of the last 30 days, streamed as CSV (as the admin API's). Audited.",
+        auth=DASHBOARD_SESSION,
+        responses={200: "The CSV.", 401: DASHBOARD_PAGES[401]},
+    ),
+    ("POST", "/dashboard/logout"): RouteDoc(
+        summary="Sign out of the dashboard",
+        about="Ends the session (form: `csrf`, the page's token) and clears the cookie.",
+        auth=DASHBOARD_SESSION + " Plus the session's CSRF token in the form.",
+        responses={**DASHBOARD_PAGES, 403: "No or a wrong CSRF token: nothing changed."},
+    ),
     ("GET", "/checkin/{token}"): RouteDoc(
         summary="Browser check-in page",
         about="Where a member reached by email answers their check-in, one question at a time.",

@@ -40,6 +40,9 @@ class LinksOnFirstUse:
     def unsubscribe(self, *, member_id: int) -> str:
         return self._built().unsubscribe(member_id=member_id)
 
+    def dashboard(self, *, org_id: int, member_id: int, nonce: str) -> str:
+        return self._built().dashboard(org_id=org_id, member_id=member_id, nonce=nonce)
+
 
 def build_links(settings: Settings, clock: Clock) -> SignedLinks:
     """LINK_SIGNING_SECRET, else the per-install secret generated once into

@@ -358,3 +358,12 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.instant
+
+
+class DashboardLinks(Protocol):
+    """Signed, short-lived links to the dashboard (LINK_SIGNING_SECRET, a salt of their
+    own): `/vizdots dashboard` gives one to an admin, and the link is used once."""
+
+    def dashboard(self, *, org_id: int, member_id: int, nonce: str) -> str:
+        """An absolute URL that signs `member_id` of `org_id` in, once (`nonce`)."""
+        ...

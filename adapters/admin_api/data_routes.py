@@ -102,7 +102,7 @@ def data_routes(router: APIRouter, auth: AdminAuth) -> None:
         )
         headers = {"Content-Disposition": 'attachment; filename="dots.csv"'}
         return StreamingResponse(
-            _csv(dots.stream_dots(scope, where)), media_type="text/csv", headers=headers
+            csv_stream(dots.stream_dots(scope, where)), media_type="text/csv", headers=headers
         )
 
     @router.get("/ai-logs", summary="List model calls")
@@ -141,7 +141,7 @@ def data_routes(router: APIRouter, auth: AdminAuth) -> None:
         )
 
 
-async def _csv(chunks: AsyncIterator[Sequence[dots.DotRow]]) -> AsyncIterator[str]:
+async def csv_stream(chunks: AsyncIterator[Sequence[dots.DotRow]]) -> AsyncIterator[str]:
     """A header, then one CSV block per chunk the database hands over."""
     yield ",".join(CSV_COLUMNS) + "\r\n"
     async for chunk in chunks:

@@ -23,6 +23,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
+from core.admin.dashboard_sessions import LinkGrant
 from core.ports import Clock, SystemClock
 
 log = logging.getLogger("vizdots.links")
@@ -30,6 +31,9 @@ log = logging.getLogger("vizdots.links")
 CHECKIN_SALT = "vizdots.link.checkin"
 UNSUBSCRIBE_SALT = "vizdots.link.unsubscribe"
 UNSUBSCRIBE_MAX_AGE = timedelta(days=60)
+DASHBOARD_SALT = "vizdots.link.dashboard"
+#: A dashboard link is for opening now: short-lived, and single use (core.admin).
+DASHBOARD_MAX_AGE = timedelta(minutes=10)
 
 
 class BadLink(Exception):
@@ -51,7 +55,7 @@ class CheckinLink:
 
 
 class SignedLinks:
-    """`checkin` / `unsubscribe` build absolute URLs; `read_*` verify a token."""
+    """`checkin` / `unsubscribe` / `dashboard` build absolute URLs; `read_*` verify a token."""
 
     def __init__(
         self,
@@ -60,6 +64,7 @@ class SignedLinks:
         base_url: str,
         max_age: timedelta,
         unsubscribe_max_age: timedelta = UNSUBSCRIBE_MAX_AGE,
+        dashboard_max_age: timedelta = DASHBOARD_MAX_AGE,
         clock: Clock | None = None,
     ) -> None:
         if len(secret) < 16:
@@ -68,6 +73,7 @@ class SignedLinks:
         self._base = base_url.rstrip("/")
         self._max_age = max_age
         self._unsubscribe_max_age = unsubscribe_max_age
+        self._dashboard_max_age = dashboard_max_age
 
     def checkin(self, *, member_id: int, session_id: int) -> str:
         token = self._serializer.dumps({"m": member_id, "s": session_id}, salt=CHECKIN_SALT)
@@ -77,6 +83,10 @@ class SignedLinks:
         token = self._serializer.dumps({"m": member_id}, salt=UNSUBSCRIBE_SALT)
         return f"{self._base}/email/unsubscribe/{token}"
 
+    def dashboard(self, *, org_id: int, member_id: int, nonce: str) -> str:
+        data = {"o": org_id, "m": member_id, "n": nonce}
+        return f"{self._base}/dashboard/login/{self._serializer.dumps(data, salt=DASHBOARD_SALT)}"
+
     def read_checkin(self, token: str) -> CheckinLink:
         data = self._read(token, salt=CHECKIN_SALT, max_age=self._max_age)
         return CheckinLink(member_id=_id(data, "m"), session_id=_id(data, "s"))
@@ -85,6 +95,13 @@ class SignedLinks:
         """The member id the unsubscribe link was made for."""
         data = self._read(token, salt=UNSUBSCRIBE_SALT, max_age=self._unsubscribe_max_age)
         return _id(data, "m")
+
+    def read_dashboard(self, token: str) -> LinkGrant:
+        data = self._read(token, salt=DASHBOARD_SALT, max_age=self._dashboard_max_age)
+        nonce = data.get("n")
+        if not isinstance(nonce, str) or not 16 <= len(nonce) <= 64:
+            raise LinkInvalid("This link is not valid.")
+        return LinkGrant(org_id=_id(data, "o"), member_id=_id(data, "m"), nonce=nonce)
 
     def _read(self, token: str, *, salt: str, max_age: timedelta) -> dict[str, Any]:
         try:

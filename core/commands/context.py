@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.domain import Provider, Role
 from core.inbound import CommandRequest
 from core.members import zone_or_default
-from core.ports import Clock, MemberDirectory
+from core.ports import Clock, DashboardLinks, MemberDirectory
 from core.store.models import Agent, AuditEntry, Member, Organization
 
 
@@ -29,6 +29,8 @@ class CommandContext:
     #: why there is none.
     billing_url: str | None = None
     billing_problem: str | None = None
+    #: `dashboard`: signs the links; None where the app serves no dashboard.
+    dashboard_links: DashboardLinks | None = None
 
     @property
     def provider(self) -> Provider:

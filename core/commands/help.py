@@ -28,6 +28,7 @@ _FOR_ADMINS = (
     ("report [<agent>] [week | month]", "check-in numbers, averages, blockers and wins"),
     ("billing", "plan, trial or next invoice, seats, and a link to subscribe or manage it"),
     ("token [name] | token revoke <vzd_…>", "an admin API token (shown once), or revoke one"),
+    ("dashboard", "a link to the dots dashboard (for you only, works once, for 10 minutes)"),
 )
 
 #: The words that name each command, for replies such as refusals.
@@ -43,6 +44,7 @@ COMMAND_WORDS: dict[type[c.Command], str] = {
     c.Billing: "billing",
     c.TokenCreate: "token",
     c.TokenRevoke: "token revoke",
+    c.Dashboard: "dashboard",
 }
 
 

@@ -40,6 +40,7 @@ EXAMPLES = {
     "billing": "billing",
     "token": "token reporting script",
     "token revoke": "token revoke vzd_1a2b3c4d",
+    "dashboard": "dashboard",
 }
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?", re.ASCII)
 _TOKEN = re.compile(r"(?:<[^<>]*>|\S)+")
@@ -259,6 +260,11 @@ def _billing(rest: list[str]) -> Command:
     return c.Billing()
 
 
+def _dashboard(rest: list[str]) -> Command:
+    _no_more(rest, "dashboard")
+    return c.Dashboard()
+
+
 _TOKEN_ID = re.compile(r"(?:vzd_)?[0-9a-f]{8}", re.ASCII | re.IGNORECASE)
 
 
@@ -293,6 +299,7 @@ _VERBS: dict[str, Rule] = {
     "email": _email,
     "billing": _billing,
     "token": _token,
+    "dashboard": _dashboard,
 }
 
 #: The first words of the commands, for chats where typed commands and answers mix.

@@ -13,7 +13,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.commands import admin_tokens, agents, billing, personal, reports, roster, schedules
+from core.commands import (
+    admin_tokens,
+    agents,
+    billing,
+    dashboard,
+    personal,
+    reports,
+    roster,
+    schedules,
+)
 from core.commands import types as c
 from core.commands.context import CommandContext
 from core.commands.directory_reads import read_ahead
@@ -22,7 +31,7 @@ from core.commands.parser import parse_command
 from core.domain import Role
 from core.identity import find_member, find_or_enrol
 from core.inbound import CommandRequest
-from core.ports import Billing, Clock, DirectoryError, MemberDirectory
+from core.ports import Billing, Clock, DashboardLinks, DirectoryError, MemberDirectory
 from core.store.models import Member
 
 UNKNOWN_SENDER = (
@@ -49,6 +58,7 @@ async def run_command(
     directory: MemberDirectory | None,
     clock: Clock,
     billing_port: Billing | None = None,
+    dashboard_links: DashboardLinks | None = None,
 ) -> CommandReply:
     try:
         found = await find_or_enrol(
@@ -70,7 +80,7 @@ async def run_command(
         org, member = found
         context = CommandContext(
             db=db, org=org, member=member, request=request, directory=directory, clock=clock,
-            billing_url=link.url, billing_problem=link.problem,
+            billing_url=link.url, billing_problem=link.problem, dashboard_links=dashboard_links,
         )  # fmt: skip
         return CommandReply(text=await _answer(context))
 
@@ -147,4 +157,5 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.Billing: billing.show_billing,
     c.TokenCreate: admin_tokens.create_api_token,
     c.TokenRevoke: admin_tokens.revoke_api_token,
+    c.Dashboard: dashboard.dashboard_link,
 }

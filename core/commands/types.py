@@ -156,6 +156,11 @@ class TokenRevoke:
     public_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """`dashboard`: a short-lived, single-use link that signs the admin in to the dashboard."""
+
+
 Command = (
     Help
     | ScheduleShow
@@ -178,10 +183,11 @@ Command = (
     | Billing
     | TokenCreate
     | TokenRevoke
+    | Dashboard
 )
 
 #: Commands only owners and admins may run.
 ADMIN_COMMANDS: frozenset[type[Command]] = frozenset(
     {ScheduleSet, SchedulePause, ScheduleResume, AgentsEnable, AgentsDisable}
-    | {MembersList, MembersSync, Report, Billing, TokenCreate, TokenRevoke}
+    | {MembersList, MembersSync, Report, Billing, TokenCreate, TokenRevoke, Dashboard}
 )

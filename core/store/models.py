@@ -540,3 +540,32 @@ class SeenRequest(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DashboardLinkUse(Base):
+    """A dashboard link exchanged for a session: its nonce is UNIQUE, so a link replayed
+    (forwarded, re-opened from history) is refused by the database, not by memory."""
+
+    __tablename__ = "dashboard_link_uses"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    nonce: Mapped[str] = mapped_column(String(64), unique=True, doc="random, from the link")
+    used_at: Mapped[datetime]
+
+
+class DashboardSession(Base):
+    """A browser signed in to the dashboard. Only the SHA-256 of the cookie is stored;
+    `csrf_token` is the per-session token every form posts back."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"))
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True, doc="SHA-256 of the cookie")
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(doc="logged out")

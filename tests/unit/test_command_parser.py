@@ -273,3 +273,10 @@ def test_an_unknown_verb_with_nothing_close_lists_the_verbs() -> None:
 
 def test_a_very_long_unknown_word_is_cut_short_in_the_reply() -> None:
     assert len(syntax_error("x" * 5000).problem) < 200
+
+
+def test_dashboard_takes_no_words() -> None:
+    from core.commands.types import Dashboard
+
+    assert parse_command("/vizdots dashboard") == Dashboard()
+    assert "dashboard" in syntax_error("dashboard please").example
