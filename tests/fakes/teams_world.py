@@ -147,6 +147,9 @@ class TeamsWorld:
         response = await self.activities.post(self.activities.team_install(people[0]))
         assert response.status_code == 200
         await eventually(lambda: self._members_are(len(people)))
+        # The installer's greeting arrived: a test counting what they are told next (a
+        # command's reply) counts from here, never taking the greeting for the reply.
+        await self.said_to(people[0], 1)
 
     async def _members_are(self, count: int) -> bool:
         return await self.count(Member) == count
