@@ -31,7 +31,7 @@ from core.store.models import BillingEvent, CheckinSession, Member, Organization
 from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import serving
 from tests.fakes.stripe_api import BASE_PRICE, SEAT_PRICE, FakeStripe, body_of, event, signed
-from tests.fakes.world import add_member, add_org, add_schedule
+from tests.fakes.world import add_member, add_org, add_schedule, outbox_settled
 from tests.faults import inserts_refused
 
 SECRET = "whsec_test_secret_for_vizdots"
@@ -211,6 +211,7 @@ async def test_the_whole_lifecycle(world: World) -> None:
 
     # --- the notices reach the owner's chat ------------------------------------------------
     await world.services.outbox.send_due()
+    await outbox_settled(world.services.sessions)  # the app's own sender loop may have one
     async with world.services.sessions() as db:
         statuses = set(
             await db.scalars(
