@@ -25,6 +25,7 @@ from core.store.models import (
     OutboxMessage,
 )
 from tests.fakes.clock import FakeClock
+from tests.fakes.world import outbox_settled
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 SECRET = "link-secret-for-the-tests-0123456789"
@@ -115,6 +116,7 @@ async def test_an_email_member_completes_a_check_in_on_the_page(
     assert session.state == "completed" and dots["mood"] == 4.0
     events = InboundEvent.provider == "email"
     assert await count(services, InboundEvent, events, InboundEvent.processed_at.is_not(None)) == 3
+    await outbox_settled(services.sessions)  # the app's own sender loop may hold a reply
     assert await count(services, OutboxMessage, OutboxMessage.status != "sent") == 0
 
 
