@@ -4,26 +4,24 @@ database, a fake chat, any Mailer, signed-link fakes and a clock the test moves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.email.compose import TemplateComposer
-from core.channels import ChannelSet
 from core.conversation import Conversations
 from core.delivery import Delivery
 from core.domain import Provider
 from core.inbound import IncomingMessage, Sender
-from core.outbox import Outbox
 from core.ports import Mailer
 from core.reminder_slots import ReminderSlots
 from core.reminders import Reminders
 from core.scripted_brain import ScriptedBrain
-from core.store.engine import make_sessionmaker
 from core.store.models import CheckinSession, EmailLog, Member, OutboxMessage
 from tests.fakes.channel import FakeChannel
 from tests.fakes.clock import FakeClock
+from tests.fakes.core_parts import core_parts
 from tests.fakes.links import FakeLinks
 from tests.fakes.world import add_due_session, add_member, add_org
 
@@ -78,28 +76,10 @@ class World:
 def build_world(
     engine: AsyncEngine, mailer: Mailer, *, channel: FakeChannel | None = None, **options: object
 ) -> World:
-    sessions = make_sessionmaker(engine)
     channel = channel or FakeChannel()
     clock = FakeClock(DUE)
-    channels = ChannelSet([channel])
-    outbox = Outbox(sessions=sessions, channels=channels, clock=clock)
-    brain = ScriptedBrain()
-    delivery = Delivery(
-        sessions=sessions,
-        brain=brain,
-        channels=channels,
-        clock=clock,
-        grace=timedelta(hours=2),
-        outbox=outbox,
-    )
-    conversations = Conversations(
-        sessions=sessions,
-        brain=brain,
-        channels=channels,
-        clock=clock,
-        delivery=delivery,
-        outbox=outbox,
-    )
+    parts = core_parts(engine, ScriptedBrain(), channel, clock)
+    sessions, channels, outbox = parts.sessions, parts.channels, parts.outbox
     reminders = Reminders(
         sessions=sessions,
         channels=channels,
@@ -111,7 +91,7 @@ def build_world(
         links=FakeLinks(),
         **options,  # type: ignore[arg-type]
     )
-    return World(sessions, channel, clock, delivery, conversations, reminders)
+    return World(sessions, channel, clock, parts.delivery, parts.conversations, reminders)
 
 
 async def add_members(

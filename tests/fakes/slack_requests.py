@@ -26,7 +26,7 @@ from core.store.models import CheckinSession, Member
 from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import eventually, serving
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlackApi
-from tests.fakes.world import outbox_settled
+from tests.fakes.world import first_session, outbox_settled
 
 SECRET = "test-signing-secret"
 # 08:00 UTC is 09:00 in Berlin (Ben's check-in time) and 03:00 in New York (Olive's).
@@ -154,16 +154,7 @@ class SlackWorld:
             return int(await db.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
     async def session_of(self, user: str) -> CheckinSession:
-        async with self.services.sessions() as db:
-            session = await db.scalar(
-                select(CheckinSession)
-                .join(Member, Member.id == CheckinSession.member_id)
-                .where(Member.slack_user_id == user)
-                .order_by(CheckinSession.due_at)
-                .limit(1)
-            )
-        assert session is not None
-        return session
+        return await first_session(self.services.sessions, Member.slack_user_id == user)
 
     async def plan_and_deliver(self) -> None:
         """Plan and deliver; done when the openings are sent."""

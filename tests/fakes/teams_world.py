@@ -21,7 +21,7 @@ from core.store.models import CheckinSession, Member
 from tests.fakes.bot_connector import FakeConnector, roster_entry
 from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import eventually, serving
-from tests.fakes.world import outbox_settled
+from tests.fakes.world import first_session, outbox_settled
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 TEAM = "19:team-general@thread.tacv2"
@@ -111,16 +111,7 @@ class TeamsWorld:
         return found
 
     async def session_of(self, aad: str) -> CheckinSession:
-        async with self.services.sessions() as db:
-            session = await db.scalar(
-                select(CheckinSession)
-                .join(Member, Member.id == CheckinSession.member_id)
-                .where(Member.teams_aad_object_id == aad)
-                .order_by(CheckinSession.due_at)
-                .limit(1)
-            )
-        assert session is not None
-        return session
+        return await first_session(self.services.sessions, Member.teams_aad_object_id == aad)
 
     async def settled(self) -> None:
         """Wait until no outbox message is being sent (the app's sender loop runs too)."""

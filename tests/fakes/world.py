@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -78,3 +79,17 @@ async def outbox_settled(sessions: async_sessionmaker[AsyncSession]) -> None:
             return await db.scalar(sending) == 0
 
     await eventually(none_in_flight)
+
+
+async def first_session(sessions: async_sessionmaker[AsyncSession], *member: Any) -> CheckinSession:
+    """The earliest-due check-in of the member matching `member` (a Member column test)."""
+    async with sessions() as db:
+        session = await db.scalar(
+            select(CheckinSession)
+            .join(Member, Member.id == CheckinSession.member_id)
+            .where(*member)
+            .order_by(CheckinSession.due_at)
+            .limit(1)
+        )
+    assert session is not None
+    return session

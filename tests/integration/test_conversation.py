@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.channels import ChannelSet
 from core.conversation import (
     ALREADY_DONE,
     CAN_START,
@@ -25,12 +24,13 @@ from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
 from core.outbox import Outbox
 from core.planning import plan_sessions
+from core.ports import Brain
 from core.scripted_brain import FallbackBrain, ScriptedBrain
-from core.store.engine import make_sessionmaker
 from core.store.models import AiLog, CheckinSession, Dot, Message, Organization
 from tests.fakes.brain import BuggyBrain, DownBrain, GatedOpeningBrain, LoggingBrain
 from tests.fakes.channel import FakeChannel
 from tests.fakes.clock import FakeClock
+from tests.fakes.core_parts import core_parts
 from tests.fakes.world import add_due_session, add_member, add_org, add_schedule
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
@@ -61,28 +61,10 @@ class Engine:
             return int(await db.scalar(query) or 0)
 
 
-def build(engine: AsyncEngine, brain: object) -> Engine:
-    sessions = make_sessionmaker(engine)
+def build(engine: AsyncEngine, brain: Brain) -> Engine:
     channel, clock = FakeChannel(), FakeClock(NOW)
-    channels = ChannelSet([channel])
-    outbox = Outbox(sessions=sessions, channels=channels, clock=clock)
-    delivery = Delivery(
-        sessions=sessions,
-        brain=brain,
-        channels=channels,
-        clock=clock,
-        grace=timedelta(hours=2),
-        outbox=outbox,
-    )
-    conversations = Conversations(
-        sessions=sessions,
-        brain=brain,
-        channels=channels,
-        clock=clock,
-        delivery=delivery,
-        outbox=outbox,
-    )
-    return Engine(sessions, channel, clock, delivery, conversations, outbox)
+    parts = core_parts(engine, brain, channel, clock)
+    return Engine(parts.sessions, channel, clock, parts.delivery, parts.conversations, parts.outbox)
 
 
 @pytest.fixture
