@@ -41,32 +41,50 @@ def _as_user() -> list[str]:
     raise RuntimeError("running as root and no unprivileged user to run PostgreSQL")
 
 
+class Cluster:
+    """A PostgreSQL cluster in a temporary folder, on a free port; a test can stop and
+    start it again (the same data, the same port) to take the database from under the app."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="vizdots-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self._runner = _as_user()
+        if self._runner:
+            shutil.chown(self.root, user=self._runner[2])
+        os.chmod(self.root, 0o700)
+        self._run("initdb", "-D", str(self.data), "-U", "vizdots", "--auth=trust", "--no-sync",
+                  "-E", "UTF8")  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://vizdots@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -F -c max_connections=200"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
+                  "-w", "start")  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends every connection and shuts down cleanly; `immediate` is a crash."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _run(self, program: str, *args: str, check: bool = True) -> None:
+        command = [*self._runner, str(self.bindir / program), *args]
+        subprocess.run(command, check=check, capture_output=True)
+
+
 @contextmanager
 def throwaway_cluster(bindir: Path) -> Iterator[str]:
     """Yield a postgresql:// URL of a fresh cluster; stop and delete it afterwards."""
-    root = Path(tempfile.mkdtemp(prefix="vizdots-pg-"))
-    data = root / "data"
-    port = _free_port()
-    runner = _as_user()
-    if runner:
-        shutil.chown(root, user=runner[2])
-    os.chmod(root, 0o700)
-    subprocess.run(
-        [*runner, str(bindir / "initdb"), "-D", str(data), "-U", "vizdots", "--auth=trust",
-         "--no-sync", "-E", "UTF8"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    options = f"-h 127.0.0.1 -p {port} -k {root} -F -c max_connections=200"
-    subprocess.run(
-        [*runner, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-         str(root / "log"), "-w", "start"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cluster = Cluster(bindir)
+    cluster.start()
     try:
-        yield f"postgresql://vizdots@127.0.0.1:{port}/postgres"
+        yield cluster.url
     finally:
-        subprocess.run(
-            [*runner, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
