@@ -8,8 +8,9 @@ expired, failed) or past its expiry. The phases, each its own transaction:
 2. claim: 'pending' → 'posting' (SKIP LOCKED; a row a dead worker left 'posting' is
    taken again after the claim timeout, `in_doubt`);
 3. compose: the text is written into the row once, so a re-post says the same;
-4. post: in doubt, the chat is asked first (`find_posted`, by the row's key), and a
-   digest that arrived is recorded, not posted again; then 'posted' with its message id.
+4. post: in doubt (a dead worker's claim, or any retry: a timed-out post may have
+   arrived), the chat is asked first (`find_posted`, by the row's key), and a digest that
+   arrived is recorded, not posted again; then 'posted' with its message id.
 
 A post the chat refuses for good (the bot is not in the channel) ends 'failed' with the
 reason, and the org's admins are told in a notice through the outbox.
@@ -152,7 +153,10 @@ class Digests:
         try:
             place, poster = await self._place(row)
             text = row.text or await self._compose(row)
-            sent = await self._look_up(poster, place, row) if row.in_doubt else None
+            # a dead worker's claim, or a try that failed without knowing whether the chat
+            # got the post (a timeout): the chat is asked before posting again
+            doubt = row.in_doubt or row.attempts > 1
+            sent = await self._look_up(poster, place, row) if doubt else None
             if sent is None:
                 sent = await poster.post(place, OutgoingMessage(text, key=row.key))
         except DeliveryError as error:
