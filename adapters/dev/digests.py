@@ -10,8 +10,6 @@ from __future__ import annotations
 import html
 import uuid
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,25 +33,19 @@ class DevChannelPoster:
         return None  # posting again only names the message again
 
 
-def dev_digest_routes(*, sessions: async_sessionmaker[AsyncSession]) -> APIRouter:
-    """GET /digests, for the dev chat's router (under /dev)."""
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/digests", response_class=HTMLResponse)
-    async def digests_page() -> str:
-        async with sessions() as db:
-            rows = (
-                await db.execute(
-                    select(Digest, Organization.slug)
-                    .join(Organization, Organization.id == Digest.org_id)
-                    .where(Digest.state == POSTED, Digest.provider == Provider.DEV.value)
-                    .order_by(Digest.posted_at.desc(), Digest.id.desc())
-                    .limit(SHOWN)
-                )
-            ).all()
-        return _page([_article(digest, slug) for digest, slug in rows])
-
-    return router
+async def digests_page(sessions: async_sessionmaker[AsyncSession]) -> str:
+    """The page of GET /dev/digests: the latest digests the dev chat "posted"."""
+    async with sessions() as db:
+        rows = (
+            await db.execute(
+                select(Digest, Organization.slug)
+                .join(Organization, Organization.id == Digest.org_id)
+                .where(Digest.state == POSTED, Digest.provider == Provider.DEV.value)
+                .order_by(Digest.posted_at.desc(), Digest.id.desc())
+                .limit(SHOWN)
+            )
+        ).all()
+    return _page([_article(digest, slug) for digest, slug in rows])
 
 
 def _article(digest: Digest, org_slug: str) -> str:

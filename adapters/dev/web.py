@@ -24,7 +24,7 @@ from core.session_view import SessionView, view_session
 from core.store.models import CheckinSession, Member, Message, Organization
 from core.typed import Said, TypedChat
 
-from .digests import dev_digest_routes
+from .digests import digests_page
 from .timeline import Aside, Asides, timeline
 
 #: A member id in the database's range: anything else is a 400, never a database error.
@@ -43,12 +43,15 @@ def dev_chat_routes(
 ) -> APIRouter:
     router = APIRouter(prefix="/dev", include_in_schema=False)
     asides = Asides()
-    router.include_router(dev_digest_routes(sessions=sessions))
     page = files("adapters.dev").joinpath("chat.html").read_text(encoding="utf-8")
 
     @router.get("", response_class=HTMLResponse)
     async def chat_page() -> str:
         return page
+
+    @router.get("/digests", response_class=HTMLResponse)
+    async def digests() -> str:
+        return await digests_page(sessions)
 
     @router.get("/api/members")
     async def members() -> list[dict[str, Any]]:
