@@ -5,8 +5,8 @@ mood distribution, repeated blockers and alerts from queries of its own), `compo
 words them in core's markup. The posting — once per schedule and local date, crash-safe —
 is core.digest_posting's; the `report` command shows the same digest on demand.
 
-Privacy: per-person data (blocker texts, alerts, the model's summary) is shown only for a
-group of at least ANONYMITY_THRESHOLD people, and no model is asked to summarise fewer
+Privacy: per-person data (moods, blocker texts, alerts, the model's summary) is shown
+only for a group of at least ANONYMITY_THRESHOLD people, and no model is asked to summarise fewer
 than SUMMARY_MINIMUM people's answers.
 """
 
@@ -61,12 +61,14 @@ def compose_digest(facts: DigestFacts, *, key: str | None = None) -> OutgoingMes
     period = facts.until.isoformat()
     if facts.since != facts.until:
         period = f"{facts.since.isoformat()} to {period}"
-    lines = [f"**{facts.title} digest, {period}**", _participation(facts), _moods(facts.moods)]
-    if not facts.per_person_shown:
+    lines = [f"**{facts.title} digest, {period}**", _participation(facts)]
+    if not facts.per_person_shown:  # a small group's moods would tell who feels what
         lines.append(
-            f"Blockers, alerts and summaries are shown for groups of {ANONYMITY_THRESHOLD} or more."
+            f"Moods, blockers, alerts and summaries are shown for groups of "
+            f"{ANONYMITY_THRESHOLD} or more."
         )
         return OutgoingMessage("\n".join(lines), key=key)
+    lines.append(_moods(facts.moods))
     if facts.blockers:
         lines += ["**Repeated blockers**"]
         lines += [f"- {text} ({times} check-ins)" for text, times in facts.blockers]

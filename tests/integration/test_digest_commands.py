@@ -63,14 +63,27 @@ async def test_schedule_set_without_a_channel_keeps_the_report_channel(
 async def test_report_shows_the_groups_digest_for_the_period(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    team = await Team.create(sessions, size=2)
-    await team.checkin(0, mood=5.0)
-    await team.checkin(1, mood=3.0)
+    team = await Team.create(sessions, size=5)
+    for person, mood in enumerate([5.0, 4.0, 4.0, 3.0]):
+        await team.checkin(person, mood=mood, blocker="CI is red")
+    await team.checkin(4, state="skipped")
     reply = await say(sessions, OWNER, "report daily", channel=None)
     assert "**Daily check-in digest, 2026-11-20 to 2026-11-26**" in reply
-    assert "Participation: 2 of 2 check-ins (100%)" in reply
-    assert "Mood: average 4.0 (5: 1, 3: 1)" in reply
-    assert "groups of 5 or more" in reply  # two people: no per-person data
+    assert "Participation: 4 of 5 check-ins (80%)" in reply
+    assert "Mood: average 4.0 (5: 1, 4: 2, 3: 1)" in reply
+    assert "- ci is red (4 check-ins)" in reply
+
+
+async def test_report_shows_a_small_groups_participation_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    team = await Team.create(sessions, size=2)
+    await team.checkin(0, mood=5.0, blocker="CI is red")
+    await team.checkin(1, mood=3.0, blocker="CI is red")
+    reply = await say(sessions, OWNER, "report daily", channel=None)
+    digest = reply.split("\n\n")[0]
+    assert "Participation: 2 of 2 check-ins (100%)" in digest
+    assert "Mood:" not in digest and "ci is red" not in digest
 
 
 async def test_report_stays_an_admin_command(sessions: async_sessionmaker[AsyncSession]) -> None:

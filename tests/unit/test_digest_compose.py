@@ -34,10 +34,12 @@ def test_a_group_of_five_sees_blockers_alerts_and_the_summary() -> None:
     ]
 
 
-def test_a_group_of_four_sees_only_counts_and_the_mood_distribution() -> None:
-    text = compose_digest(facts(4)).text
-    assert "waiting on review" not in text and "Busy" not in text and "fell" not in text
-    assert "Mood: average 4.0" in text and "groups of 5 or more" in text
+def test_a_group_of_four_sees_only_its_participation() -> None:
+    assert compose_digest(facts(4)).text.splitlines() == [
+        "**Daily check-in digest, 2026-11-24**",
+        "Participation: 5 of 6 check-ins (83%)",
+        "Moods, blockers, alerts and summaries are shown for groups of 5 or more.",
+    ]
 
 
 def test_the_key_tags_the_message() -> None:
@@ -45,6 +47,6 @@ def test_the_key_tags_the_message() -> None:
 
 
 def test_a_day_without_check_ins_says_so() -> None:
-    empty = DigestFacts(title="Daily check-in", since=DAY, until=DAY)
+    empty = DigestFacts(title="Daily check-in", since=DAY, until=DAY, group_size=5)
     assert "no check-ins were planned" in compose_digest(empty).text
     assert "Mood: no answers." in compose_digest(empty).text
