@@ -219,3 +219,17 @@ async def test_an_old_window_is_not_posted_on_a_first_run(
     clock.advance(timedelta(days=10))
     await make_digests().deliver()
     assert workspace.messages_in(CHANNEL) == [] and await team.digests() == []
+
+
+async def test_without_the_history_scope_an_unknown_outcome_is_posted_again(
+    team: Team, make_digests: MakeDigests, workspace: FakeSlackApi, clock: FakeClock
+) -> None:
+    """The duplicate window where the channel cannot be read (no channels:history)."""
+    await make_digests().deliver()
+    async with team.sessions.begin() as db:
+        await db.execute(update(Digest).values(state="posting", claimed_at=clock.current))
+    workspace.fail_next("conversations.history", error="missing_scope")
+    clock.advance(timedelta(minutes=5))
+    await make_digests().deliver()
+    assert len(workspace.messages_in(CHANNEL)) == 2
+    assert [d.state for d in await team.digests()] == ["posted"]
