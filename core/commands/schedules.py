@@ -84,6 +84,7 @@ async def set_schedule(ctx: CommandContext, command: c.ScheduleSet) -> str:
         users=list(command.participants.users),
         channels=list(command.participants.channels),
         member_ids=sorted(resolved.member_ids),
+        **({"report_channel": ctx.request.channel_id} if ctx.request.channel_id else {}),
     )
     return _set_reply(ctx, command, len(resolved.member_ids), active=active)
 

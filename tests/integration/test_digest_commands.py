@@ -13,7 +13,7 @@ from core.commands.service import run_command
 from core.domain import Provider
 from core.inbound import CommandRequest, Sender
 from core.store.engine import make_sessionmaker
-from core.store.models import Schedule
+from core.store.models import AuditEntry, Schedule
 from tests.fakes.clock import FakeClock
 from tests.fakes.digest_world import Team
 
@@ -50,6 +50,9 @@ async def test_schedule_set_in_another_channel_moves_the_report_channel(
     team = await Team.create(sessions, size=2, report_channel="C0OLD")
     await say(sessions, OWNER, "schedule set daily mon-fri 09:30", channel="C0NEW")
     assert await report_channel(team) == "C0NEW"
+    async with sessions() as db:
+        (entry,) = await db.scalars(select(AuditEntry).where(AuditEntry.org_id == team.org_id))
+    assert (entry.action, entry.detail["report_channel"]) == ("schedule.set", "C0NEW")
 
 
 async def test_schedule_set_without_a_channel_keeps_the_report_channel(
