@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import SessionState
-from core.ports import OutgoingMessage, Summariser
+from core.ports import AiCall, OutgoingMessage, Summariser
 from core.report import build_report
 from core.store.models import Agent, AiLog, CheckinSession, Dot, Organization, Schedule
 
@@ -50,6 +50,9 @@ class DigestFacts:
     blockers: tuple[tuple[str, int], ...] = ()
     alerts: tuple[str, ...] = ()
     summary: str | None = None
+    #: The check-ins' own summaries a model may summarise: only for a group of
+    #: SUMMARY_MINIMUM people or more who answered (else empty); never shown as such.
+    to_summarise: tuple[str, ...] = ()
 
     @property
     def per_person_shown(self) -> bool:
@@ -102,9 +105,9 @@ async def digest_content(
     schedule_id: int,
     since: date,
     until: date,
-    summariser: Summariser | None = None,
 ) -> DigestFacts:
-    """The facts of the schedule's digest for local dates `since` to `until` (both in).
+    """The facts of the schedule's digest for local dates `since` to `until` (both in),
+    without the model's summary (`summarised` adds it, outside any transaction).
 
     One function for the lead to switch to core.insights.group_insights when merging."""
     agent = await db.scalar(
@@ -131,10 +134,8 @@ async def digest_content(
         return facts
     alerts = await _mood_alerts(db, org_id, schedule_id, until)
     blockers = await _repeated_blockers(db, window)
-    summary = None
-    if summariser is not None and facts.answered >= SUMMARY_MINIMUM:
-        summary = await _summary(db, org_id, agent.name, window, summariser)
-    return replace(facts, alerts=alerts, blockers=blockers, summary=summary)
+    to_summarise = await _summaries(db, window) if facts.answered >= SUMMARY_MINIMUM else ()
+    return replace(facts, alerts=alerts, blockers=blockers, to_summarise=to_summarise)
 
 
 def _window(
@@ -207,28 +208,34 @@ async def _mood_average(db: AsyncSession, window: Sequence[ColumnElement[bool]])
     return None if found is None else float(found)
 
 
-async def _summary(
-    db: AsyncSession,
-    org_id: int,
-    group: str,
-    window: Sequence[ColumnElement[bool]],
-    summariser: Summariser,
-) -> str | None:
-    """The model's summary of the window's check-in summaries; its calls in ai_logs."""
-    summaries = tuple(
-        await db.scalars(
-            select(CheckinSession.summary)
-            .where(*window, _completed(), CheckinSession.summary.is_not(None))
-            .order_by(CheckinSession.id)
-        )
+async def _summaries(db: AsyncSession, window: Sequence[ColumnElement[bool]]) -> tuple[str, ...]:
+    rows = await db.scalars(
+        select(CheckinSession.summary)
+        .where(*window, _completed(), CheckinSession.summary.is_not(None))
+        .order_by(CheckinSession.id)
     )
-    result = await summariser.summarise(group=group, summaries=tuple(map(str, summaries)))
-    store_text = await db.scalar(
-        select(Organization.store_ai_text).where(Organization.id == org_id)
-    )
-    for call in result.calls:
+    return tuple(map(str, rows))
+
+
+async def summarised(
+    facts: DigestFacts, summariser: Summariser | None
+) -> tuple[DigestFacts, tuple[AiCall, ...]]:
+    """The facts with the model's summary, when there is a model and enough people
+    answered; the calls made, for `record_ai_calls`. Call it outside a transaction."""
+    enough = facts.per_person_shown and facts.answered >= SUMMARY_MINIMUM
+    if summariser is None or not facts.to_summarise or not enough:
+        return facts, ()
+    result = await summariser.summarise(group=facts.title, summaries=facts.to_summarise)
+    return replace(facts, summary=result.text), result.calls
+
+
+async def record_ai_calls(db: AsyncSession, *, org_id: int, calls: Sequence[AiCall]) -> None:
+    """One ai_logs row per call; the prompt text only when the org opted in."""
+    if not calls:
+        return
+    keep_text = await db.scalar(select(Organization.store_ai_text).where(Organization.id == org_id))
+    for call in calls:
         fields = asdict(call)
-        if not store_text:
+        if not keep_text:
             fields["prompt_text"] = None
         db.add(AiLog(org_id=org_id, session_id=None, **fields))
-    return result.text

@@ -29,7 +29,7 @@ from sqlalchemy import Row, Table, and_, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.backoff import Backoff
-from core.digest import compose_digest, digest_content
+from core.digest import compose_digest, digest_content, record_ai_calls, summarised
 from core.domain import Provider, Role, SessionState
 from core.outbox import record_intent
 from core.ports import (
@@ -190,15 +190,20 @@ class Digests:
         return ChatPlace(row.org_id, Provider.DEV, str(slug), row.channel), dev
 
     async def _compose(self, row: Row[Any]) -> str:
-        """Write the digest's text into the row (once: a re-post says the same)."""
-        async with self.sessions.begin() as db:
+        """Write the digest's text into the row (once: a re-post says the same). The model
+        is asked between two transactions, never while one is open."""
+        async with self.sessions() as db:
             facts = await digest_content(
                 db, org_id=row.org_id, schedule_id=row.schedule_id, since=row.local_date,
-                until=row.local_date, summariser=self.summariser,
+                until=row.local_date,
             )  # fmt: skip
-            text = compose_digest(facts).text
-            if not await _still_held(db, row, {"text": text}):
-                raise DeliveryError("the claim was taken over", retryable=True)
+        facts, calls = await summarised(facts, self.summariser)
+        text = compose_digest(facts).text
+        async with self.sessions.begin() as db:
+            await record_ai_calls(db, org_id=row.org_id, calls=calls)
+            held = await _still_held(db, row, {"text": text})
+        if not held:
+            raise DeliveryError("the claim was taken over", retryable=True)
         return text
 
     async def _look_up(

@@ -4,16 +4,20 @@ when at least 5 people answered, and logged in ai_logs like the brain's calls.""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.dev.digests import DevChannelPoster
 from adapters.llm.summariser import OpenAISummariser
-from core.digest import DigestFacts, compose_digest, digest_content
+from core.digest_posting import Digests
+from core.domain import Provider
 from core.store.engine import make_sessionmaker
 from core.store.models import AiLog
-from tests.fakes.digest_world import DAY, Team
+from tests.fakes.clock import FakeClock
+from tests.fakes.digest_world import EXPIRES, Team
 from tests.fakes.openai_server import FakeOpenAIServer
 
 SUMMARY = "The team is steady and focused on the release."
@@ -38,17 +42,25 @@ async def summariser(openai_server: FakeOpenAIServer) -> AsyncIterator[OpenAISum
 
 
 async def team_of(sessions: async_sessionmaker[AsyncSession], answered: int) -> Team:
-    team = await Team.create(sessions, size=answered + 1)
+    """`answered` people answered, one more let the check-in expire (the dev chat's org)."""
+    team = await Team.create(sessions, size=answered + 1, chat=None)
     for person in range(answered):
         await team.checkin(person, summary=f"Person {person} is fine.")
     await team.checkin(answered, state="expired")
     return team
 
 
-async def facts_of(team: Team, summariser: OpenAISummariser) -> DigestFacts:
-    async with team.sessions.begin() as db:
-        return await digest_content(db, org_id=team.org_id, schedule_id=team.schedule_id,
-                                    since=DAY, until=DAY, summariser=summariser)  # fmt: skip
+async def posted_text(team: Team, summariser: OpenAISummariser) -> str:
+    """The digest the dev chat got for the team's window."""
+    digests = Digests(
+        sessions=team.sessions,
+        posters={Provider.DEV: DevChannelPoster()},
+        clock=FakeClock(EXPIRES + timedelta(minutes=1)),
+        summariser=summariser,
+    )
+    assert (await digests.deliver()).posted == 1
+    (digest,) = await team.digests()
+    return digest.text or ""
 
 
 async def ai_logs(team: Team) -> list[AiLog]:
@@ -63,8 +75,7 @@ async def test_five_people_answering_get_a_summary_logged_in_ai_logs(
 ) -> None:
     team = await team_of(sessions, 5)
     openai_server.push(SUMMARY)
-    facts = await facts_of(team, summariser)
-    assert SUMMARY in compose_digest(facts).text
+    assert f"**Summary**\n{SUMMARY}" in await posted_text(team, summariser)
     (request,) = openai_server.requests
     assert "Person 4 is fine." in request["messages"][-1]["content"]
     (log,) = await ai_logs(team)
@@ -78,10 +89,10 @@ async def test_four_people_answering_are_never_summarised_by_a_model(
     summariser: OpenAISummariser,
     openai_server: FakeOpenAIServer,
 ) -> None:
-    team = await team_of(sessions, 4)
-    facts = await facts_of(team, summariser)
+    team = await team_of(sessions, 4)  # a group of five, four of whom answered
+    text = await posted_text(team, summariser)
     assert openai_server.requests == []
-    assert facts.summary is None and await ai_logs(team) == []
+    assert "Summary" not in text and await ai_logs(team) == []
 
 
 async def test_a_failed_model_call_leaves_the_digest_without_a_summary(
@@ -91,6 +102,6 @@ async def test_a_failed_model_call_leaves_the_digest_without_a_summary(
 ) -> None:
     team = await team_of(sessions, 5)
     openai_server.fail_next(status=500)
-    facts = await facts_of(team, summariser)
-    assert facts.summary is None and "Participation: 5 of 6" in compose_digest(facts).text
+    text = await posted_text(team, summariser)
+    assert "Summary" not in text and "Participation: 5 of 6" in text
     assert [(log.purpose, log.outcome) for log in await ai_logs(team)] == [("digest", "error")]
