@@ -1,13 +1,14 @@
 """A schedule's team digest: what its group's check-ins came to over a window.
 
-`digest_content` gathers the facts (participation and averages from core.report, the
-mood distribution, repeated blockers and alerts from queries of its own), `compose_digest`
-words them in core's markup. The posting — once per schedule and local date, crash-safe —
-is core.digest_posting's; the `report` command shows the same digest on demand.
+`digest_content` gathers the facts (participation from core.report; the mood
+distribution, repeated blockers and alerts from queries of its own), `summarised` adds a
+model's summary (outside any transaction), `compose_digest` words them in core's markup.
+The posting (once per schedule and local date, crash-safe) is core.digest_posting's; the
+`report` command shows the same digest on demand.
 
 Privacy: per-person data (moods, blocker texts, alerts, the model's summary) is shown
-only for a group of at least ANONYMITY_THRESHOLD people, and no model is asked to summarise fewer
-than SUMMARY_MINIMUM people's answers.
+only for a group of at least ANONYMITY_THRESHOLD people, and no model is asked to
+summarise fewer than SUMMARY_MINIMUM people's answers.
 """
 
 from __future__ import annotations
