@@ -18,6 +18,7 @@ from core.channels import ChannelSet
 from core.commands.service import run_command
 from core.conversation import Conversations
 from core.delivery import Delivery
+from core.digest_posting import Digests
 from core.domain import Provider
 from core.inbound import CommandRequest
 from core.inbox import Inbox
@@ -26,11 +27,13 @@ from core.ports import (
     Billing,
     Brain,
     Channel,
+    ChannelPoster,
     CheckinListener,
     Clock,
     DashboardLinks,
     Mailer,
     MemberDirectory,
+    Summariser,
     SystemClock,
 )
 from core.reminders import Reminders
@@ -76,6 +79,8 @@ class Services:
     database: OutageLog = field(default_factory=OutageLog)
     #: `/vizdots dashboard`'s links (built, with the secret, on first use).
     dashboard_links: DashboardLinks | None = None
+    #: Team digests posted to schedules' report channels; None when no chat can post.
+    digests: Digests | None = None
 
     @property
     def dev_chat(self) -> bool:
@@ -108,6 +113,7 @@ class Services:
         """Background work for the app's lifetime; everything released afterwards."""
         from bot.worker import (
             bill_forever,
+            digest_forever,
             drain_forever,
             remind_forever,
             run_forever,
@@ -124,6 +130,7 @@ class Services:
         if self.loop_interval:
             tasks.append(_background(run_forever(self)))
             tasks.append(_background(remind_forever(self)))
+            tasks.append(_background(digest_forever(self)))
         if self.slack is not None and self.slack.settings.bot_token:
             tasks.append(_background(self.slack.keep_installing()))
         try:
@@ -140,6 +147,10 @@ class Services:
 
     async def close(self) -> None:
         close = getattr(self.brain, "close", None)
+        if close is not None:
+            await close()
+        summariser = self.digests.summariser if self.digests is not None else None
+        close = getattr(summariser, "close", None)
         if close is not None:
             await close()
         if self.slack is not None:
@@ -300,7 +311,11 @@ def build_services(
         loop_interval=loop_interval,
         inbox_in_process=inbox_in_process,
         dashboard_links=dashboard_links,
-    )
+        digests=build_digests(
+            settings, sessions=sessions, clock=clock, slack=slack, teams=teams,
+            dev_chat=dev_chat, claim_timeout=claim_timeout,
+        ),
+    )  # fmt: skip
     if slack is not None:
         from bot.slack import attach_slack_app
 
@@ -310,6 +325,52 @@ def build_services(
 
         attach_teams_app(teams, inbox=inbox)
     return services
+
+
+def build_digests(
+    settings: Settings,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    slack: SlackParts | None,
+    teams: TeamsParts | None,
+    dev_chat: bool,
+    claim_timeout: timedelta,
+) -> Digests | None:
+    """Team digests through each configured chat's channel poster (None: no chat)."""
+    posters: dict[Provider, ChannelPoster] = {}
+    if slack is not None:
+        from adapters.slack.channel_posts import SlackChannelPoster
+
+        posters[Provider.SLACK] = SlackChannelPoster(clients=slack.clients)
+    if teams is not None:
+        posters[Provider.TEAMS] = teams.poster
+    if dev_chat:
+        from adapters.dev.digests import DevChannelPoster
+
+        posters[Provider.DEV] = DevChannelPoster()
+    if not posters:
+        return None
+    return Digests(
+        sessions=sessions, posters=posters, clock=clock, summariser=build_summariser(settings),
+        claim_timeout=claim_timeout,
+    )  # fmt: skip
+
+
+def build_summariser(settings: Settings) -> Summariser | None:
+    """The OpenAI model, when a key is set: digests of groups of 5 or more get a summary."""
+    if settings.openai_api_key is None:
+        return None
+    from adapters.llm.summariser import OpenAISummariser
+
+    return OpenAISummariser(
+        api_key=settings.openai_api_key.get_secret_value(),
+        model=settings.openai_model,
+        base_url=str(settings.openai_base_url) if settings.openai_base_url else None,
+        timeout_seconds=settings.openai_timeout_seconds,
+        max_retries=settings.openai_max_retries,
+        include_text=True,  # kept in ai_logs only for orgs that opted in
+    )
 
 
 def build_reminders(

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import SecretStr
 
 from bot.bootstrap import Services
-from bot.worker import plan_and_deliver, remind
+from bot.worker import plan_and_deliver, post_digests, remind
 
 
 def require_bearer(secret: SecretStr | None, authorization: str | None) -> None:
@@ -37,7 +37,8 @@ def internal_routes() -> APIRouter:
         services: Services = request.app.state.services
         require_bearer(services.settings.scheduler_secret, authorization)
         now = services.clock.now()
-        return await plan_and_deliver(services, now=now, limit=services.settings.scheduler_batch)
+        done = await plan_and_deliver(services, now=now, limit=services.settings.scheduler_batch)
+        return {**done, "digests": await post_digests(services)}
 
     @router.post("/reminders")
     async def reminders(

@@ -356,11 +356,13 @@ ROUTES: dict[tuple[str, str], RouteDoc] = {
         about=(
             "Plans the sessions due in the next 36 hours and delivers at most "
             "SCHEDULER_BATCH of those due; `more_due` says whether some were left for the "
-            "worker loops. Idempotent: calling it more often is harmless. Takes no body."
+            "worker loops. Then posts the team digests of windows that closed (each once). "
+            "Idempotent: calling it more often is harmless. Takes no body."
         ),
         auth=BEARER,
         responses={
-            200: "Counts: planned, delivered, skipped, failed, expired, more_due.",
+            200: "Counts: planned, delivered, skipped, failed, expired, more_due; `digests`: "
+            "staged, posted, retrying, failed.",
             401: "Missing or wrong bearer token.",
             503: "Disabled: SCHEDULER_SECRET is not set.",
         },
@@ -431,6 +433,12 @@ ROUTES: dict[tuple[str, str], RouteDoc] = {
         about="A web page to answer check-ins and type commands as any member.",
         auth=DEV,
         responses={200: "The chat page (HTML)."},
+    ),
+    ("GET", "/dev/digests"): RouteDoc(
+        summary="Local dev chat: team digests (page)",
+        about="The team digests posted to schedules' report channels, newest first.",
+        auth=DEV,
+        responses={200: "The digests page (HTML)."},
     ),
     ("GET", "/dev/api/members"): RouteDoc(
         summary="Local dev chat: members",

@@ -22,6 +22,7 @@ from core.ports import Clock
 if TYPE_CHECKING:
     from adapters.teams.app import TeamsApp
     from adapters.teams.channel import TeamsChannel
+    from adapters.teams.channel_posts import TeamsChannelPoster
     from adapters.teams.config import TeamsSettings
     from adapters.teams.connector import ConnectorTokens
     from adapters.teams.directory import TeamsDirectory
@@ -38,6 +39,8 @@ class TeamsParts:
     channel: TeamsChannel
     installer: TeamsInstaller
     directory: TeamsDirectory
+    #: Team digests posted in a team channel.
+    poster: TeamsChannelPoster
     app: TeamsApp | None = None
 
 
@@ -68,6 +71,7 @@ def build_teams_parts(
     if not config.configured:
         return None
     from adapters.teams.channel import TeamsChannel
+    from adapters.teams.channel_posts import TeamsChannelPoster
     from adapters.teams.connector import Connector, MsalTokens, NoTokens
     from adapters.teams.directory import TeamsDirectory
     from adapters.teams.install import TeamsInstaller
@@ -87,6 +91,7 @@ def build_teams_parts(
         channel=TeamsChannel(connector=connector, sessions=sessions),
         installer=installer,
         directory=TeamsDirectory(sessions=sessions, connector=connector),
+        poster=TeamsChannelPoster(connector=connector, sessions=sessions),
     )
 
 

@@ -123,6 +123,27 @@ async def bill_forever(services: Services, *, idle: float = 1.0) -> None:
     await keep_going(services, "seat sync", sync)
 
 
+async def post_digests(services: Services) -> dict[str, Any]:
+    """Stage the team digests whose window closed and post what is due (once each)."""
+    if services.digests is None:
+        return {"disabled": "no chat can post team digests"}
+    return asdict(await services.digests.deliver())
+
+
+async def digest_forever(services: Services) -> None:
+    """Team digests every `loop_interval` seconds: each window's once, when it closes."""
+    if services.digests is None:
+        return
+
+    async def post() -> float:
+        counts = await post_digests(services)
+        if counts["posted"] or counts["failed"] or counts["retrying"]:
+            log.info("digests: %s", counts)
+        return services.loop_interval or 60.0
+
+    await keep_going(services, "digest round", post)
+
+
 #: A background loop whose round failed tries again after 1 s, 2 s, 4 s … 30 s (jittered).
 RETRY = Backoff(first=timedelta(seconds=1), cap=timedelta(seconds=30))
 
@@ -201,9 +222,9 @@ async def tidy_forever(services: Services, *, every: float = 300.0) -> None:
 
 async def run_worker(services: Services, *, plan: bool = True) -> None:
     """`vizdots worker`: the inbox, the outbox, the purge and (with `plan`) planning,
-    delivery and reminders, until cancelled."""
+    delivery, reminders and team digests, until cancelled."""
     loops = [drain_forever(services), send_forever(services), tidy_forever(services)]
     loops.append(bill_forever(services))
     if plan:
-        loops += [run_forever(services), remind_forever(services)]
+        loops += [run_forever(services), remind_forever(services), digest_forever(services)]
     await asyncio.gather(*loops)

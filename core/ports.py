@@ -367,3 +367,49 @@ class DashboardLinks(Protocol):
     def dashboard(self, *, org_id: int, member_id: int, nonce: str) -> str:
         """An absolute URL that signs `member_id` of `org_id` in, once (`nonce`)."""
         ...
+
+
+# --- team digests: posting to a chat channel, summarising a group -----------------------------
+@dataclass(frozen=True, slots=True)
+class ChatPlace:
+    """A channel of an org's chat (not a DM): where a schedule's team digest is posted.
+
+    `workspace` is the chat's id for the org (a Slack team id, a Teams tenant id);
+    `channel` the schedule's report channel as stored (a Slack channel id, a Teams
+    channel id)."""
+
+    org_id: int
+    provider: Provider
+    workspace: str
+    channel: str
+
+
+class ChannelPoster(Protocol):
+    """Posts to an org's chat channel (team digests). `message.key` tags what is posted
+    where the chat allows it, so that after a crash `find_posted` can tell whether it
+    arrived; a DeliveryError says why a post failed and whether trying later may help."""
+
+    provider: Provider
+
+    async def post(self, to: ChatPlace, message: OutgoingMessage) -> SentMessage: ...
+
+    async def find_posted(self, to: ChatPlace, key: str) -> SentMessage | None:
+        """The message posted under `key`, or None: it never arrived, or the chat cannot
+        tell (then the caller posts again: that one message is the duplicate window)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
+    """A model's summary of a group's check-ins (None when the call failed), with the
+    calls made, for ai_logs."""
+
+    text: str | None
+    calls: tuple[AiCall, ...] = ()
+
+
+class Summariser(Protocol):
+    """Summarises what a group said in one window (a model). Core asks only when at least
+    the anonymity threshold of distinct people answered (never fewer than 5)."""
+
+    async def summarise(self, *, group: str, summaries: tuple[str, ...]) -> GroupSummary: ...

@@ -24,6 +24,7 @@ from core.session_view import SessionView, view_session
 from core.store.models import CheckinSession, Member, Message, Organization
 from core.typed import Said, TypedChat
 
+from .digests import digests_page
 from .timeline import Aside, Asides, timeline
 
 #: A member id in the database's range: anything else is a 400, never a database error.
@@ -47,6 +48,10 @@ def dev_chat_routes(
     @router.get("", response_class=HTMLResponse)
     async def chat_page() -> str:
         return page
+
+    @router.get("/digests", response_class=HTMLResponse)
+    async def digests() -> str:
+        return await digests_page(sessions)
 
     @router.get("/api/members")
     async def members() -> list[dict[str, Any]]:

@@ -84,6 +84,7 @@ async def set_schedule(ctx: CommandContext, command: c.ScheduleSet) -> str:
         users=list(command.participants.users),
         channels=list(command.participants.channels),
         member_ids=sorted(resolved.member_ids),
+        **({"report_channel": ctx.request.channel_id} if ctx.request.channel_id else {}),
     )
     return _set_reply(ctx, command, len(resolved.member_ids), active=active)
 
@@ -96,16 +97,22 @@ def _kind(command: c.ScheduleSet) -> ParticipantsKind:
 async def _upsert_schedule(
     ctx: CommandContext, agent: Agent, command: c.ScheduleSet
 ) -> tuple[int, bool]:
-    """Insert or update the org's schedule for the agent in one statement (race-free)."""
-    values = {
+    """Insert or update the org's schedule for the agent in one statement (race-free).
+
+    The channel the command was given in (Slack's) becomes the report channel, on an
+    existing schedule too; a chat without channels (Teams' typed commands, the dev chat)
+    leaves the report channel as it is."""
+    values: dict[str, object] = {
         "weekdays": weekday_mask(command.weekdays),
         "local_time": command.at,
         "participants": _kind(command).value,
     }
+    if ctx.request.channel_id:
+        values["report_channel"] = ctx.request.channel_id
     dialect = postgresql if ctx.db.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(Schedule)
-        .values(org_id=ctx.org.id, agent_id=agent.id, report_channel=ctx.request.channel_id)
+        .values(org_id=ctx.org.id, agent_id=agent.id)
         .values(**values)
         .on_conflict_do_update(index_elements=["org_id", "agent_id"], set_=values)
         .returning(Schedule.id, Schedule.active)

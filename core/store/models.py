@@ -569,3 +569,38 @@ class DashboardSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None] = mapped_column(doc="logged out")
+
+
+class Digest(Base):
+    """A schedule's team digest for one local date: the intent, recorded before the post.
+
+    UNIQUE (schedule_id, local_date): each window's digest is posted once however many
+    workers look. States: pending → posting → posted, or failed; a row left in 'posting'
+    by a dead worker is claimed again after the claim timeout and the chat is asked
+    (`key`, in the message's metadata) before it is posted again."""
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "local_date"),
+        Index("ix_digests_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    schedule_id: Mapped[int] = mapped_column(Id, ForeignKey("schedules.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    channel: Mapped[str] = mapped_column(String(64), doc="the report channel when staged")
+    state: Mapped[str] = mapped_column(
+        String(16), default="pending", doc="pending, posting, posted, failed"
+    )
+    text: Mapped[str | None] = mapped_column(Text, doc="the digest, composed once, then posted")
+    provider: Mapped[str | None] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    in_doubt: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(String(200), doc="no message text")
+    created_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]

@@ -3,10 +3,11 @@
 Served over real HTTP on 127.0.0.1 (tests.fakes.http_server.serving); the Agents SDK's
 ConnectorClient reaches it as it reaches smba.trafficmanager.net. It records replies and
 proactive sends (POST /v3/conversations/{id}/activities[/{id}]), 1:1 chats created
-(POST /v3/conversations), card updates (PUT …/activities/{id}) and serves a team's
-roster page by page (GET /v3/conversations/{id}/pagedmembers). `fail_next` makes the
-next calls of an operation answer 429 (with Retry-After), 412, 503…; `block` makes
-every send to a member's chat answer 403, as when they blocked the bot.
+(POST /v3/conversations), posts in a team channel (the same with channelData.channel:
+`channel_posts`), card updates (PUT …/activities/{id}) and serves a team's roster page
+by page (GET /v3/conversations/{id}/pagedmembers). `fail_next` makes the next calls of
+an operation answer 429 (with Retry-After), 412, 503…; `block` makes every send to a
+member's chat (or post in a channel) answer 403, as when they blocked the bot.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class FakeConnector:
     rosters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     page_size: int = 1
     blocked: set[str] = field(default_factory=set)
+    #: Proactive posts in team channels (POST /v3/conversations with channelData.channel).
+    channel_posts: list[Sent] = field(default_factory=list)
     _failures: dict[str, deque[int]] = field(default_factory=lambda: defaultdict(deque))
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -80,6 +83,9 @@ class FakeConnector:
             body = await request.json()
             if failed := self._failed("create", request):
                 return failed
+            channel = ((body.get("channelData") or {}).get("channel") or {}).get("id")
+            if channel is not None:
+                return self._post_in_channel(channel, body)
             self.created.append(body)
             chat = self.chat_of(body["members"][0]["id"])
             return JSONResponse({"id": chat, "serviceUrl": self.base_url}, status_code=201)
@@ -116,6 +122,15 @@ class FakeConnector:
             return JSONResponse(page)
 
         return app
+
+    def _post_in_channel(self, channel: str, body: dict[str, Any]) -> JSONResponse:
+        """A proactive post in a team channel: a new thread, its activity recorded."""
+        if channel in self.blocked:
+            return JSONResponse({"error": {"code": "BotNotInConversationRoster"}}, status_code=403)
+        activity_id = f"1:{next(self._ids)}"
+        thread = f"{channel};messageid={activity_id}"
+        self.channel_posts.append(Sent(channel, activity_id, dict(body.get("activity") or {})))
+        return JSONResponse({"id": thread, "activityId": activity_id}, status_code=201)
 
     async def _send(self, conversation_id: str, request: Request) -> JSONResponse:
         body = await request.json()
