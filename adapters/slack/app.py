@@ -66,6 +66,8 @@ CHOICE_ACTION = re.compile(r"^vizdots_choice_\d+$")
 BOT_SCOPES = (
     "chat:write", "im:write", "im:history", "users:read", "users:read.email", "commands",
     "channels:read", "groups:read",
+    # A digest's post is looked up in its channel after a crash (conversations.history).
+    "channels:history", "groups:history",
 )  # fmt: skip
 #: A payload whose shape a listener did not expect raises one of these: a 400, not a 500.
 SHAPE_ERRORS = (KeyError, TypeError, AttributeError, IndexError, ValueError)
@@ -235,10 +237,19 @@ def _listen_to_commands(app: AsyncApp, core: SlackCore) -> None:
             request = CommandRequest(
                 sender=_sender(body, context, user),
                 text=str(body.get("text") or ""),
-                channel_id=body.get("channel_id"),
+                channel_id=_channel_typed_in(body),
             )
             core.background.start(_reply(core, request, respond), what="command reply")
         await ack()  # the reply follows through response_url
+
+
+def _channel_typed_in(body: dict[str, Any]) -> str | None:
+    """The channel a command was typed in; None in a DM (never a report channel)."""
+    if body.get("channel_name") == "directmessage" or str(body.get("channel_id", "")).startswith(
+        "D"
+    ):
+        return None
+    return body.get("channel_id")
 
 
 async def _reply(core: SlackCore, request: CommandRequest, respond: Any) -> None:

@@ -94,10 +94,15 @@ class SlackRequests:
                  "text": text, "ts": ts}  # fmt: skip
         return await self.event(event, **options)
 
-    def command_form(self, user: str, text: str, *, trigger_id: str | None = None) -> str:
+    def command_form(
+        self, user: str, text: str, *, trigger_id: str | None = None,
+        channel: tuple[str, str] = ("C0GENERAL", "general"),
+    ) -> str:  # fmt: skip
+        """The form of a slash command typed in `channel` (id, name; a DM is named
+        "directmessage")."""
         form = {
             "token": "unused", "team_id": self.team_id, "team_domain": "test",
-            "channel_id": "C0GENERAL", "channel_name": "general", "user_id": user,
+            "channel_id": channel[0], "channel_name": channel[1], "user_id": user,
             "user_name": user.lower(), "command": "/vizdots", "text": text,
             "response_url": self.response_url,
             "trigger_id": trigger_id or f"{next(self._ids)}.{int(time.time())}.trigger",
@@ -105,9 +110,10 @@ class SlackRequests:
         return urlencode(form)
 
     async def command(
-        self, user: str, text: str, *, trigger_id: str | None = None, **options: Any
-    ) -> httpx.Response:
-        form = self.command_form(user, text, trigger_id=trigger_id)
+        self, user: str, text: str, *, trigger_id: str | None = None,
+        channel: tuple[str, str] = ("C0GENERAL", "general"), **options: Any,
+    ) -> httpx.Response:  # fmt: skip
+        form = self.command_form(user, text, trigger_id=trigger_id, channel=channel)
         return await self.post(form, "application/x-www-form-urlencoded", **options)
 
     def press_form(self, user: str, button: dict[str, Any], *, message_ts: str) -> str:
