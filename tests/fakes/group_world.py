@@ -24,6 +24,7 @@ class Group:
     org_id: int
     schedule_id: int
     agent_id: int
+    slug: str
     members: dict[str, int] = field(default_factory=dict)
 
     async def check_in(
@@ -67,6 +68,6 @@ async def build_group(
         ]  # fmt: skip
         db.add_all([schedule, *members])
         await db.flush()
-        group = Group(sessions, org.id, schedule.id, daily)
+        group = Group(sessions, org.id, schedule.id, daily, slug)
         group.members = {name: m.id for name, m in zip(NAMES, members, strict=False)}
     return group
