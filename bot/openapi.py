@@ -443,6 +443,12 @@ ROUTES: dict[tuple[str, str], RouteDoc] = {
         auth=DEV,
         responses={200: "The chat page (HTML)."},
     ),
+    ("GET", "/dev/dashboard"): RouteDoc(
+        summary="Local dev chat: the demo org's dashboard",
+        about="A fresh single-use dashboard link for the demo org's owner (audited), followed.",
+        auth=DEV,
+        responses={303: "On to the link's sign-in page.", 404: "No demo team yet."},
+    ),
     ("GET", "/dev/api/members"): RouteDoc(
         summary="Local dev chat: members",
         about="Active members with an email, by organisation and name.",
