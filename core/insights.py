@@ -116,6 +116,13 @@ class GroupInsights:
         return self.completed / self.due if self.due else None
 
     @property
+    def mood_average(self) -> float | None:
+        """The mean of every mood answer in the period."""
+        answers = sum(day.answers for day in self.daily_mood)
+        total = sum((day.average or 0.0) * day.answers for day in self.daily_mood)
+        return total / answers if answers else None
+
+    @property
     def hidden_note(self) -> str | None:
         """One line saying why per-person data is hidden, or None when it is shown."""
         if self.per_person_shown:

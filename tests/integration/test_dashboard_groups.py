@@ -147,3 +147,14 @@ async def test_another_orgs_people_never_show(world: World) -> None:
     page = await world.web.get("/dashboard")
     assert "Rival" not in page.text and "waiting on legal" not in page.text
     assert all(label.startswith(NAMES) and "Acme" in label for label in DOT.findall(page.text))
+
+
+async def test_a_mood_drop_week_over_week_is_an_alert_on_the_page(world: World) -> None:
+    group = await world.group(5)
+    for offset in range(14):
+        for who in NAMES[:5]:
+            mood = 2.0 if offset < 7 else 4.0
+            await group.check_in(who, UNTIL - timedelta(days=offset), mood=mood)
+    await world.sign_in(group)
+    page = await world.web.get("/dashboard")
+    assert "Mood drop:</strong> Mood fell from 4.0 to 2.0 week over week" in page.text

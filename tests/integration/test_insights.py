@@ -63,6 +63,7 @@ async def test_a_group_of_four_shows_aggregates_but_no_one(sessions: Sessions) -
         found.hidden_note == "Individual answers are hidden: this group has 4 people, fewer than 5."
     )
     assert found.daily_mood[-1].average == 4.0 and dict(found.mood_distribution)[4] == 1
+    assert found.mood_average == 4.0
 
 
 async def test_a_lowered_threshold_shows_a_group_of_four(sessions: Sessions) -> None:
