@@ -69,9 +69,10 @@ class DayMood:
 
 @dataclass(frozen=True, slots=True)
 class RepeatedBlocker:
+    """Only for groups at the threshold; a smaller group gets an alert naming no one."""
+
     text: str
-    #: None when the group is below the threshold (then the text is not given either).
-    member: str | None
+    member: str
     run_length: int
     last_date: date
 
