@@ -247,6 +247,7 @@ def serve(
     print(f"serving on {url_of(sock)}")
     if services.dev_chat:
         print(f"local chat: {url_of(sock)}/dev  (run `vizdots demo` for a demo team)")
+        print(f"dashboard:  {url_of(sock)}/dev/dashboard  (the demo team's, as its owner)")
     elif not any(services.settings.integrations()[chat] for chat in ("slack", "teams")):
         print("no chat configured and the local chat is off off-loopback (DEV_CHAT=true opens it)")
     serve_on(sock, create_app(services))

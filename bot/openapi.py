@@ -229,15 +229,26 @@ ROUTES: dict[tuple[str, str], RouteDoc] = {
     ),
     ("GET", "/dashboard"): RouteDoc(
         summary="Dots dashboard",
-        about="The org's per-agent daily aggregates of the last 30 days, and its CSV.",
+        about=(
+            "Per group (schedule) and agent over `since`..`until` (default: the last 30 days "
+            "in the viewer's zone; at most 92 days): one dot per member and day, participation, "
+            "mood trend with its 7-day average, repeated blockers, alerts, latest summaries. "
+            "Groups under the org's anonymity threshold show anonymous aggregates only."
+        ),
         auth=DASHBOARD_SESSION,
-        responses=DASHBOARD_PAGES,
+        responses={
+            **DASHBOARD_PAGES,
+            400: "Bad dates, or a period over 92 days: a page saying why.",
+        },
     ),
     ("GET", "/dashboard/dots.csv"): RouteDoc(
         summary="Dashboard CSV of dots",
-        about="The org's dots of the last 30 days, streamed as CSV (as the admin API's). Audited.",
+        about=(
+            "The period's daily averages per agent and dot (anonymous), as CSV; the same "
+            "`since`/`until` as the page. Audited."
+        ),
         auth=DASHBOARD_SESSION,
-        responses={200: "The CSV.", 401: DASHBOARD_PAGES[401]},
+        responses={200: "The CSV.", 400: "Bad dates.", 401: DASHBOARD_PAGES[401]},
     ),
     ("POST", "/dashboard/logout"): RouteDoc(
         summary="Sign out of the dashboard",
@@ -439,6 +450,12 @@ ROUTES: dict[tuple[str, str], RouteDoc] = {
         about="The team digests posted to schedules' report channels, newest first.",
         auth=DEV,
         responses={200: "The digests page (HTML)."},
+    ),
+    ("GET", "/dev/dashboard"): RouteDoc(
+        summary="Local dev chat: the demo org's dashboard",
+        about="A fresh single-use dashboard link for the demo org's owner (audited), followed.",
+        auth=DEV,
+        responses={303: "On to the link's sign-in page.", 404: "No demo team yet."},
     ),
     ("GET", "/dev/api/members"): RouteDoc(
         summary="Local dev chat: members",

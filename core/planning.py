@@ -262,7 +262,9 @@ def _not_away(until: Any, local_date: Any) -> ColumnElement[bool]:
     return or_(until.is_(None), until < local_date)
 
 
-def _participates() -> ColumnElement[bool]:
+def participates() -> ColumnElement[bool]:
+    """The member (Member) takes part in the schedule (Schedule): everyone, or listed
+    (a list or a channel's members, resolved into schedule_participants)."""
     listed = exists().where(
         ScheduleParticipant.schedule_id == Schedule.id,
         ScheduleParticipant.member_id == Member.id,
@@ -299,7 +301,7 @@ def _candidates(slots: Subquery, *, schedule_ids: Sequence[int]) -> Select[Any]:
         .select_from(Schedule)
         .join(Member, Member.org_id == Schedule.org_id)
         .join(slots, matches)
-        .where(Schedule.id.in_(schedule_ids), Member.active == true(), _participates())
+        .where(Schedule.id.in_(schedule_ids), Member.active == true(), participates())
         .where(_not_away(Member.vacation_until, slots.c.local_date))
         .where(_not_away(Member.paused_until, slots.c.local_date))
         .where(_not_planned(local_date=slots.c.local_date))

@@ -1,13 +1,16 @@
 """What check-ins produced over a period, per agent: counts, averages and recent answers.
 
 Backs the `report` command (as_text) and the CLI `vizdots report --json` (as_dict).
+Recent answers are per person: they are left out, with a line saying why, when the
+agent's group (its schedule's participants, or else the people who checked in with it
+in the period) is smaller than the org's anonymity threshold (core.insights).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,12 +18,12 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import SessionState
-from core.store.models import Agent, CheckinSession, Dot, Member, Schedule
+from core.insights import group_members
+from core.store.models import Agent, CheckinSession, Dot, Member, Organization, Schedule
+from core.trends import EMPTY_ANSWERS
 
 #: How many recent text answers a report shows per dot key.
 RECENT_TEXTS = 5
-#: Text answers that say nothing (a blocker of "none") and stay out of the report.
-_EMPTY_ANSWERS = ("", "-", "no", "none", "nope", "nothing", "n/a", "na")
 _REACHED = {SessionState.DELIVERED, SessionState.IN_PROGRESS, SessionState.COMPLETED}
 
 
@@ -51,6 +54,24 @@ class AgentReport:
     failed: int = 0
     numbers: tuple[NumberSummary, ...] = ()
     texts: tuple[TextAnswer, ...] = ()
+    #: People in the agent's group, and the org's anonymity threshold.
+    group_size: int = 0
+    threshold: int = 5
+
+    @property
+    def per_person_shown(self) -> bool:
+        return self.group_size >= self.threshold
+
+    @property
+    def hidden_note(self) -> str | None:
+        """Why recent answers are left out, when they are (and there were check-ins)."""
+        if self.per_person_shown or not self.completed:
+            return None
+        people = "person" if self.group_size == 1 else "people"
+        return (
+            f"Individual answers are hidden: this group has {self.group_size} {people}, "
+            f"fewer than {self.threshold}."
+        )
 
     @property
     def response_rate(self) -> float | None:
@@ -100,6 +121,8 @@ def _agent_lines(agent: AgentReport) -> list[str]:
     if rate is not None:
         lines.append(f"  response rate {rate:.0%}")
     lines += [f"  {n.key}: average {n.average:.1f} ({n.answers} answers)" for n in agent.numbers]
+    if agent.hidden_note is not None:
+        lines.append(f"  {agent.hidden_note}")
     for key, answers in agent.texts_by_key().items():
         lines.append(f"  {key}:")
         lines += [f"  - {a.member}, {a.local_date.isoformat()}: {_short(a.text)}" for a in answers]
@@ -118,6 +141,8 @@ def _agent_dict(agent: AgentReport) -> dict[str, Any]:
         **{k: getattr(agent, k) for k in ("planned", "delivered", "completed", "skipped")},
         **{k: getattr(agent, k) for k in ("expired", "failed")},
         "response_rate": agent.response_rate,
+        "group_size": agent.group_size,
+        "per_person_shown": agent.per_person_shown,
         "averages": {n.key: {"average": n.average, "answers": n.answers} for n in agent.numbers},
         "recent": {
             key: [
@@ -152,9 +177,15 @@ async def build_report(
     counts = await _state_counts(db, scope)
     numbers = await _number_summaries(db, scope)
     texts = await _recent_texts(db, scope)
+    sizes = await _group_sizes(db, scope)
+    threshold = (await db.get_one(Organization, org_id)).anonymity_threshold
     reports = [
         _agent_report(agent, counts[agent_id], numbers[agent_id], texts[agent_id])
         for agent_id, agent in agents.items()
+    ]
+    reports = [
+        _within_threshold(report, sizes.get(agent_id, 0), threshold)
+        for agent_id, report in zip(agents, reports, strict=True)
     ]
     return Report(since=since, until=until, agents=tuple(sorted(reports, key=lambda r: r.slug)))
 
@@ -177,6 +208,30 @@ def _agent_report(
         numbers=tuple(numbers),
         texts=tuple(texts),
     )
+
+
+def _within_threshold(report: AgentReport, size: int, threshold: int) -> AgentReport:
+    shown = size >= threshold
+    return replace(report, group_size=size, threshold=threshold,
+                   texts=report.texts if shown else ())  # fmt: skip
+
+
+async def _group_sizes(db: AsyncSession, scope: _Scope) -> dict[int, int]:
+    """People per agent: its schedule's group, or else who checked in with it."""
+    schedules = await db.execute(
+        select(Schedule.agent_id, Schedule.id)
+        .where(Schedule.org_id == scope.org_id, Schedule.agent_id.in_(scope.agent_ids))
+    )  # fmt: skip
+    sizes = {agent_id: len(await group_members(db, schedule_id=schedule_id))
+             for agent_id, schedule_id in schedules.all()}  # fmt: skip
+    people = await db.execute(
+        select(CheckinSession.agent_id, func.count(CheckinSession.member_id.distinct()))
+        .where(*scope.sessions())
+        .group_by(CheckinSession.agent_id)
+    )
+    for agent_id, n in people:
+        sizes.setdefault(agent_id, n)
+    return sizes
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +309,7 @@ async def _recent_texts(db: AsyncSession, scope: _Scope) -> defaultdict[int, lis
         .join(CheckinSession, CheckinSession.id == Dot.session_id)
         .join(Member, Member.id == Dot.member_id)
         .where(Dot.num_value.is_(None), Dot.text_value.is_not(None), *scope.sessions())
-        .where(func.lower(func.trim(Dot.text_value)).not_in(_EMPTY_ANSWERS))
+        .where(func.lower(func.trim(Dot.text_value)).not_in(EMPTY_ANSWERS))
         .subquery()
     )
     query = select(answers).where(answers.c.rank <= RECENT_TEXTS)

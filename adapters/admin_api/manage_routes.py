@@ -33,8 +33,12 @@ def manage_routes(router: APIRouter, auth: AdminAuth) -> None:
 
     @router.patch("/org", summary="Change organisation settings")
     async def update_org(scope: Admin, body: s.OrgUpdate) -> s.OrgOut:
-        """Safe fields only: `name`, `store_ai_text`. Billing fields follow Stripe. Audited."""
-        org = await people.update_org(scope, body.model_dump(exclude_unset=True, exclude_none=True))
+        """Safe fields only: `name`, `store_ai_text`, `anonymity_threshold`, `mood_drop_alert`.
+        Billing fields follow Stripe. Audited; a threshold below 5 needs
+        `lower_anonymity_threshold: true`."""
+        changes = body.model_dump(exclude_unset=True, exclude_none=True)
+        confirmed = bool(changes.pop("lower_anonymity_threshold", False))
+        org = await people.update_org(scope, changes, lower_anonymity_threshold=confirmed)
         return s.OrgOut.model_validate(org)
 
     @router.get("/tokens", summary="List admin API tokens")

@@ -39,6 +39,8 @@ class OrgOut(Out):
     billed_seats: int
     disabled_agents: list[str]
     store_ai_text: bool
+    anonymity_threshold: int
+    mood_drop_alert: float
 
 
 class OrgUpdate(BaseModel):
@@ -46,6 +48,18 @@ class OrgUpdate(BaseModel):
     name: Line | None = None
     store_ai_text: bool | None = Field(
         None, description="keep the text of model prompts in ai_logs"
+    )
+    anonymity_threshold: int | None = Field(
+        None, ge=1, le=1000,
+        description="groups smaller than this show no per-person data; below 5 needs "
+        "`lower_anonymity_threshold` (audited with the old and new value)",
+    )  # fmt: skip
+    mood_drop_alert: float | None = Field(
+        None, gt=0, le=4,
+        description="flag a group whose mood average drops this much week over week (audited)",
+    )  # fmt: skip
+    lower_anonymity_threshold: bool = Field(
+        False, description="confirms an anonymity threshold below 5"
     )
 
 

@@ -12,24 +12,43 @@ from core.domain import Role
 from core.store.models import Member, Organization
 
 #: Settings an admin may change through the API (billing fields follow Stripe only).
-SAFE_ORG_FIELDS = ("name", "store_ai_text")
+SAFE_ORG_FIELDS = ("name", "store_ai_text", "anonymity_threshold", "mood_drop_alert")
+#: Settings whose every change is audited with its old and new value.
+PRIVACY_FIELDS = ("anonymity_threshold", "mood_drop_alert")
+#: DESIGN.md's floor: per-person data of a smaller group is shown only by an explicit choice.
+DEFAULT_ANONYMITY_THRESHOLD = 5
 
 
 async def org_of(scope: OrgScope) -> Organization:
     return await scope.db.get_one(Organization, scope.org_id)
 
 
-async def update_org(scope: OrgScope, changes: dict[str, object]) -> Organization:
+async def update_org(
+    scope: OrgScope, changes: dict[str, object], *, lower_anonymity_threshold: bool = False
+) -> Organization:
+    """Change safe settings. An anonymity threshold below 5 needs
+    `lower_anonymity_threshold` (the admin's explicit confirmation)."""
     org = await org_of(scope)
     unsafe = set(changes) - set(SAFE_ORG_FIELDS)
     if unsafe:
         raise BadInput(f"only {', '.join(SAFE_ORG_FIELDS)} can be changed here")
+    _check_threshold(changes.get("anonymity_threshold"), confirmed=lower_anonymity_threshold)
     changed = {k: v for k, v in changes.items() if getattr(org, k) != v}
+    for key in sorted(set(changed) & set(PRIVACY_FIELDS)):
+        scope.record("org.setting", field=key, old=getattr(org, key), new=changed[key])
     for key, value in changed.items():
         setattr(org, key, value)
     if changed:
         scope.record("org.update", fields=sorted(changed))
     return org
+
+
+def _check_threshold(value: object, *, confirmed: bool) -> None:
+    if isinstance(value, int) and value < DEFAULT_ANONYMITY_THRESHOLD and not confirmed:
+        raise BadInput(
+            f"an anonymity threshold below {DEFAULT_ANONYMITY_THRESHOLD} shows answers of "
+            'people in small groups: send "lower_anonymity_threshold": true to confirm'
+        )
 
 
 async def list_members(scope: OrgScope, *, include_deleted: bool = False) -> Sequence[Member]:

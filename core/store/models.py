@@ -74,6 +74,18 @@ class Organization(Base):
     )
     disabled_agents: Mapped[list[Any]] = mapped_column(default=list)
     store_ai_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    anonymity_threshold: Mapped[int] = mapped_column(
+        Integer,
+        default=5,
+        server_default="5",
+        doc="groups smaller than this show no per-person data (below 5 only by an audited choice)",
+    )
+    mood_drop_alert: Mapped[float] = mapped_column(
+        Float,
+        default=1.0,
+        server_default="1.0",
+        doc="a group's mood average falling this much week over week is flagged",
+    )
     created_at: Mapped[datetime] = _created()
 
 

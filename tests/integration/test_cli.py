@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,16 +77,23 @@ def test_remind_nudges_at_the_slot_and_prints_counts(demo_db: str, email_outbox:
     assert len(list(email_outbox.glob("*.eml"))) == 2  # the check-in, then one reminder
 
 
+def demo_daily_report(db_url: str, **env: str) -> dict[str, Any]:
+    report = vizdots(db_url, "report", "--org", "demo", "--json", "--now", REPORT_AT, **env)
+    [daily] = json.loads(report.stdout)[0]["agents"]
+    return dict(daily)
+
+
 def test_a_check_in_answered_in_the_terminal_shows_in_the_report(demo_db: str) -> None:
+    before = demo_daily_report(demo_db)  # the demo team's history of the week
     chat = vizdots(demo_db, "chat", "--member", BEN, "--now", CHAT_AT, stdin=BEN_ANSWERS)
     assert chat.returncode == 0, chat.stderr
     assert "What's your main focus today?" in chat.stdout
     assert chat.stdout.strip().endswith("(check-in completed)")
-    report = vizdots(demo_db, "report", "--org", "demo", "--json", "--now", REPORT_AT)
-    [daily] = json.loads(report.stdout)[0]["agents"]
-    assert daily["completed"] == 1
-    assert daily["averages"]["mood"] == {"average": 4.0, "answers": 1}
-    assert daily["recent"]["focus"][0]["text"] == "PRs"
+    daily = demo_daily_report(demo_db)
+    assert daily["completed"] == before["completed"] + 1
+    assert daily["averages"]["mood"]["answers"] == before["averages"]["mood"]["answers"] + 1
+    assert daily["recent"]["focus"][0] == {"member": "Ben Berlin", "text": "PRs",
+                                           "date": "2026-11-25"}  # fmt: skip
 
 
 def test_chat_with_an_unknown_email_fails_clearly(demo_db: str) -> None:

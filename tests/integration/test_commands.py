@@ -13,6 +13,9 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.admin.audit import CLI
+from core.admin.people import update_org
+from core.admin.scope import OrgScope
 from core.commands.service import UNKNOWN_SENDER, run_command
 from core.domain import Provider
 from core.inbound import CommandRequest, Sender
@@ -411,7 +414,17 @@ async def test_email_off_opts_the_member_out(world: World) -> None:
 
 
 # --- report ----------------------------------------------------------------------------------
+async def lower_anonymity_threshold(world: World, people: int) -> None:
+    """The audited org setting (Acme has three people; answers show from five by default)."""
+    async with world.sessions.begin() as db:
+        scope = OrgScope(db=db, org_id=world.org_id, actor=CLI, clock=world.clock,
+                         sessions=world.sessions)  # fmt: skip
+        changes: dict[str, object] = {"anonymity_threshold": people}
+        await update_org(scope, changes, lower_anonymity_threshold=True)
+
+
 async def test_report_shows_counts_averages_and_recent_answers(world: World) -> None:
+    await lower_anonymity_threshold(world, 3)
     done = await add_session(world, BO, on=TODAY - timedelta(days=1), state="completed")
     await add_session(world, CY, state="expired")
     async with world.sessions.begin() as db:

@@ -5,8 +5,6 @@ is unauthenticated, is served only when no real chat is configured."""
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 
@@ -14,7 +12,14 @@ from bot.app import create_app
 from bot.bootstrap import build_services
 from bot.settings import load_settings
 from core.domain import Provider
-from tests.integration.test_cli import BEN, BEN_ANSWERS, CHAT_AT, DEMO_AT, REPORT_AT, vizdots
+from tests.integration.test_cli import (
+    BEN,
+    BEN_ANSWERS,
+    CHAT_AT,
+    DEMO_AT,
+    demo_daily_report,
+    vizdots,
+)
 
 TEAMS = {
     "none": {},
@@ -32,13 +37,13 @@ def test_the_demo_and_the_terminal_chat_with_teams_configured_or_not(
     demo = vizdots(db_url, "demo", "--now", DEMO_AT, **env)
     assert demo.returncode == 0, demo.stderr
     assert "6 check-ins delivered" in demo.stdout
+    before = demo_daily_report(db_url, **env)["completed"]  # the demo team's history
     chat = vizdots(db_url, "chat", "--member", BEN, "--now", CHAT_AT, stdin=BEN_ANSWERS, **env)
     assert chat.returncode == 0, chat.stderr
     assert "How are you feeling today" in chat.stdout and "(check-in completed)" in chat.stdout
     assert "ERROR" not in chat.stderr and "given up" not in chat.stderr, chat.stderr
-    report = vizdots(db_url, "report", "--org", "demo", "--json", "--now", REPORT_AT, **env)
-    [daily] = json.loads(report.stdout)[0]["agents"]
-    assert daily["completed"] == 1 and daily["recent"]["focus"][0]["text"] == "PRs"
+    daily = demo_daily_report(db_url, **env)
+    assert daily["completed"] == before + 1 and daily["recent"]["focus"][0]["text"] == "PRs"
 
 
 @pytest.mark.parametrize(("teams", "served"), [("none", True), ("emulator", False)])

@@ -1,4 +1,7 @@
-"""build_report: per agent counts, averages and recent answers over a period of local dates."""
+"""build_report: per agent counts, averages and recent answers over a period of local dates.
+
+Acme's daily check-in is scheduled for everyone: five people, the anonymity threshold,
+so their answers show; a group of four gets counts and averages only."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.report import Report, build_report
 from core.store.engine import make_sessionmaker
-from core.store.models import Agent, CheckinSession, Dot, Member, Organization
+from core.store.models import Agent, CheckinSession, Dot, Member, Organization, Schedule
 
 UNTIL = date(2026, 11, 25)
 SINCE = UNTIL - timedelta(days=6)
@@ -28,13 +31,16 @@ class Acme:
             statement = insert(model).values(**values).returning(model.id)
             return int((await db.execute(statement)).scalar_one())
 
-    async def setup(self) -> Acme:
+    async def setup(self, *, people: int = 5, scheduled: bool = True) -> Acme:
         self.ids["org"] = await self.insert(Organization, slug="acme", name="Acme")
-        for name in ("Ana", "Bo"):
+        for name in ("Ana", "Bo", "Cy", "Di", "Ed")[:people]:
             self.ids[name] = await self.insert(Member, org_id=self.ids["org"], display_name=name)
         async with self.sessions() as db:
             for agent in await db.scalars(select(Agent).where(Agent.org_id.is_(None))):
                 self.ids[agent.slug] = agent.id
+        if scheduled:
+            await self.insert(Schedule, org_id=self.ids["org"], agent_id=self.ids["daily"],
+                              weekdays=127, local_time=time(9))  # fmt: skip
         return self
 
     async def check_in(
@@ -115,5 +121,33 @@ async def test_as_dict_is_json_with_iso_dates(acme: Acme) -> None:
     }
 
 
-async def test_as_text_says_when_there_is_nothing_to_report(acme: Acme) -> None:
-    assert (await acme.report()).as_text() == "No check-ins from 2026-11-19 to 2026-11-25."
+async def test_as_text_says_when_there_is_nothing_to_report(engine: AsyncEngine) -> None:
+    unscheduled = await Acme(make_sessionmaker(engine)).setup(scheduled=False)
+    assert (await unscheduled.report()).as_text() == "No check-ins from 2026-11-19 to 2026-11-25."
+
+
+async def test_a_group_of_five_shows_its_recent_answers(acme: Acme) -> None:
+    await acme.check_in("Bo", blockers="waiting on review")
+    (daily,) = (await acme.report()).agents
+    assert (daily.group_size, daily.per_person_shown) == (5, True)
+    assert "- Bo, 2026-11-25: waiting on review" in (await acme.report()).as_text()
+
+
+async def test_a_group_of_four_shows_counts_and_averages_but_no_answers(
+    engine: AsyncEngine,
+) -> None:
+    four = await Acme(make_sessionmaker(engine)).setup(people=4)
+    await four.check_in("Bo", mood=4.0, blockers="waiting on review")
+    report = await four.report()
+    (daily,) = report.agents
+    assert daily.texts == () and daily.completed == 1
+    text = report.as_text()
+    assert "mood: average 4.0 (1 answers)" in text and "waiting on review" not in text
+    assert "Individual answers are hidden: this group has 4 people, fewer than 5." in text
+    assert report.as_dict()["agents"][0]["recent"] == {}
+
+
+async def test_an_agent_without_a_schedule_counts_the_people_who_checked_in(acme: Acme) -> None:
+    await acme.check_in("Ana", agent="retro", went_well="shipping")
+    (retro,) = (await acme.report("retro")).agents
+    assert (retro.group_size, retro.texts) == (1, ())
