@@ -1,39 +1,33 @@
 """A schedule's team digest: what its group's check-ins came to over a window.
 
-`digest_content` gathers the facts (participation from core.report; the mood
-distribution, repeated blockers and alerts from queries of its own), `summarised` adds a
+`digest_content` gathers the facts (core.insights: participation, the mood
+distribution, repeated blockers and alerts, as the dashboard shows them), `summarised` adds a
 model's summary (outside any transaction), `compose_digest` words them in core's markup.
 The posting (once per schedule and local date, crash-safe) is core.digest_posting's; the
 `report` command shows the same digest on demand.
 
-Privacy: per-person data (moods, blocker texts, alerts, the model's summary) is shown
-only for a group of at least ANONYMITY_THRESHOLD people, and no model is asked to
-summarise fewer than SUMMARY_MINIMUM people's answers.
+Privacy: per-person data (moods, blocker texts, the model's summary) is shown only for a
+group of at least the org's anonymity threshold (alerts name no one below it), and no
+model is asked to summarise fewer than SUMMARY_MINIMUM people's answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, distinct, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.domain import SessionState
+from core.admin.scope import NotFound
+from core.insights import CellState, group_insights
 from core.ports import AiCall, OutgoingMessage, Summariser
-from core.report import build_report
-from core.store.models import Agent, AiLog, CheckinSession, Dot, Organization, Schedule
+from core.store.models import AiLog, Organization
 
-#: A group smaller than this never has per-person data shown.
-ANONYMITY_THRESHOLD = 5
-#: No model summarises fewer distinct people's answers than this.
+#: No model summarises fewer distinct people's answers than this (whatever the org's
+#: anonymity threshold).
 SUMMARY_MINIMUM = 5
-#: A week-over-week fall of the mood average by this much is an alert.
-MOOD_DROP = 1.0
-MOOD_KEY = "mood"
-BLOCKER_KEYS = ("blockers", "blocker")
-_SAYS_NOTHING = ("", "-", "no", "none", "nope", "nothing", "n/a", "na")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +40,8 @@ class DigestFacts:
     planned: int = 0
     completed: int = 0
     group_size: int = 0
+    #: The org's anonymity threshold: a smaller group's per-person data is not shown.
+    threshold: int = 5
     answered: int = 0
     moods: Mapping[int, int] = field(default_factory=dict)
     blockers: tuple[tuple[str, int], ...] = ()
@@ -57,7 +53,7 @@ class DigestFacts:
 
     @property
     def per_person_shown(self) -> bool:
-        return self.group_size >= ANONYMITY_THRESHOLD
+        return self.group_size >= self.threshold
 
 
 def compose_digest(facts: DigestFacts, *, key: str | None = None) -> OutgoingMessage:
@@ -66,19 +62,18 @@ def compose_digest(facts: DigestFacts, *, key: str | None = None) -> OutgoingMes
     if facts.since != facts.until:
         period = f"{facts.since.isoformat()} to {period}"
     lines = [f"**{facts.title} digest, {period}**", _participation(facts)]
-    if not facts.per_person_shown:  # a small group's moods would tell who feels what
+    if facts.per_person_shown:
+        lines.append(_moods(facts.moods))
+        if facts.blockers:
+            lines += ["**Repeated blockers**"]
+            lines += [f"- {text} ({times} check-ins in a row)" for text, times in facts.blockers]
+    else:  # a small group's moods would tell who feels what
         lines.append(
-            f"Moods, blockers, alerts and summaries are shown for groups of "
-            f"{ANONYMITY_THRESHOLD} or more."
+            f"Moods, blockers and summaries are shown for groups of {facts.threshold} or more."
         )
-        return OutgoingMessage("\n".join(lines), key=key)
-    lines.append(_moods(facts.moods))
-    if facts.blockers:
-        lines += ["**Repeated blockers**"]
-        lines += [f"- {text} ({times} check-ins)" for text, times in facts.blockers]
-    if facts.alerts:
+    if facts.alerts:  # a small group's alerts name no one (core.insights)
         lines += ["**Alerts**", *(f"- {alert}" for alert in facts.alerts)]
-    if facts.summary:
+    if facts.summary and facts.per_person_shown:
         lines += ["**Summary**", facts.summary]
     return OutgoingMessage("\n".join(lines), key=key)
 
@@ -106,116 +101,34 @@ async def digest_content(
     schedule_id: int,
     since: date,
     until: date,
+    now: datetime,
 ) -> DigestFacts:
     """The facts of the schedule's digest for local dates `since` to `until` (both in),
-    without the model's summary (`summarised` adds it, outside any transaction).
-
-    One function for the lead to switch to core.insights.group_insights when merging."""
-    agent = await db.scalar(
-        select(Agent)
-        .join(Schedule, Schedule.agent_id == Agent.id)
-        .where(Schedule.id == schedule_id, Schedule.org_id == org_id)
-    )
-    if agent is None:
+    without the model's summary (`summarised` adds it, outside any transaction): the
+    group's insights (core.insights, the dashboard's figures and anonymity rule)."""
+    try:
+        group = await group_insights(
+            db, org_id=org_id, schedule_id=schedule_id, since=since, until=until, now=now
+        )
+    except NotFound:
         return DigestFacts(title="Check-in", since=since, until=until)
-    report = await build_report(db, org_id=org_id, agent_slug=agent.slug, since=since, until=until)
-    counts = report.agents[0] if report.agents else None
-    window = _window(org_id, schedule_id, since, until)
-    facts = DigestFacts(
-        title=agent.name,
+    answered = {row.member_id for row in group.members for cell in row.cells
+                if cell.state is CellState.COMPLETED}  # fmt: skip
+    enough = group.per_person_shown and len(answered) >= SUMMARY_MINIMUM
+    return DigestFacts(
+        title=group.agent_name,
         since=since,
         until=until,
-        planned=counts.planned if counts else 0,
-        completed=counts.completed if counts else 0,
-        group_size=await _people(db, window),
-        answered=await _people(db, (*window, _completed())),
-        moods=await _moods_of(db, window),
+        planned=group.due,
+        completed=group.completed,
+        group_size=group.group_size,
+        threshold=group.threshold,
+        answered=len(answered),
+        moods={score: n for score, n in group.mood_distribution if n},
+        blockers=tuple((f"{b.member}: {b.text}", b.run_length) for b in group.blockers),
+        alerts=tuple(alert.message for alert in group.alerts),
+        to_summarise=tuple(s.text for s in group.summaries) if enough else (),
     )
-    if not facts.per_person_shown:
-        return facts
-    alerts = await _mood_alerts(db, org_id, schedule_id, until)
-    blockers = await _repeated_blockers(db, window)
-    to_summarise = await _summaries(db, window) if facts.answered >= SUMMARY_MINIMUM else ()
-    return replace(facts, alerts=alerts, blockers=blockers, to_summarise=to_summarise)
-
-
-def _window(
-    org_id: int, schedule_id: int, since: date, until: date
-) -> tuple[ColumnElement[bool], ...]:
-    return (
-        CheckinSession.org_id == org_id,
-        CheckinSession.schedule_id == schedule_id,
-        CheckinSession.local_date.between(since, until),
-    )
-
-
-def _completed() -> ColumnElement[bool]:
-    return CheckinSession.state == SessionState.COMPLETED.value
-
-
-async def _people(db: AsyncSession, where: Sequence[ColumnElement[bool]]) -> int:
-    found = await db.scalar(select(func.count(distinct(CheckinSession.member_id))).where(*where))
-    return int(found or 0)
-
-
-async def _moods_of(db: AsyncSession, window: Sequence[ColumnElement[bool]]) -> dict[int, int]:
-    score = func.round(Dot.num_value)
-    rows = await db.execute(
-        select(score, func.count())
-        .join(CheckinSession, CheckinSession.id == Dot.session_id)
-        .where(Dot.key == MOOD_KEY, Dot.num_value.is_not(None), *window)
-        .group_by(score)
-    )
-    return {int(value): int(n) for value, n in rows}
-
-
-async def _repeated_blockers(
-    db: AsyncSession, window: Sequence[ColumnElement[bool]]
-) -> tuple[tuple[str, int], ...]:
-    """Blockers named in two check-ins or more (the same words, any case)."""
-    text = func.lower(func.trim(Dot.text_value))
-    rows = await db.execute(
-        select(text, func.count())
-        .join(CheckinSession, CheckinSession.id == Dot.session_id)
-        .where(Dot.key.in_(BLOCKER_KEYS), Dot.text_value.is_not(None), *window)
-        .where(text.not_in(_SAYS_NOTHING))
-        .group_by(text)
-        .having(func.count() >= 2)
-        .order_by(func.count().desc(), text)
-        .limit(5)
-    )
-    return tuple((str(words), int(n)) for words, n in rows)
-
-
-async def _mood_alerts(
-    db: AsyncSession, org_id: int, schedule_id: int, until: date
-) -> tuple[str, ...]:
-    """The mood average of the last 7 days against the 7 before: a fall of MOOD_DROP."""
-    week = timedelta(days=6)
-    latest = await _mood_average(db, _window(org_id, schedule_id, until - week, until))
-    earlier_end = until - timedelta(days=7)
-    earlier = await _mood_average(db, _window(org_id, schedule_id, earlier_end - week, earlier_end))
-    if latest is None or earlier is None or earlier - latest < MOOD_DROP:
-        return ()
-    return (f"The mood average fell from {earlier:.1f} to {latest:.1f} week over week.",)
-
-
-async def _mood_average(db: AsyncSession, window: Sequence[ColumnElement[bool]]) -> float | None:
-    found = await db.scalar(
-        select(func.avg(Dot.num_value))
-        .join(CheckinSession, CheckinSession.id == Dot.session_id)
-        .where(Dot.key == MOOD_KEY, *window)
-    )
-    return None if found is None else float(found)
-
-
-async def _summaries(db: AsyncSession, window: Sequence[ColumnElement[bool]]) -> tuple[str, ...]:
-    rows = await db.scalars(
-        select(CheckinSession.summary)
-        .where(*window, _completed(), CheckinSession.summary.is_not(None))
-        .order_by(CheckinSession.id)
-    )
-    return tuple(map(str, rows))
 
 
 async def summarised(

@@ -195,7 +195,7 @@ class Digests:
         async with self.sessions() as db:
             facts = await digest_content(
                 db, org_id=row.org_id, schedule_id=row.schedule_id, since=row.local_date,
-                until=row.local_date,
+                until=row.local_date, now=self.clock.now(),
             )  # fmt: skip
         facts, calls = await summarised(facts, self.summariser)
         text = compose_digest(facts).text

@@ -42,7 +42,8 @@ async def _digests(ctx: CommandContext, agent: str | None, since: date, until: d
     texts = []
     for schedule_id in await ctx.db.scalars(query):
         facts = await digest_content(
-            ctx.db, org_id=ctx.org.id, schedule_id=schedule_id, since=since, until=until
-        )
+            ctx.db, org_id=ctx.org.id, schedule_id=schedule_id, since=since, until=until,
+            now=ctx.clock.now(),
+        )  # fmt: skip
         texts.append(compose_digest(facts).text)
     return texts

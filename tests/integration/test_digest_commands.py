@@ -3,7 +3,7 @@ channel (an existing schedule's too), and `report` shows each group's digest on 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from core.inbound import CommandRequest, Sender
 from core.store.engine import make_sessionmaker
 from core.store.models import AuditEntry, Schedule
 from tests.fakes.clock import FakeClock
-from tests.fakes.digest_world import Team
+from tests.fakes.digest_world import DAY, Team
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 OWNER, MEMBER = "p0@acme.example", "p1@acme.example"
@@ -69,12 +69,14 @@ async def test_report_shows_the_groups_digest_for_the_period(
     team = await Team.create(sessions, size=5)
     for person, mood in enumerate([5.0, 4.0, 4.0, 3.0]):
         await team.checkin(person, mood=mood, blocker="CI is red")
+    for days_ago in (1, 2):
+        await team.checkin(0, on=DAY - timedelta(days=days_ago), mood=4.0, blocker="CI is red")
     await team.checkin(4, state="skipped")
     reply = await say(sessions, OWNER, "report daily", channel=None)
     assert "**Daily check-in digest, 2026-11-20 to 2026-11-26**" in reply
-    assert "Participation: 4 of 5 check-ins (80%)" in reply
-    assert "Mood: average 4.0 (5: 1, 4: 2, 3: 1)" in reply
-    assert "- ci is red (4 check-ins)" in reply
+    assert "Participation: 6 of 7 check-ins (86%)" in reply
+    assert "Mood: average 4.0 (5: 1, 4: 4, 3: 1)" in reply
+    assert "- Person 0: ci is red (3 check-ins in a row)" in reply
 
 
 async def test_report_shows_a_small_groups_participation_only(

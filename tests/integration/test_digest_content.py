@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.digest import DigestFacts, digest_content
+from core.digest import DigestFacts, compose_digest, digest_content
 from core.store.engine import make_sessionmaker
 from tests.fakes.digest_world import DAY, Team
 
@@ -20,21 +20,33 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def facts_of(team: Team) -> DigestFacts:
     async with team.sessions() as db:
         return await digest_content(
-            db, org_id=team.org_id, schedule_id=team.schedule_id, since=DAY, until=DAY
-        )
+            db, org_id=team.org_id, schedule_id=team.schedule_id, since=DAY, until=DAY,
+            now=datetime.combine(DAY + timedelta(days=1), time(12), tzinfo=UTC),
+        )  # fmt: skip
 
 
-async def test_a_blocker_named_in_two_check_ins_is_a_repeated_blocker(
+async def test_a_blocker_named_three_check_ins_in_a_row_is_a_repeated_blocker(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     team = await Team.create(sessions, size=5)
-    for person, blocker in enumerate(
-        ["Waiting on review", "waiting on review ", "none", "CI", None]
+    for days_ago, blocker in enumerate(
+        ["Waiting on review", "waiting on review ", "WAITING on review"]
     ):
-        await team.checkin(person, blocker=blocker)
+        await team.checkin(0, on=DAY - timedelta(days=days_ago), blocker=blocker)
+    for person in range(1, 5):
+        await team.checkin(person, blocker="CI")
     facts = await facts_of(team)
-    assert facts.blockers == (("waiting on review", 2),)
+    assert facts.blockers == (("Person 0: waiting on review", 3),)
     assert (facts.group_size, facts.answered, facts.moods) == (5, 5, {4: 5})
+
+
+async def test_a_blocker_named_twice_in_a_row_is_not_repeated(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    team = await Team.create(sessions, size=5)
+    for days_ago in range(2):
+        await team.checkin(0, on=DAY - timedelta(days=days_ago), blocker="Waiting on review")
+    assert (await facts_of(team)).blockers == ()
 
 
 async def test_a_mood_fall_of_a_point_week_over_week_is_an_alert(
@@ -45,18 +57,21 @@ async def test_a_mood_fall_of_a_point_week_over_week_is_an_alert(
         await team.checkin(person, mood=2.0)
         await team.checkin(person, on=DAY - timedelta(days=7), mood=4.0)
     (alert,) = (await facts_of(team)).alerts
-    assert alert == "The mood average fell from 4.0 to 2.0 week over week."
+    assert alert.startswith("Mood fell from 4.0 to 2.0 week over week")
 
 
-async def test_a_group_of_four_gets_no_blockers_nor_alerts(
+async def test_a_group_of_four_gets_no_names_moods_or_blocker_texts(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     team = await Team.create(sessions, size=4)
     for person in range(4):
-        await team.checkin(person, mood=2.0, blocker="CI is red")
-        await team.checkin(person, on=DAY - timedelta(days=7), mood=5.0)
+        for days_ago in range(3):
+            await team.checkin(person, on=DAY - timedelta(days=days_ago), blocker="CI is red")
     facts = await facts_of(team)
-    assert (facts.blockers, facts.alerts, facts.per_person_shown) == ((), (), False)
+    text = compose_digest(facts).text
+    assert (facts.blockers, facts.per_person_shown, facts.to_summarise) == ((), False, ())
+    assert "CI is red".casefold() not in text.casefold() and "Person" not in text
+    assert "Mood:" not in text and "A member has had the same blocker" in text
 
 
 async def test_another_orgs_check_ins_do_not_count(
@@ -68,4 +83,4 @@ async def test_another_orgs_check_ins_do_not_count(
     for person in range(3):
         await other.checkin(person)
     facts = await facts_of(team)
-    assert (facts.planned, facts.completed, facts.group_size) == (1, 1, 1)
+    assert (facts.planned, facts.completed, facts.group_size) == (1, 1, 2)

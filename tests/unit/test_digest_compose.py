@@ -26,7 +26,7 @@ def test_a_group_of_five_sees_blockers_alerts_and_the_summary() -> None:
         "Participation: 5 of 6 check-ins (83%)",
         "Mood: average 4.0 (5: 2, 4: 2, 2: 1)",
         "**Repeated blockers**",
-        "- waiting on review (3 check-ins)",
+        "- waiting on review (3 check-ins in a row)",
         "**Alerts**",
         "- The mood average fell from 4.2 to 3.0 week over week.",
         "**Summary**",
@@ -34,11 +34,13 @@ def test_a_group_of_five_sees_blockers_alerts_and_the_summary() -> None:
     ]
 
 
-def test_a_group_of_four_sees_only_its_participation() -> None:
+def test_a_group_of_four_sees_its_participation_and_alerts_only() -> None:
     assert compose_digest(facts(4)).text.splitlines() == [
         "**Daily check-in digest, 2026-11-24**",
         "Participation: 5 of 6 check-ins (83%)",
-        "Moods, blockers, alerts and summaries are shown for groups of 5 or more.",
+        "Moods, blockers and summaries are shown for groups of 5 or more.",
+        "**Alerts**",
+        "- The mood average fell from 4.2 to 3.0 week over week.",
     ]
 
 
