@@ -45,6 +45,7 @@ from adapters.llm.prompts import (
     turn_format,
 )
 from core.catalog import GLOBAL_AGENTS
+from core.continuity import plan_for
 from core.domain import Speaker
 from core.ports import BrainInput, BrainReply
 from core.scripted_brain import next_question
@@ -168,7 +169,8 @@ def _counter(encoding: Any) -> TokenCounter:
 
 
 async def run(make: Callable[[str], AnyBrain], says: Sequence[str], count: TokenCounter) -> Totals:
-    agent = next(a for a in GLOBAL_AGENTS if a.slug == "daily")
+    # a first check-in: nothing of an earlier one to follow up
+    agent = plan_for(next(a for a in GLOBAL_AGENTS if a.slug == "daily"), None)
     with FakeOpenAIServer(count_tokens=count) as server:
         brain = make(server.base_url)
         checkin = Checkin(brain=brain, agent=agent)
