@@ -17,8 +17,8 @@ from core.store.models import Member, Organization
 
 #: Why a session on a public holiday is skipped (planning and delivery say the same).
 PUBLIC_HOLIDAY = "public holiday"
-#: The `holidays` argument that turns public holidays off for a member.
-OFF = "off"
+NOT_A_COUNTRY = "'{typed}' is not a country code like DE, FR or US"
+NOT_A_REGION = "'{typed}' is not a region of {country} (e.g. {examples})"
 
 
 class UnknownRegion(ValueError):
@@ -30,13 +30,15 @@ def parse_region(text: str) -> str:
     country, _, subdivision = text.strip().upper().partition("-")
     supported = holidays.list_supported_countries()
     if country not in supported:
-        raise UnknownRegion(f"'{text.strip()}' is not a country code like DE, FR or US")
+        raise UnknownRegion(NOT_A_COUNTRY.format(typed=text.strip()))
     if not subdivision:
         return country
     codes = {code.upper(): code for code in supported[country]}
     if subdivision not in codes:
         examples = ", ".join(f"{country}-{code}" for code in sorted(codes.values())[:4])
-        raise UnknownRegion(f"'{text.strip()}' is not a region of {country} (e.g. {examples})")
+        raise UnknownRegion(
+            NOT_A_REGION.format(typed=text.strip(), country=country, examples=examples)
+        )
     return f"{country}-{codes[subdivision]}"
 
 
