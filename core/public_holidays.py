@@ -28,12 +28,13 @@ class UnknownRegion(ValueError):
 def parse_region(text: str) -> str:
     """`text` as a canonical region ("de-by" → "DE-BY"); UnknownRegion when unknown."""
     country, _, subdivision = text.strip().upper().partition("-")
-    supported = holidays.list_supported_countries()
-    if country not in supported:
-        raise UnknownRegion(NOT_A_COUNTRY.format(typed=text.strip()))
+    try:  # only that country's calendar is loaded, not every country's
+        subdivisions = holidays.country_holidays(country).subdivisions
+    except NotImplementedError:
+        raise UnknownRegion(NOT_A_COUNTRY.format(typed=text.strip())) from None
     if not subdivision:
         return country
-    codes = {code.upper(): code for code in supported[country]}
+    codes = {code.upper(): code for code in subdivisions}
     if subdivision not in codes:
         examples = ", ".join(f"{country}-{code}" for code in sorted(codes.values())[:4])
         raise UnknownRegion(
