@@ -1,4 +1,9 @@
-"""The global agents every organisation starts with."""
+"""The global agents every organisation starts with.
+
+The last questions of the daily check-in and the weekly pulse follow up the member's
+previous check-in; they are asked first, and only when there is something to follow up
+(core/continuity.py).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,13 @@ _MOOD = Question(
     text="How are you feeling today, from 1 (rough) to 5 (great)?",
     kind=QuestionKind.SCALE,
 )
+_BLOCKER_STATUS = Question(
+    key="blocker_status",
+    text="Is it still blocking you, or resolved?",
+    kind=QuestionKind.CHOICE,
+    choices=("still blocked", "resolved"),
+)
+_FOCUS_REVIEW = Question(key="focus_review", text="How did it go?")
 
 GLOBAL_AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec(
@@ -20,9 +32,18 @@ GLOBAL_AGENTS: tuple[AgentSpec, ...] = (
             _MOOD,
             Question(key="focus", text="What's your main focus today?"),
             Question(key="blockers", text="Anything blocking you? (say 'none' if not)"),
+            _BLOCKER_STATUS,
+            _FOCUS_REVIEW,
         ),
         max_follow_ups=2,
-        dot_keys=("mood", "focus", "blockers"),
+        dot_keys=(
+            "mood",
+            "focus",
+            "blockers",
+            "blocker_status",
+            "blocker_checkins",
+            "focus_review",
+        ),
     ),
     AgentSpec(
         slug="pulse",
@@ -42,9 +63,10 @@ GLOBAL_AGENTS: tuple[AgentSpec, ...] = (
             ),
             Question(key="wins", text="What was a win this week, big or small?"),
             Question(key="blockers", text="What slowed you down? (say 'none' if nothing)"),
+            _BLOCKER_STATUS,
         ),
         max_follow_ups=2,
-        dot_keys=("mood", "workload", "wins", "blockers"),
+        dot_keys=("mood", "workload", "wins", "blockers", "blocker_status", "blocker_checkins"),
     ),
     AgentSpec(
         slug="retro",

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.answers import is_skip, read_answer, reask, with_answer
 from core.channels import ChannelSet
+from core.continuity import carry_blocker, engine_dots
 from core.conversation_store import (
     Conversation,
     load_conversation,
@@ -366,7 +367,7 @@ class Conversations:
             value = read_answer(question, choice.value if choice else incoming.text)
             if value is None:
                 return Outcome(state=state, text=reask(question))
-            state = with_answer(state, question, value)
+            state = carry_blocker(with_answer(state, question, value))
         reply = await self.brain.respond(convo.brain_input(state))
         done = SessionState.COMPLETED if reply.done else SessionState.IN_PROGRESS
         return Outcome(state=reply.state, reply=reply, text=reply.text, new_state=done)
@@ -404,7 +405,8 @@ class Conversations:
                 if outcome.reply is not None:
                     record_calls(db, convo, outcome.reply.calls)
                     if outcome.reply.done:
-                        record_dots(db, convo, outcome.reply.dots)
+                        dots = {**outcome.reply.dots, **engine_dots(outcome.state)}
+                        record_dots(db, convo, dots)
                 message = self._agent_turn(session.id, outcome, turn_id)
                 db.add(message)
                 await db.flush()

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.continuity import recall_in
 from core.domain import AgentSpec, Question, QuestionKind, Speaker
 from core.ports import (
     AiCall,
@@ -41,6 +42,7 @@ class Conversation:
             state=state,
             org_id=self.org.id,
             session_id=self.session.id,
+            recall=recall_in(state),
         )
 
     @property
@@ -93,8 +95,10 @@ async def replace_dot(db: AsyncSession, convo: Conversation, key: str, value: fl
 
 
 def valid_dots(agent: AgentSpec, dots: Mapping[str, float | str]) -> dict[str, float | str]:
-    """Only the agent's dot keys; scale values as numbers 1–5, the rest as short text."""
+    """Only the agent's dot keys; scale values as numbers 1–5, the rest as short text
+    (a number for a key no question asks, such as a count the engine works out)."""
     scales = {q.key for q in agent.questions if q.kind is QuestionKind.SCALE}
+    asked = {q.key for q in agent.questions}
     kept: dict[str, float | str] = {}
     for key, value in dots.items():
         if key not in agent.dot_keys:
@@ -102,6 +106,8 @@ def valid_dots(agent: AgentSpec, dots: Mapping[str, float | str]) -> dict[str, f
         if key in scales:
             if isinstance(value, int | float) and 1 <= value <= 5:
                 kept[key] = float(value)
+        elif key not in asked and isinstance(value, float):
+            kept[key] = value
         elif str(value).strip():
             kept[key] = str(value).strip()[:500]
     return kept

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.channels import ChannelSet
+from core.continuity import recall_for, with_recall
 from core.conversation_store import Conversation, load_conversation, record_calls
 from core.domain import Provider, SessionState, Speaker
 from core.eligibility import unwanted
@@ -169,11 +170,12 @@ class Delivery:
             convo = await load_conversation(db, session_id)
             if reason := await unwanted(db, convo, self.clock.now()):
                 raise NotToday(reason)
+            recall = await recall_for(db, convo.session, convo.member)
         address = address_of(convo.member)
         channel = await self.channels.chat_for(address)
         if channel is not None and (reason := await channel.away(address)):
             raise AwayToday(f"away: {reason}")
-        reply = await self.brain.opening(convo.brain_input({}))
+        reply = await self.brain.opening(convo.brain_input(with_recall({}, recall)))
         message = agent_message(session_id, reply.text, reply.question)
         provider = channel.provider if channel else Provider.EMAIL
         if not await self._record_opening(convo, reply, message, provider):

@@ -1,9 +1,9 @@
 """Is a planned check-in still wanted when it comes due?
 
 Planning looks 36 hours ahead; by delivery time a schedule may be paused, an agent
-disabled, a member gone on vacation or the trial over. The rules are planning's own
-(core/planning.py; the plan's: core/plan_policy.py), asked again of one session just
-before it is sent.
+disabled, a member gone on vacation (or moved to a region whose public holiday it is)
+or the trial over. The rules are planning's own (core/planning.py; the plan's:
+core/plan_policy.py), asked again of one session just before it is sent.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.conversation_store import Conversation
 from core.plan_policy import delivers
+from core.public_holidays import PUBLIC_HOLIDAY, effective_region, holiday_name
 from core.store.models import Member, Organization, Schedule
 
 
@@ -52,6 +53,8 @@ def not_wanted(
         return "on vacation"
     if member.paused_until is not None and member.paused_until >= local_date:
         return "paused"
+    if holiday_name(effective_region(org, member), local_date) is not None:
+        return PUBLIC_HOLIDAY
     if agent_slug in (org.disabled_agents or []):
         return "agent disabled"
     if not schedule_active:

@@ -2,8 +2,9 @@
 
 Channel-agnostic: adapters render a MemberHome in their own way. The next check-in
 is the earliest of a session already planned and one the member's schedules will
-plan (planning only looks a day or so ahead), skipping vacation, pauses and dates
-already decided (a skipped or finished session is not planned again).
+plan (planning only looks a day or so ahead), skipping vacation, pauses, the member's
+public holidays and dates already decided (a skipped or finished session is not
+planned again).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.domain import ParticipantsKind, SessionState
 from core.members import zone_or_default
 from core.plan_policy import delivers
+from core.public_holidays import effective_region, holiday_name
 from core.schedule_time import Slot, candidate_slots
 from core.store.models import (
     Agent,
@@ -117,31 +119,36 @@ async def _upcoming(db: AsyncSession, member: Member, now: datetime) -> tuple[da
     """The first slot of the member's schedules after `now` that no session covers yet (a
     schedule's own session, or one the member started on demand with its agent that day)."""
     zone = zone_or_default(member.timezone)
+    region = effective_region(await db.get_one(Organization, member.org_id), member)
     decided = await _decided_dates(db, member.id, since=now.date() - timedelta(days=2))
     slots = [
         (slot.due_at, agent)
         for schedule, agent in await _schedules(db, member)
-        for slot in _open_slots(schedule, member, zone, now)
+        for slot in _open_slots(schedule, member, zone, now, region)
         if not decided
         & {(schedule.id, None, slot.local_date), (None, schedule.agent_id, slot.local_date)}
     ]
     return min(slots, default=None)
 
 
-def _open_slots(schedule: Schedule, member: Member, zone: ZoneInfo, now: datetime) -> list[Slot]:
+def _open_slots(
+    schedule: Schedule, member: Member, zone: ZoneInfo, now: datetime, region: str | None
+) -> list[Slot]:
     at = member.preferred_time or schedule.local_time
     slots = candidate_slots(
         weekdays=schedule.weekdays, at=at, zone=zone, now=now, horizon=LOOK_AHEAD, grace=_NO_GRACE
     )
-    return [slot for slot in slots if slot.due_at > now and _free(member, slot.local_date)]
+    return [slot for slot in slots if slot.due_at > now and _free(member, region, slot.local_date)]
 
 
-def _free(member: Member, local_date: date) -> bool:
-    """Not on vacation nor paused that day (both cover their last day)."""
-    return all(
-        until is None or until < local_date
+def _free(member: Member, region: str | None, local_date: date) -> bool:
+    """Not on vacation nor paused that day (both cover their last day), nor a public
+    holiday of the member's region."""
+    away = any(
+        until is not None and until >= local_date
         for until in (member.vacation_until, member.paused_until)
     )
+    return not away and holiday_name(region, local_date) is None
 
 
 async def _schedules(db: AsyncSession, member: Member) -> list[tuple[Schedule, str]]:

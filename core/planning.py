@@ -9,6 +9,11 @@ Idempotent: rows that already exist are skipped by NOT EXISTS (so a rerun insert
 locks and sorts nothing), and ON CONFLICT (schedule_id, member_id, local_date) DO
 NOTHING settles the race with a concurrent planner. Rows go in key order, so two
 planners on PostgreSQL wait for each other instead of deadlocking.
+
+Public holidays: Python lists the holidays of each distinct region (the orgs' and the
+members' own) among the dates being planned, and the same statement binds them as a
+second small table; a member's session on a public holiday of theirs is inserted
+already skipped, with the reason "public holiday", so the day is decided once and seen.
 """
 
 from __future__ import annotations
@@ -33,10 +38,13 @@ from sqlalchemy import (
     Time,
     and_,
     bindparam,
+    case,
     column,
     exists,
+    false,
     func,
     literal,
+    null,
     or_,
     select,
     text,
@@ -47,6 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.domain import ParticipantsKind, SessionState
 from core.plan_policy import delivering
+from core.public_holidays import PUBLIC_HOLIDAY, holiday_dates
 from core.schedule_time import candidate_slots
 from core.store.models import (
     Agent,
@@ -69,8 +78,13 @@ UNIQUE_KEY = ("schedule_id", "member_id", "local_date")
 #: SQLAlchemy reports an INSERT … SELECT's rowcount only when asked to keep it.
 _COUNT_ROWS = {"preserve_rowcount": True}
 
+#: Holidays ride along with each slot batch: a few days × the regions in use, two
+#: parameters each, well within what SLOT_BATCH leaves of SQLite's limit.
+
 #: (timezone, local time, weekdays, local date, due at, expires at)
 SlotRow = tuple[str, time, int, date, datetime, datetime]
+#: (region, local date): a public holiday among the dates being planned
+HolidayRow = tuple[str, date]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +136,10 @@ async def _plan_batch(
 ) -> int:
     async with sessions() as db:
         combos = await _combos(db, schedules=schedules)
+        regions = await _regions(db, org_ids={schedule.org_id for schedule in schedules})
     rows = _slot_rows(combos, now=now, horizon=horizon, grace=grace)
+    days = {row[3] for row in rows}
+    holidays = [(region, day) for region in regions for day in holiday_dates(region, days)]
     schedule_ids = [schedule.id for schedule in schedules]
     created = 0
     for chunk in _batches(rows, SLOT_BATCH):
@@ -130,7 +147,7 @@ async def _plan_batch(
         # read snapshot to upgrade), on PostgreSQL it holds key locks only briefly.
         async with sessions.begin() as db:
             dialect = (await db.connection()).dialect.name
-            statement = _insert(dialect, schedule_ids=schedule_ids, rows=chunk)
+            statement = _insert(dialect, schedule_ids=schedule_ids, rows=chunk, holidays=holidays)
             result = await db.execute(statement, execution_options=_COUNT_ROWS)
             created += int(result.rowcount)  # type: ignore[attr-defined]
     return created
@@ -178,6 +195,18 @@ async def _combos(db: AsyncSession, *, schedules: Sequence[_Schedule]) -> set[_C
     }
 
 
+async def _regions(db: AsyncSession, *, org_ids: set[int]) -> set[str]:
+    """The distinct public-holiday regions of these orgs and of their members' own."""
+    own = select(Member.holiday_region).where(
+        Member.org_id.in_(org_ids), Member.active == true(), Member.holiday_region.is_not(None)
+    )
+    orgs = select(Organization.holiday_region).where(
+        Organization.id.in_(org_ids), Organization.holiday_region.is_not(None)
+    )
+    found = await db.scalars(own.union(orgs))
+    return {region for region in found if region}
+
+
 def _slot_rows(
     combos: Iterable[_Combo], *, now: datetime, horizon: timedelta, grace: timedelta
 ) -> list[SlotRow]:
@@ -214,30 +243,49 @@ _SLOT_COLUMNS: tuple[ColumnClause[Any], ...] = (
     column("expires_at", UTCDateTime()),
 )
 _PG_TYPES = ("text", "time", "integer", "date", "timestamptz", "timestamptz")
+_HOLIDAY_COLUMNS: tuple[ColumnClause[Any], ...] = (
+    column("region", String),
+    column("local_date", Date),
+)
+_HOLIDAY_PG_TYPES = ("text", "date")
 
 
-def _slots_subquery(dialect: str, rows: Sequence[SlotRow]) -> Subquery:
-    """The computed slots as a subquery of typed parameters (UTCDateTime binds per dialect)."""
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """How a list of rows computed in Python is bound as a subquery."""
+
+    name: str
+    columns: tuple[ColumnClause[Any], ...]
+    pg_types: tuple[str, ...]
+
+
+_SLOTS = _Table("slots", _SLOT_COLUMNS, _PG_TYPES)
+_HOLIDAYS = _Table("holidays", _HOLIDAY_COLUMNS, _HOLIDAY_PG_TYPES)
+
+
+def _rows_subquery(dialect: str, table: _Table, rows: Sequence[tuple[Any, ...]]) -> Subquery:
+    """Computed rows as a subquery of typed parameters (UTCDateTime binds per dialect)."""
     if dialect == "postgresql":
-        return _unnest_arrays(rows)
-    return _values_list(rows)
+        return _unnest_arrays(table, rows)
+    return _values_list(table, rows)
 
 
-def _unnest_arrays(rows: Sequence[SlotRow]) -> Subquery:
+def _unnest_arrays(table: _Table, rows: Sequence[tuple[Any, ...]]) -> Subquery:
     """PostgreSQL: one array parameter a column, a constant statement whatever the size."""
-    names = [col.name for col in _SLOT_COLUMNS]
+    names = [col.name for col in table.columns]
     arrays = [
-        bindparam(f"slot_{col.name}", list(values), type_=postgresql.ARRAY(col.type))
-        for col, values in zip(_SLOT_COLUMNS, zip(*rows, strict=True), strict=True)
+        bindparam(f"{table.name}_{col.name}", list(values), type_=postgresql.ARRAY(col.type))
+        for col, values in zip(table.columns, zip(*rows, strict=True), strict=True)
     ]
     casts = ", ".join(
-        f"CAST(:slot_{name} AS {kind}[])" for name, kind in zip(names, _PG_TYPES, strict=True)
+        f"CAST(:{table.name}_{name} AS {kind}[])"
+        for name, kind in zip(names, table.pg_types, strict=True)
     )
     sql = f"SELECT * FROM unnest({casts}) AS computed({', '.join(names)})"
-    return text(sql).bindparams(*arrays).columns(*_SLOT_COLUMNS).subquery("slots")
+    return text(sql).bindparams(*arrays).columns(*table.columns).subquery(table.name)
 
 
-def _values_list(rows: Sequence[SlotRow]) -> Subquery:
+def _values_list(table: _Table, rows: Sequence[tuple[Any, ...]]) -> Subquery:
     """SQLite: `SELECT column1 AS … FROM (VALUES …)`.
 
     SQLAlchemy's values() needs a column alias list (not SQLite) or a CTE, which it
@@ -246,15 +294,15 @@ def _values_list(rows: Sequence[SlotRow]) -> Subquery:
     params: list[BindParameter[Any]] = []
     tuples: list[str] = []
     for i, row in enumerate(rows):
-        names = [f"s{i}_{j}" for j in range(len(_SLOT_COLUMNS))]
+        names = [f"{table.name}{i}_{j}" for j in range(len(table.columns))]
         tuples.append("(" + ", ".join(f":{name}" for name in names) + ")")
         params += [
             bindparam(name, value, type_=col.type)
-            for name, value, col in zip(names, row, _SLOT_COLUMNS, strict=True)
+            for name, value, col in zip(names, row, table.columns, strict=True)
         ]
-    picks = ", ".join(f"column{j + 1} AS {col.name}" for j, col in enumerate(_SLOT_COLUMNS))
+    picks = ", ".join(f"column{j + 1} AS {col.name}" for j, col in enumerate(table.columns))
     sql = f"SELECT {picks} FROM (VALUES {', '.join(tuples)}) AS computed"
-    return text(sql).bindparams(*params).columns(*_SLOT_COLUMNS).subquery("slots")
+    return text(sql).bindparams(*params).columns(*table.columns).subquery(table.name)
 
 
 def _not_away(until: Any, local_date: Any) -> ColumnElement[bool]:
@@ -283,22 +331,41 @@ def _not_planned(*, local_date: Any) -> ColumnElement[bool]:
     )
 
 
+def _on_holiday(holidays: Subquery | None, local_date: Any) -> ColumnElement[bool]:
+    """The slot's date is a public holiday in the member's region (theirs, else the org's)."""
+    if holidays is None:
+        return false()
+    region = case(
+        (Member.holidays_off == true(), null()),
+        else_=func.coalesce(Member.holiday_region, Organization.holiday_region),
+    )
+    return exists().where(holidays.c.region == region, holidays.c.local_date == local_date)
+
+
 _INSERTED = ["org_id", "schedule_id", "member_id", "agent_id"]
-_INSERTED += ["local_date", "due_at", "expires_at", "state"]
+_INSERTED += ["local_date", "due_at", "expires_at", "state", "outcome_note"]
 
 
-def _candidates(slots: Subquery, *, schedule_ids: Sequence[int]) -> Select[Any]:
-    """One row per eligible (schedule, member, slot) not planned yet, in key order."""
+def _candidates(
+    slots: Subquery, holidays: Subquery | None, *, schedule_ids: Sequence[int]
+) -> Select[Any]:
+    """One row per eligible (schedule, member, slot) not planned yet, in key order; a
+    public holiday of the member's comes already skipped."""
     matches = and_(
         slots.c.timezone == Member.timezone,
         slots.c.weekdays == Schedule.weekdays,
         slots.c.local_time == _effective_time(),
     )
+    holiday = _on_holiday(holidays, slots.c.local_date)
     return (
         select(Schedule.org_id, Schedule.id, Member.id, Schedule.agent_id)
         .add_columns(slots.c.local_date, slots.c.due_at, slots.c.expires_at)
-        .add_columns(literal(SessionState.SCHEDULED.value))
+        .add_columns(
+            case((holiday, SessionState.SKIPPED.value), else_=SessionState.SCHEDULED.value),
+            case((holiday, literal(PUBLIC_HOLIDAY)), else_=null()),
+        )
         .select_from(Schedule)
+        .join(Organization, Organization.id == Schedule.org_id)
         .join(Member, Member.org_id == Schedule.org_id)
         .join(slots, matches)
         .where(Schedule.id.in_(schedule_ids), Member.active == true(), participates())
@@ -309,8 +376,16 @@ def _candidates(slots: Subquery, *, schedule_ids: Sequence[int]) -> Select[Any]:
     )
 
 
-def _insert(dialect: str, *, schedule_ids: Sequence[int], rows: Sequence[SlotRow]) -> Insert:
-    query = _candidates(_slots_subquery(dialect, rows), schedule_ids=schedule_ids)
+def _insert(
+    dialect: str,
+    *,
+    schedule_ids: Sequence[int],
+    rows: Sequence[SlotRow],
+    holidays: Sequence[HolidayRow],
+) -> Insert:
+    slots = _rows_subquery(dialect, _SLOTS, rows)
+    days = _rows_subquery(dialect, _HOLIDAYS, holidays) if holidays else None
+    query = _candidates(slots, days, schedule_ids=schedule_ids)
     if dialect == "postgresql":
         on_pg = postgresql.insert(CheckinSession).from_select(_INSERTED, query)
         return on_pg.on_conflict_do_nothing(index_elements=UNIQUE_KEY)

@@ -285,6 +285,17 @@ class AiCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Recall:
+    """What this check-in follows up from the member's previous completed one of the same
+    agent (their own words only): a blocker still open then, with how many check-ins it
+    has lasted so far, or else the focus they planned. Rules: core/continuity.py."""
+
+    blocker: str | None = None
+    blocker_checkins: int = 0
+    focus: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BrainInput:
     """Everything a brain may use to produce the next agent turn.
 
@@ -294,7 +305,9 @@ class BrainInput:
       pending: question key being asked, or None
       follow_ups: follow-up questions asked so far
       summary: a running summary of the conversation (LLM brains)
+      recall: what is followed up from the previous check-in (set at the opening)
     `answers` already holds the engine's reading of a scale or choice answer.
+    `recall` is the state's recall as a value (None: nothing to follow up).
     """
 
     agent: AgentSpec
@@ -303,6 +316,7 @@ class BrainInput:
     state: Mapping[str, Any]
     org_id: int
     session_id: int
+    recall: Recall | None = None
 
 
 @dataclass(frozen=True, slots=True)

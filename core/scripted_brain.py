@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from core.continuity import for_session, recall_line
 from core.domain import AgentSpec, Question, QuestionKind
 from core.ports import AiCall, Brain, BrainInput, BrainReply, BrainUnavailable
 
@@ -49,12 +50,17 @@ class ScriptedBrain:
     name = "scripted"
 
     async def opening(self, given: BrainInput) -> BrainReply:
+        """Greeting and first question; a follow-up of the previous check-in opens with it."""
+        given = for_session(given)
         first = given.agent.questions[0]
         greeting = f"Hi {given.member_name}! Time for your {given.agent.name.lower()}."
+        if given.recall is not None:
+            greeting += f"\n{recall_line(given.recall)}"
         state = {**given.state, "answers": {}, "pending": first.key, "follow_ups": 0}
         return BrainReply(text=f"{greeting}\n{first.text}", state=state, question=first)
 
     async def respond(self, given: BrainInput) -> BrainReply:
+        given = for_session(given)
         answers = dict(given.state.get("answers", {}))
         question = next_question(given.agent, answers)
         if question is not None:

@@ -8,8 +8,10 @@ model is asked only what code cannot know:
   * an acknowledgement (one plain sentence) when the next step is already fixed, e.g. a
     scale answer with words: code then asks the plan question verbatim;
   * an extraction of the text dots and a summary, once, at the end.
-No call at all for the opening, a bare value ("4", a button) when no follow-up is possible,
-or the end after the last follow-up. What is sent and accepted lives in prompts.py.
+  * an opening (one plain text) only when the previous check-in is followed up: the model
+    words the recall of a compact summary of it (prompts.recall_summary).
+No call at all for any other opening, a bare value ("4", a button) when no follow-up is
+possible, or the end after the last follow-up. What is sent and accepted lives in prompts.py.
 State keeps to the shared keys (answers, pending, follow_ups, summary) so the scripted
 brain can carry on after BrainUnavailable.
 """
@@ -29,12 +31,14 @@ from pydantic import BaseModel
 
 from adapters.llm import prompts
 from adapters.llm.prompts import Messages
+from core.continuity import for_session, recall_line
 from core.domain import AgentSpec, Question, QuestionKind, Speaker
 from core.ports import AiCall, BrainInput, BrainReply, BrainUnavailable
 from core.scripted_brain import next_question, summarise
 
 TURN_TOKENS = 150  # a JSON reply of 1-2 short sentences needs about 40
 ACK_TOKENS = 60  # one short sentence
+OPENING_TOKENS = 90  # a greeting, the recall and the question
 EXTRACT_TOKENS = 250  # a few short phrases and a 1-2 sentence summary
 REASONING_TOKENS = 2_000  # a reasoning model's budget also pays for its hidden reasoning
 REASONING_MODEL = re.compile(r"(o\d|gpt-5)")  # o1, o3-mini, o4-mini, gpt-5, gpt-5-mini, …
@@ -83,14 +87,25 @@ class OpenAIBrain:
         await self._client.close()
 
     async def opening(self, given: BrainInput) -> BrainReply:
-        """Greeting and first question by rule: a session nobody answers costs no tokens."""
+        """Greeting and first question by rule: a session nobody answers costs no tokens.
+        Only a follow-up of the previous check-in is worded by the model (one call)."""
+        given = for_session(given)
         first = given.agent.questions[0]
         state = {**given.state, "answers": {}, "pending": first.key, "follow_ups": 0, "summary": ""}
-        text = f"Hi {given.member_name}! Time for your {given.agent.name.lower()}.\n{first.text}"
-        return BrainReply(text=text, state=state, question=first)
+        greeting = f"Hi {given.member_name}! Time for your {given.agent.name.lower()}."
+        if given.recall is None:
+            return BrainReply(text=f"{greeting}\n{first.text}", state=state, question=first)
+        calls: list[AiCall] = []
+        messages = prompts.opening_messages(given, first)
+        worded = await self._send(
+            "opening", messages, calls, limit=OPENING_TOKENS, read=prompts.read_opening
+        )
+        text = worded or f"{greeting}\n{recall_line(given.recall)}\n{first.text}"
+        return BrainReply(text=text, state=state, question=first, calls=tuple(calls))
 
     async def respond(self, given: BrainInput) -> BrainReply:
         """A turn call only when a follow-up is possible; otherwise code knows what comes next."""
+        given = for_session(given)
         calls: list[AiCall] = []
         state: dict[str, Any] = {**given.state, "summary": prompts.digest(given, given.state)}
         upcoming = next_question(given.agent, state.get("answers", {}))

@@ -13,6 +13,8 @@ _FOR_EVERYONE = (
     ("email off | email on", "stop or restart reminder emails"),
     ("reach me in slack | reach me in teams", "where check-ins come if you use both"),
     ("schedule show", "see when check-ins happen"),
+    ("holidays | holidays DE-BY | holidays off", "your public holidays: no check-ins on them"),
+    ("forget", "the agent forgets your earlier check-ins: the next one starts fresh"),
     ("agents", "see the check-in agents"),
     ("help", "this list"),
 )
@@ -29,6 +31,7 @@ _FOR_ADMINS = (
     ("billing", "plan, trial or next invoice, seats, and a link to subscribe or manage it"),
     ("token [name] | token revoke <vzd_…>", "an admin API token (shown once), or revoke one"),
     ("dashboard", "a link to the dots dashboard (for you only, works once, for 10 minutes)"),
+    ("holidays org DE | holidays org off", "the organisation's public holidays (country[-region])"),
 )
 
 #: The words that name each command, for replies such as refusals.
@@ -45,6 +48,7 @@ COMMAND_WORDS: dict[type[c.Command], str] = {
     c.TokenCreate: "token",
     c.TokenRevoke: "token revoke",
     c.Dashboard: "dashboard",
+    c.HolidaysOrg: "holidays org",
 }
 
 

@@ -41,6 +41,9 @@ EXAMPLES = {
     "token": "token reporting script",
     "token revoke": "token revoke vzd_1a2b3c4d",
     "dashboard": "dashboard",
+    "holidays": "holidays DE-BY",
+    "holidays org": "holidays org DE",
+    "forget": "forget",
 }
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?", re.ASCII)
 _TOKEN = re.compile(r"(?:<[^<>]*>|\S)+")
@@ -265,6 +268,34 @@ def _dashboard(rest: list[str]) -> Command:
     return c.Dashboard()
 
 
+_REGION = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,12})?", re.ASCII | re.IGNORECASE)
+
+
+def _holidays(rest: list[str]) -> Command:
+    words = [w.lower() for w in rest]
+    if words[:1] == ["org"]:
+        return c.HolidaysOrg(region=_region_or_off(rest[1:], "holidays org"))
+    if not words:
+        return c.HolidaysShow()
+    region = _region_or_off(rest, "holidays")
+    return c.HolidaysSet(region=region) if region else c.HolidaysOff()
+
+
+def _region_or_off(rest: list[str], example_key: str) -> str | None:
+    """A region's shape (DE, DE-BY, US-CA), None for `off`; the calendars check the rest."""
+    if len(rest) == 1 and rest[0].lower() == "off":
+        return None
+    if len(rest) != 1 or _REGION.fullmatch(rest[0]) is None:
+        problem = "Give a country code, with its region if you like (DE, DE-BY), or off."
+        raise _fail(problem, example_key)
+    return rest[0].upper()
+
+
+def _forget(rest: list[str]) -> Command:
+    _no_more(rest, "forget")
+    return c.Forget()
+
+
 _TOKEN_ID = re.compile(r"(?:vzd_)?[0-9a-f]{8}", re.ASCII | re.IGNORECASE)
 
 
@@ -300,6 +331,8 @@ _VERBS: dict[str, Rule] = {
     "billing": _billing,
     "token": _token,
     "dashboard": _dashboard,
+    "holidays": _holidays,
+    "forget": _forget,
 }
 
 #: The first words of the commands, for chats where typed commands and answers mix.

@@ -12,9 +12,11 @@ from core.commands.context import CommandContext, no_such_agent
 from core.commands.participants import resolve_participants
 from core.commands.values import weekday_mask, weekdays_in_words, weekdays_of
 from core.domain import ParticipantsKind
+from core.home import next_checkin
 from core.store.models import Agent, Member, Schedule, ScheduleParticipant
 
 _TIME_ZONE_NOTE = "Times are each person's own time zone."
+_YOUR_NEXT = "Your next check-in ({agent}): {local}, {timezone} time."
 
 
 async def show_schedules(ctx: CommandContext, command: c.ScheduleShow) -> str:
@@ -31,7 +33,16 @@ async def show_schedules(ctx: CommandContext, command: c.ScheduleShow) -> str:
     names = await _participant_names(ctx, [schedule.id for schedule, _ in rows])
     lines = ["Schedules:"]
     lines += [_schedule_line(ctx, s, slug, names[s.id]) for s, slug in rows]
-    return "\n".join([*lines, _TIME_ZONE_NOTE])
+    return "\n".join([*lines, _TIME_ZONE_NOTE, *await _your_next(ctx)])
+
+
+async def _your_next(ctx: CommandContext) -> list[str]:
+    """When the asking member's next check-in comes (vacation and holidays skipped)."""
+    upcoming = await next_checkin(ctx.db, ctx.member, ctx.clock.now())
+    if upcoming is None:
+        return []
+    timezone = ctx.member.timezone
+    return [_YOUR_NEXT.format(agent=upcoming.agent, local=upcoming.local, timezone=timezone)]
 
 
 def _schedule_line(ctx: CommandContext, schedule: Schedule, slug: str, names: list[str]) -> str:

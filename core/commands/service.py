@@ -18,6 +18,7 @@ from core.commands import (
     agents,
     billing,
     dashboard,
+    memory,
     personal,
     reports,
     roster,
@@ -158,4 +159,9 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.TokenCreate: admin_tokens.create_api_token,
     c.TokenRevoke: admin_tokens.revoke_api_token,
     c.Dashboard: dashboard.dashboard_link,
+    c.HolidaysShow: memory.show_holidays,
+    c.HolidaysSet: memory.set_holidays,
+    c.HolidaysOff: memory.holidays_off,
+    c.HolidaysOrg: memory.set_org_holidays,
+    c.Forget: memory.forget,
 }

@@ -161,6 +161,35 @@ class Dashboard:
     """`dashboard`: a short-lived, single-use link that signs the admin in to the dashboard."""
 
 
+@dataclass(frozen=True, slots=True)
+class HolidaysShow:
+    """`holidays`: whose public holidays the member has off, and the next one."""
+
+
+@dataclass(frozen=True, slots=True)
+class HolidaysSet:
+    """`holidays DE-BY`: the member's own region (checked against the calendars later)."""
+
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class HolidaysOff:
+    """`holidays off`: check-ins on public holidays too."""
+
+
+@dataclass(frozen=True, slots=True)
+class HolidaysOrg:
+    """`holidays org DE` (None: `holidays org off`): the organisation's region."""
+
+    region: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Forget:
+    """`forget`: the next check-in recalls nothing of the member's earlier ones."""
+
+
 Command = (
     Help
     | ScheduleShow
@@ -184,10 +213,16 @@ Command = (
     | TokenCreate
     | TokenRevoke
     | Dashboard
+    | HolidaysShow
+    | HolidaysSet
+    | HolidaysOff
+    | HolidaysOrg
+    | Forget
 )
 
 #: Commands only owners and admins may run.
 ADMIN_COMMANDS: frozenset[type[Command]] = frozenset(
     {ScheduleSet, SchedulePause, ScheduleResume, AgentsEnable, AgentsDisable}
     | {MembersList, MembersSync, Report, Billing, TokenCreate, TokenRevoke, Dashboard}
+    | {HolidaysOrg}
 )

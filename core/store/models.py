@@ -86,6 +86,9 @@ class Organization(Base):
         server_default="1.0",
         doc="a group's mood average falling this much week over week is flagged",
     )
+    holiday_region: Mapped[str | None] = mapped_column(
+        String(16), doc="country or subdivision (DE, DE-BY, US-CA) whose public holidays skip"
+    )
     created_at: Mapped[datetime] = _created()
 
 
@@ -170,6 +173,15 @@ class Member(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(
         doc="personal data erased (GDPR art. 17): the row is an anonymous tombstone that "
         "keeps the numeric dots and session counts of the org's aggregates"
+    )
+    holiday_region: Mapped[str | None] = mapped_column(
+        String(16), doc="the member's own public-holiday region (`holidays DE-BY`)"
+    )
+    holidays_off: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0", doc="`holidays off`: no public holidays"
+    )
+    memory_cleared_at: Mapped[datetime | None] = mapped_column(
+        doc="`forget`: check-ins completed before then are not recalled in the next one"
     )
     created_at: Mapped[datetime] = _created()
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.answers import read_answer, with_answer
+from core.continuity import carry_blocker, recall_in, with_recall
 from core.domain import AgentSpec, Speaker
-from core.ports import Brain, BrainInput, BrainReply, Turn
+from core.ports import Brain, BrainInput, BrainReply, Recall, Turn
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Checkin:
     member_name: str = "Ana"
     transcript: list[Turn] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
+    #: What the opening follows up from a previous check-in, as delivery would find it.
+    recall: Recall | None = None
 
     def given(self) -> BrainInput:
         return BrainInput(
@@ -36,9 +39,11 @@ class Checkin:
             state=dict(self.state),
             org_id=1,
             session_id=1,
+            recall=recall_in(self.state),
         )
 
     async def start(self) -> BrainReply:
+        self.state = with_recall(self.state, self.recall)
         return self._took(await self.brain.opening(self.given()))
 
     async def answer(self, text: str) -> BrainReply:
@@ -49,7 +54,7 @@ class Checkin:
             value = read_answer(question, text)
             if value is None:
                 raise ValueError(f"the engine would ask again after {text!r}")
-            self.state = with_answer(self.state, question, value)
+            self.state = carry_blocker(with_answer(self.state, question, value))
         return self._took(await self.brain.respond(self.given()))
 
     def _took(self, reply: BrainReply) -> BrainReply:

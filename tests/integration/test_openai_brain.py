@@ -12,13 +12,15 @@ import pytest
 from adapters.llm.openai_brain import OpenAIBrain, is_reasoning_model
 from adapters.llm.prompts import REASK
 from core.catalog import GLOBAL_AGENTS
+from core.continuity import plan_for
 from core.domain import Speaker
 from core.ports import BrainReply, BrainUnavailable
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from tests.fakes.checkin_driver import Checkin
 from tests.fakes.openai_server import ACK, FakeOpenAIServer, schema_properties
 
-DAILY = next(agent for agent in GLOBAL_AGENTS if agent.slug == "daily")
+#: A first check-in's plan: nothing of an earlier one to follow up.
+DAILY = plan_for(next(agent for agent in GLOBAL_AGENTS if agent.slug == "daily"), None)
 MEMBER_SAYS = (
     "4",
     "Billing migration.",

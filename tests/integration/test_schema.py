@@ -59,8 +59,9 @@ def test_global_agents_are_seeded(sync_engine: Engine) -> None:
             select(m.Agent.slug, m.Agent.dot_keys).where(m.Agent.org_id.is_(None))
         )
         agents = {slug: keys for slug, keys in rows}
-    assert agents["daily"] == ["mood", "focus", "blockers"]
-    assert agents["pulse"] == ["mood", "workload", "wins", "blockers"]
+    continuity = ["blocker_status", "blocker_checkins"]  # core/continuity.py
+    assert agents["daily"] == ["mood", "focus", "blockers", *continuity, "focus_review"]
+    assert agents["pulse"] == ["mood", "workload", "wins", "blockers", *continuity]
     assert agents["retro"] == ["went_well", "to_improve"]
 
 

@@ -1,0 +1,73 @@
+"""Public holidays by region: a country ("DE") or a country's subdivision ("DE-BY").
+
+The calendars come from the `holidays` package (offline, maintained). An org has a
+region; a member may have their own, or have holidays off. Planning asks once per
+distinct region for the dates it plans, never once per member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from functools import lru_cache
+
+import holidays
+
+from core.store.models import Member, Organization
+
+#: Why a session on a public holiday is skipped (planning and delivery say the same).
+PUBLIC_HOLIDAY = "public holiday"
+NOT_A_COUNTRY = "'{typed}' is not a country code like DE, FR or US"
+NOT_A_REGION = "'{typed}' is not a region of {country} (e.g. {examples})"
+
+
+class UnknownRegion(ValueError):
+    """Not a country code, or not one of that country's subdivisions."""
+
+
+def parse_region(text: str) -> str:
+    """`text` as a canonical region ("de-by" → "DE-BY"); UnknownRegion when unknown."""
+    country, _, subdivision = text.strip().upper().partition("-")
+    try:  # only that country's calendar is loaded, not every country's
+        subdivisions = holidays.country_holidays(country).subdivisions
+    except NotImplementedError:
+        raise UnknownRegion(NOT_A_COUNTRY.format(typed=text.strip())) from None
+    if not subdivision:
+        return country
+    codes = {code.upper(): code for code in subdivisions}
+    if subdivision not in codes:
+        examples = ", ".join(f"{country}-{code}" for code in sorted(codes.values())[:4])
+        raise UnknownRegion(
+            NOT_A_REGION.format(typed=text.strip(), country=country, examples=examples)
+        )
+    return f"{country}-{codes[subdivision]}"
+
+
+def effective_region(org: Organization, member: Member) -> str | None:
+    """The region whose public holidays the member has off, or None."""
+    if member.holidays_off:
+        return None
+    return member.holiday_region or org.holiday_region
+
+
+def holiday_name(region: str | None, day: date) -> str | None:
+    """The public holiday on `day` in `region`, or None (also for no or unknown region)."""
+    if region is None:
+        return None
+    return _calendar(region, day.year).get(day)
+
+
+def holiday_dates(region: str, days: Iterable[date]) -> set[date]:
+    """Those of `days` that are public holidays in `region`."""
+    return {day for day in days if holiday_name(region, day) is not None}
+
+
+@lru_cache(maxsize=512)
+def _calendar(region: str, year: int) -> dict[date, str]:
+    """One region's holidays of one year (an unknown stored region has none)."""
+    country, _, subdivision = region.partition("-")
+    try:
+        found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    except NotImplementedError:
+        return {}
+    return dict(found.items())
