@@ -41,6 +41,7 @@ class OrgOut(Out):
     store_ai_text: bool
     anonymity_threshold: int
     mood_drop_alert: float
+    holiday_region: str | None
 
 
 class OrgUpdate(BaseModel):
@@ -61,6 +62,11 @@ class OrgUpdate(BaseModel):
     lower_anonymity_threshold: bool = Field(
         False, description="confirms an anonymity threshold below 5"
     )
+    holiday_region: str | None = Field(
+        None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,4})?$|^off$",
+        description="country or subdivision whose public holidays skip check-ins "
+        "(DE, DE-BY, US-CA); `off` for none. Members may choose their own.",
+    )  # fmt: skip
 
 
 class TokenOut(Out):

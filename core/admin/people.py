@@ -9,10 +9,13 @@ from sqlalchemy import func
 
 from core.admin.scope import BadInput, OrgScope
 from core.domain import Role
+from core.public_holidays import UnknownRegion, parse_region
 from core.store.models import Member, Organization
 
 #: Settings an admin may change through the API (billing fields follow Stripe only).
-SAFE_ORG_FIELDS = ("name", "store_ai_text", "anonymity_threshold", "mood_drop_alert")
+SAFE_ORG_FIELDS = (
+    "name", "store_ai_text", "anonymity_threshold", "mood_drop_alert", "holiday_region",
+)  # fmt: skip
 #: Settings whose every change is audited with its old and new value.
 PRIVACY_FIELDS = ("anonymity_threshold", "mood_drop_alert")
 #: DESIGN.md's floor: per-person data of a smaller group is shown only by an explicit choice.
@@ -33,6 +36,8 @@ async def update_org(
     if unsafe:
         raise BadInput(f"only {', '.join(SAFE_ORG_FIELDS)} can be changed here")
     _check_threshold(changes.get("anonymity_threshold"), confirmed=lower_anonymity_threshold)
+    if "holiday_region" in changes:
+        changes = changes | {"holiday_region": _region(changes["holiday_region"])}
     changed = {k: v for k, v in changes.items() if getattr(org, k) != v}
     for key in sorted(set(changed) & set(PRIVACY_FIELDS)):
         scope.record("org.setting", field=key, old=getattr(org, key), new=changed[key])
@@ -41,6 +46,17 @@ async def update_org(
     if changed:
         scope.record("org.update", fields=sorted(changed))
     return org
+
+
+def _region(value: object) -> str | None:
+    """A public-holiday region in its canonical form; "off" (or "") for none."""
+    text = str(value).strip()
+    if text.lower() in ("", "off"):
+        return None
+    try:
+        return parse_region(text)
+    except UnknownRegion as unknown:
+        raise BadInput(str(unknown)) from None
 
 
 def _check_threshold(value: object, *, confirmed: bool) -> None:

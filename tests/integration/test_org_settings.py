@@ -90,3 +90,37 @@ async def test_out_of_range_values_are_refused(world: tuple[Services, OrgData]) 
         for body in ({"anonymity_threshold": 0}, {"mood_drop_alert": -1}):
             assert (await http.patch(ORG, json=body, headers=acme.auth())).status_code == 400
     assert await settings_of(services, acme.org_id) == (5, 1.0, [])
+
+
+async def holiday_region_of(services: Services, org_id: int) -> str | None:
+    async with services.sessions() as db:
+        return (await db.get_one(Organization, org_id)).holiday_region
+
+
+async def test_the_public_holiday_region_is_stored_in_its_canonical_form(
+    world: tuple[Services, OrgData],
+) -> None:
+    services, acme = world
+    async with client(create_app(services)) as http:
+        answer = await http.patch(ORG, json={"holiday_region": "de-by"}, headers=acme.auth())
+    assert answer.status_code == 200 and answer.json()["holiday_region"] == "DE-BY"
+    assert await holiday_region_of(services, acme.org_id) == "DE-BY"
+
+
+async def test_an_unknown_holiday_region_is_refused_and_nothing_changes(
+    world: tuple[Services, OrgData],
+) -> None:
+    services, acme = world
+    async with client(create_app(services)) as http:
+        for region in ("DE-XX", "ZZ", "not a region"):
+            refused = await http.patch(ORG, json={"holiday_region": region}, headers=acme.auth())
+            assert refused.status_code == 400, refused.text
+    assert await holiday_region_of(services, acme.org_id) is None
+
+
+async def test_off_clears_the_holiday_region(world: tuple[Services, OrgData]) -> None:
+    services, acme = world
+    async with client(create_app(services)) as http:
+        await http.patch(ORG, json={"holiday_region": "US-CA"}, headers=acme.auth())
+        await http.patch(ORG, json={"holiday_region": "off"}, headers=acme.auth())
+    assert await holiday_region_of(services, acme.org_id) is None
