@@ -21,6 +21,7 @@ from core.delivery import Delivery
 from core.domain import Provider
 from core.inbound import CommandRequest
 from core.inbox import Inbox
+from core.job_runs import JobRuns
 from core.outbox import Outbox
 from core.ports import (
     Billing,
@@ -41,6 +42,8 @@ from core.store.health import OutageLog
 from core.typed import TypedChat
 
 if TYPE_CHECKING:
+    from adapters.metrics.database import DatabaseGauges
+    from adapters.metrics.signals import AppMetrics
     from adapters.web.links import SignedLinks
     from bot.slack import SlackParts
     from bot.teams import TeamsParts
@@ -76,6 +79,15 @@ class Services:
     database: OutageLog = field(default_factory=OutageLog)
     #: `/vizdots dashboard`'s links (built, with the secret, on first use).
     dashboard_links: DashboardLinks | None = None
+    #: This process's Prometheus metrics (its own CollectorRegistry) and the gauges
+    #: read from the database at scrape time; None only in hand-built Services.
+    metrics: AppMetrics | None = None
+    gauges: DatabaseGauges | None = None
+
+    @cached_property
+    def runs(self) -> JobRuns:
+        """The recorded runs of the scheduler and reminders jobs (job_runs)."""
+        return JobRuns(sessions=self.sessions, clock=self.clock)
 
     @property
     def dev_chat(self) -> bool:
@@ -188,6 +200,21 @@ def build_brain(settings: Settings) -> Brain:
     return FallbackBrain(primary=primary, fallback=ScriptedBrain())
 
 
+def build_metrics(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> tuple[AppMetrics, DatabaseGauges]:
+    """This process's registry: its counters and histograms, and the database gauges."""
+    from prometheus_client import CollectorRegistry
+
+    from adapters.metrics.database import DatabaseGauges
+    from adapters.metrics.signals import AppMetrics
+
+    registry = CollectorRegistry()
+    gauges = DatabaseGauges(sessions=sessions, runs=JobRuns(sessions=sessions, clock=clock))
+    registry.register(gauges)
+    return AppMetrics(registry), gauges
+
+
 def build_services(
     settings: Settings,
     *,
@@ -207,7 +234,10 @@ def build_services(
     engine = make_async_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
-    brain = build_brain(settings)
+    metrics, gauges = build_metrics(sessions, clock)
+    from adapters.metrics.observed import ObservedBrain
+
+    brain: Brain = ObservedBrain(build_brain(settings), metrics)
     slack = _slack_parts(settings, engine, sessions, clock)
     teams = _teams_parts(settings, sessions, clock)
     channels: list[Channel] = [slack.channel] if slack else []  # Slack first, then Teams
@@ -246,6 +276,7 @@ def build_services(
         clock=clock,
         grace=grace,
         outbox=outbox,
+        signals=metrics,
     )
     conversations = Conversations(
         sessions=sessions,
@@ -278,8 +309,9 @@ def build_services(
         typed={Provider.TEAMS: typed},  # Teams has no slash commands: typed lines may be
     )
     reminders = build_reminders(
-        settings, sessions=sessions, channels=channel_set, outbox=outbox, clock=clock
-    )
+        settings, sessions=sessions, channels=channel_set, outbox=outbox, clock=clock,
+        metrics=metrics,
+    )  # fmt: skip
     services = Services(
         settings=settings,
         engine=engine,
@@ -300,6 +332,8 @@ def build_services(
         loop_interval=loop_interval,
         inbox_in_process=inbox_in_process,
         dashboard_links=dashboard_links,
+        metrics=metrics,
+        gauges=gauges,
     )
     if slack is not None:
         from bot.slack import attach_slack_app
@@ -319,6 +353,7 @@ def build_reminders(
     channels: ChannelSet,
     outbox: Outbox,
     clock: Clock,
+    metrics: AppMetrics | None = None,
 ) -> Reminders | None:
     """Reminders with the SES mailer (credentials set) or the .eml outbox mailer."""
     try:
@@ -335,7 +370,7 @@ def build_reminders(
         sessions=sessions,
         channels=channels,
         outbox=outbox,
-        mailer=build_mailer(settings),
+        mailer=build_mailer(settings, metrics=metrics),
         composer=TemplateComposer(),
         clock=clock,
         slots=settings.reminder_slot_rules(),
@@ -348,7 +383,17 @@ def build_reminders(
     )
 
 
-def build_mailer(settings: Settings) -> Mailer:
+def build_mailer(settings: Settings, *, metrics: AppMetrics | None = None) -> Mailer:
+    """SES (credentials set) or .eml files; counted by outcome when `metrics` is given."""
+    mailer = _mailer(settings)
+    if metrics is None:
+        return mailer
+    from adapters.metrics.observed import ObservedMailer
+
+    return ObservedMailer(mailer, metrics)
+
+
+def _mailer(settings: Settings) -> Mailer:
     if not settings.integrations()["email"]:
         from adapters.email.outbox_mailer import OutboxMailer
 

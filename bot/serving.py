@@ -37,5 +37,7 @@ def url_of(sock: socket.socket) -> str:
 def serve_on(sock: socket.socket, app: FastAPI) -> None:
     """Run uvicorn on the bound socket until it is stopped (SIGINT, SIGTERM)."""
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, host=host, port=port, log_level="info")
+    # log_config=None: uvicorn's lines go through the handler `vizdots` set up (LOG_FORMAT,
+    # request ids, signed links redacted from the access log)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
     uvicorn.Server(config).run(sockets=[sock])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,23 @@ async def plan_and_deliver(
     return {"planned": planned, **asdict(delivered)}
 
 
+async def recorded(
+    services: Services, job: str, *, trigger: str, work: Coroutine[Any, Any, dict[str, Any]]
+) -> dict[str, Any]:
+    """Run `work` recorded in job_runs (start, end, counts or error) and counted in the
+    metrics (vizdots_job_runs_total)."""
+    failed = True
+    try:
+        async with services.runs.run(job, trigger=trigger) as run:
+            run.values = await work
+            failed = False
+        return run.values
+    finally:
+        work.close()  # unstarted when the run could not even be recorded
+        if services.metrics is not None:
+            services.metrics.job_run(job=job, trigger=trigger, failed=failed)
+
+
 async def run_forever(services: Services) -> None:
     """The embedded scheduler: plan and deliver every `loop_interval` seconds (and tell
     the admins of orgs a trial's or grace period's end paused, once)."""
@@ -46,7 +63,9 @@ async def run_forever(services: Services) -> None:
     async def cycle() -> float:
         now = services.clock.now()
         await tell_paused(services.sessions, rules=billing_rules(services.settings), now=now)
-        counts = await plan_and_deliver(services, now=now)
+        counts = await recorded(
+            services, "scheduler", trigger="loop", work=plan_and_deliver(services, now=now)
+        )
         if counts["planned"] or counts["delivered"] or counts["failed"]:
             log.info("cycle: %s", {k: v for k, v in counts.items() if k != "errors"})
         return interval
@@ -70,7 +89,9 @@ async def remind_forever(services: Services) -> None:
         await start()
     while True:
         try:
-            counts = await remind(services, now=services.clock.now())
+            now = services.clock.now()
+            work = remind(services, now=now)
+            counts = await recorded(services, "reminders", trigger="loop", work=work)
             if counts["nudged"] or counts["emailed"] or counts["failed"] or counts["in_doubt"]:
                 log.info("reminders: %s", {k: v for k, v in counts.items() if k != "errors"})
         except Exception:  # keep the loop alive; the next round retries
@@ -191,7 +212,10 @@ async def tidy(services: Services, *, now: datetime, batch: int = 500) -> dict[s
 
 async def tidy_forever(services: Services, *, every: float = 300.0) -> None:
     async def purge() -> float:
-        purged = await tidy(services, now=services.clock.now())
+        now = services.clock.now()
+        purged = await tidy(services, now=now)
+        before = now - timedelta(days=services.settings.retention_days)
+        purged["job_runs"] = await services.runs.purge(before=before)
         if any(purged.values()):
             log.info("purged %s", purged)
         return every

@@ -367,3 +367,12 @@ class DashboardLinks(Protocol):
     def dashboard(self, *, org_id: int, member_id: int, nonce: str) -> str:
         """An absolute URL that signs `member_id` of `org_id` in, once (`nonce`)."""
         ...
+
+
+class Signals(Protocol):
+    """Measurements core reports as it works, for the operator's monitoring (Prometheus,
+    adapters/metrics); counting must never fail or block the work it measures."""
+
+    def delivered(self, *, lag: timedelta) -> None:
+        """A check-in's opening went out `lag` after its due time."""
+        ...
