@@ -69,6 +69,18 @@ def observe(app: FastAPI, services: Services) -> None:
     app.add_middleware(RequestIds)  # outermost: the metrics' own log lines carry the id
 
 
+def create_metrics_app(services: Services) -> FastAPI:
+    """What a `vizdots worker --metrics-port` serves: GET /metrics and /healthz only."""
+    app = FastAPI(title="VizDots worker", docs_url=None, redoc_url=None, openapi_url=None)
+    observe(app, services)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -275,12 +275,33 @@ def serve(
 def worker(
     plan: bool = typer.Option(True, help="Also plan and deliver every minute (--no-plan: not)."),
     now: str | None = RUNNING_FROM,
+    metrics_port: int | None = typer.Option(
+        None, min=0, max=65535, help="Serve this worker's GET /metrics on this port."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", help="Interface for --metrics-port."),
 ) -> None:
     """Take members' turns from the inbox, send the outbox (and plan and deliver) until stopped."""
+    from bot.serving import CannotListen, listening_socket
     from bot.worker import run_worker
 
+    sock = None
+    if metrics_port is not None:
+        try:
+            sock = listening_socket(metrics_host, metrics_port)
+        except CannotListen as error:
+            fail(str(error))
+
+    async def work(services: Services) -> None:
+        if sock is None:
+            return await run_worker(services, plan=plan)
+        from bot.app import create_metrics_app
+        from bot.serving import serve_in_loop
+
+        metrics = serve_in_loop(sock, create_metrics_app(services))
+        await asyncio.gather(run_worker(services, plan=plan), metrics)
+
     with contextlib.suppress(KeyboardInterrupt):
-        with_services(lambda s: run_worker(s, plan=plan), now=now, running=True)
+        with_services(work, now=now, running=True)
 
 
 @app.command()

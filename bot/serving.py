@@ -41,3 +41,12 @@ def serve_on(sock: socket.socket, app: FastAPI) -> None:
     # request ids, signed links redacted from the access log)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+async def serve_in_loop(sock: socket.socket, app: FastAPI) -> None:
+    """Serve `app` on the bound socket inside the running event loop (a worker's
+    /metrics beside its loops). On SIGINT or SIGTERM uvicorn stops it, then raises the
+    signal again, which stops the worker as it would have without it."""
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off")
+    await uvicorn.Server(config).serve(sockets=[sock])

@@ -4,9 +4,13 @@ deploy/prometheus/alerts.yml, which may only use metrics the app exports."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -25,6 +29,7 @@ from core.domain import Provider
 from core.inbound import IncomingMessage, Sender
 from core.store.models import InboundEvent
 from tests.fakes.clock import FakeClock
+from tests.fakes.http_server import free_port
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.world import add_due_session, add_member, add_org
 
@@ -256,6 +261,35 @@ async def test_an_unreachable_database_still_serves_the_process_counters(tmp_pat
     assert response.status_code == 200
     assert value(response.text, "vizdots_database_up") == 0
     assert "vizdots_http_requests_total" in response.text
+
+
+def test_a_worker_serves_its_own_metrics_on_its_metrics_port(db_url: str) -> None:
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
+    environment |= {"DATABASE_URL": db_url, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker", "--now", NOW.isoformat(),
+         "--metrics-port", str(port)],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    loop_runs = {"job": "scheduler", "trigger": "loop", "outcome": "ok"}
+    try:
+        deadline = time.monotonic() + 30
+        while not planned_once(port, loop_runs):
+            assert time.monotonic() < deadline, "the worker's /metrics never showed a run"
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        _out, err = worker.communicate(timeout=30)
+    assert "Traceback" not in err
+
+
+def planned_once(port: int, labels: dict[str, str]) -> bool:
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    except httpx.TransportError:
+        return False
+    return value(text, "vizdots_job_runs_total", **labels) >= 1
 
 
 # --- the alert rules -------------------------------------------------------------------------
