@@ -160,18 +160,28 @@ REFUSED = {
     "scheduler_bearer": ("POST", "/api/internal/scheduler", {"Authorization": "Bearer x"}, b""),
     "dashboard_session": ("GET", "/dashboard", {}, b""),
     "sns_signature": ("POST", "/api/email/ses-events", {}, SNS_FORGED),
+    "stripe_signature": ("POST", "/api/billing/webhook", {"Stripe-Signature": "t=1,v1=00"}, b"{}"),
+    "teams_jwt": ("POST", "/api/messages", {}, {"type": "message", "text": "hi"}),
+    "admin_token": ("GET", "/api/admin/v1/org", {"Authorization": "Bearer vzd_nope"}, b""),
 }
+#: Every integration configured (no call leaves the process before a refusal).
+CONFIGURED = {
+    **SLACK, "microsoft_app_id": "00000000-0000-0000-0000-000000000001",
+    "microsoft_app_password": "pw", "stripe_secret_key": "sk_test_x",
+    "stripe_base_price_id": "price_base", "stripe_seat_price_id": "price_seat",
+    "stripe_webhook_secret": "whsec_x",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("inbound", sorted(REFUSED))
 async def test_refusals_are_counted_per_inbound_path(db_url: str, inbound: str) -> None:
     method, path, headers, body = REFUSED[inbound]
-    async with running(db_url, **SLACK) as services:
+    async with running(db_url, **CONFIGURED) as services:
         async with client(services) as http:
             sent = {"json": body} if isinstance(body, dict) else {"content": body}
             response = await http.request(method, path, headers=headers, **sent)
         text = await scrape(services)
-    assert response.status_code in {401, 403}
+    assert response.status_code in {400, 401, 403}
     assert value(text, "vizdots_auth_failures_total", inbound=inbound) == 1
     others = [v for n, labels, v in samples(text) if n == "vizdots_auth_failures_total"]
     assert sum(others) == 1  # counted once, under its own path
