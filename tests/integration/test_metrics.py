@@ -30,6 +30,7 @@ from core.inbound import IncomingMessage, Sender
 from core.store.models import InboundEvent
 from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import free_port
+from tests.fakes.moto_ses import MotoSes
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.world import add_due_session, add_member, add_org
 
@@ -242,6 +243,22 @@ async def test_emails_are_counted_by_outcome(db_url: str, email_outbox: Path) ->
     assert value(text, "vizdots_emails_total", outcome="failed") == 0
     runs = {"job": "reminders", "trigger": "cron", "outcome": "ok"}
     assert value(text, "vizdots_job_runs_total", **runs) == 1
+
+
+async def test_an_email_ses_refuses_is_counted_as_failed(db_url: str, moto_ses: MotoSes) -> None:
+    ses = {"aws_ses_access_key_id": "testing", "aws_ses_secret_access_key": "testing",
+           "aws_ses_endpoint_url": moto_ses.url, "email_from": "unverified@elsewhere.test",
+           "ses_max_send_rate": 100.0}  # fmt: skip
+    async with running(db_url, scheduler_reminders_secret=SECRET, **ses) as services:
+        await seed_due(services, "ann@acme.io", email_only=True)
+        await services.delivery.deliver_due(now=NOW)
+        services.clock.current = NOW + timedelta(minutes=5)  # type: ignore[attr-defined]
+        async with client(services) as http:
+            await http.post("/api/internal/reminders", headers=BEARER)
+        text = await scrape(services)
+    assert moto_ses.sent() == []
+    assert value(text, "vizdots_emails_total", outcome="failed") >= 1
+    assert value(text, "vizdots_emails_total", outcome="sent") == 0
 
 
 # --- gauges read from the database -----------------------------------------------------------
