@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.metrics.http import route_template
 from core.log_context import org_id, request_id
 
+log = logging.getLogger("vizdots.http")
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s%(context)s"
 #: A proxy's request id is kept only when it is short and plain (no log injection).
 SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -77,9 +79,12 @@ class RequestIds:
             return
         given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         rid = given if SANE_ID.fullmatch(given) else uuid.uuid4().hex
+        status = 500
 
         async def sending(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = int(message["status"])
                 headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
                 message = {**message, "headers": headers}
             await send(message)
@@ -87,6 +92,7 @@ class RequestIds:
         tokens = (request_id.set(rid), org_id.set(None))  # the org: set once it is known
         try:
             await self.app(scope, receive, sending)
-        finally:
+        finally:  # the route's template, never its path (a signed link's token)
+            log.debug("%s %s %d", scope.get("method"), route_template(scope), status)
             org_id.reset(tokens[1])
             request_id.reset(tokens[0])

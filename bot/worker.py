@@ -10,10 +10,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 from bot.billing import billing_rules
 from core.backoff import Backoff
 from core.billing import tell_paused
+from core.log_context import log_context, request_id
 from core.planning import plan_sessions
 from core.seen import purge_seen
 from core.store.health import unreachable
@@ -45,9 +47,11 @@ async def recorded(
     metrics (vizdots_job_runs_total)."""
     failed = True
     try:
-        async with services.runs.run(job, trigger=trigger) as run:
-            run.values = await work
-            failed = False
+        job_id = None if request_id.get() else f"{job}-{trigger}-{uuid4().hex[:12]}"
+        with log_context(request=job_id):  # a cron call keeps its HTTP request's id
+            async with services.runs.run(job, trigger=trigger) as run:
+                run.values = await work
+                failed = False
         return run.values
     finally:
         work.close()  # unstarted when the run could not even be recorded

@@ -31,6 +31,7 @@ from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlackApi
 from tests.fakes.slack_requests import NOW, SECRET, SlackWorld, slack_world
 from tests.fakes.stripe_api import BASE_PRICE, SEAT_PRICE, FakeStripe, body_of, event, signed
+from tests.fakes.world import add_org
 
 OPENAI_KEY = "sk-scan-openai-key-0123456789"
 STRIPE_KEY = "sk_test_scan_stripe_key_0123456789"
@@ -219,3 +220,23 @@ def test_signed_links_in_the_access_log_are_redacted() -> None:
     assert "/checkin/<redacted>" in lines[0] and "tok3n" not in lines[0]
     assert "/dashboard/login/<redacted>" in lines[1] and "bar" not in lines[1]
     assert '"GET /healthz HTTP/1.1" 200' in lines[2]
+
+
+async def test_a_request_bound_to_an_organisation_logs_its_org_id(
+    sqlite_db: str, debug_logs: io.StringIO
+) -> None:
+    services = build_services(load_settings(database_url=sqlite_db), loop_interval=None,
+                              inbox_in_process=False)  # fmt: skip
+    async with services.sessions.begin() as db:
+        org = await add_org(db, "acme")
+    token = await token_create(services, org="acme", name="scan", role=TokenRole.VIEWER)
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        answer = await http.get("/api/admin/v1/org", headers={"Authorization": f"Bearer {token}"})
+    await services.close()
+
+    assert answer.status_code == 200
+    lines = [json.loads(line) for line in debug_logs.getvalue().splitlines()]
+    [done] = [ln for ln in lines if ln["message"] == "GET /api/admin/v1/org 200"]
+    assert done["org_id"] == org.id and done["request_id"] == answer.headers["x-request-id"]
+    assert token not in debug_logs.getvalue()
