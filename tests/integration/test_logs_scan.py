@@ -9,6 +9,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +31,7 @@ from bot.settings import load_settings
 from core.admin.tokens import TokenRole
 from core.store.models import Member, Message, Organization
 from tests.fakes.clock import FakeClock
-from tests.fakes.http_server import eventually, serving
+from tests.fakes.http_server import eventually, free_port, serving
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.slack_api import TEST_TOKEN, FakeSlackApi
 from tests.fakes.slack_requests import NOW, SECRET, SlackWorld, slack_world
@@ -39,6 +44,7 @@ WEBHOOK_SECRET = "whsec_scan_webhook_secret_0123456789"
 SCHEDULER_SECRET = "scan-scheduler-secret-0123456789"
 REMINDERS_SECRET = "scan-reminders-secret-0123456789"
 LINK_SECRET = "scan-link-signing-secret-0123456789"
+ROOT = Path(__file__).resolve().parents[2]
 #: What the member says: none of it may reach a log line.
 ANSWERS = ("Shipping the zebrafish migration", "blocked by quokka legal review")
 
@@ -240,3 +246,36 @@ async def test_a_request_bound_to_an_organisation_logs_its_org_id(
     [done] = [ln for ln in lines if ln["message"] == "GET /api/admin/v1/org 200"]
     assert done["org_id"] == org.id and done["request_id"] == answer.headers["x-request-id"]
     assert token not in debug_logs.getvalue()
+
+
+def test_serve_writes_json_lines_uvicorns_included(sqlite_db: str) -> None:
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
+    environment |= {"DATABASE_URL": sqlite_db, "PYTHONPATH": str(ROOT), "LOG_FORMAT": "json",
+                    "LOG_LEVEL": "INFO"}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--no-loop"],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not answers(f"http://127.0.0.1:{port}/checkin/c2VjcmV0LWxpbms.sig"):
+            assert time.monotonic() < deadline, "serve never answered"
+            time.sleep(0.2)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _out, err = server.communicate(timeout=30)
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    loggers = {line["logger"] for line in lines}
+    assert {"uvicorn.error", "uvicorn.access"} <= loggers
+    access = [ln["message"] for ln in lines if ln["logger"] == "uvicorn.access"]
+    assert any("/checkin/<redacted>" in message for message in access)
+    assert "c2VjcmV0LWxpbms" not in err
+
+
+def answers(url: str) -> bool:
+    try:
+        httpx.get(url)
+    except httpx.TransportError:
+        return False
+    return True
