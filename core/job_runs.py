@@ -104,12 +104,12 @@ class JobRuns:
         )
 
     async def last_success(self, job: str) -> datetime | None:
-        """When the last run of `job` that ended without an error ended."""
+        """When the latest run of `job` that ended without an error ended."""
         async with self.sessions() as db:
             return await db.scalar(
                 select(JobRun.finished_at)
                 .where(JobRun.job == job, JobRun.error.is_(None), JobRun.finished_at.is_not(None))
-                .order_by(JobRun.finished_at.desc())
+                .order_by(JobRun.started_at.desc())  # the (job, started_at) index
                 .limit(1)
             )
 
