@@ -99,7 +99,8 @@ async def remind_forever(services: Services) -> None:
             if counts["nudged"] or counts["emailed"] or counts["failed"] or counts["in_doubt"]:
                 log.info("reminders: %s", {k: v for k, v in counts.items() if k != "errors"})
         except Exception:  # keep the loop alive; the next round retries
-            log.exception("reminder run failed")
+            if await _reachable(services):  # an outage is logged once, by the outage log
+                log.exception("reminder run failed")
         await asyncio.sleep(services.loop_interval or 60.0)
 
 
