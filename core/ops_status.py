@@ -4,7 +4,7 @@ gauges of /metrics): the last job runs, today's sessions by state, the inbox's d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -45,7 +45,7 @@ async def sessions_today(
     sessions: async_sessionmaker[AsyncSession], *, now: datetime
 ) -> dict[str, int]:
     """Sessions due on the UTC day of `now`, by state (every state, 0 when none)."""
-    start = datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
+    start = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
     query = (
         select(CheckinSession.state, func.count())
         .where(CheckinSession.due_at >= start, CheckinSession.due_at < start + timedelta(days=1))
