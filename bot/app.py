@@ -45,6 +45,42 @@ def startup_heap_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
+def observe(app: FastAPI, services: Services) -> None:
+    """Request ids for the logs, request metrics and GET /metrics (adapters/metrics)."""
+    from adapters.metrics.http import RequestMetrics, metrics_routes
+    from bot.log_format import RequestIds
+
+    if services.metrics is not None:
+        app.add_middleware(RequestMetrics, metrics=services.metrics)
+        gauges = services.gauges
+        token = services.settings.metrics_token
+
+        async def before_scrape() -> None:
+            if gauges is not None:
+                await gauges.refresh(now=services.clock.now())
+
+        app.include_router(
+            metrics_routes(
+                metrics=services.metrics,
+                token=token.get_secret_value() if token else None,
+                before_scrape=before_scrape,
+            )
+        )
+    app.add_middleware(RequestIds)  # outermost: the metrics' own log lines carry the id
+
+
+def create_metrics_app(services: Services) -> FastAPI:
+    """What a `vizdots worker --metrics-port` serves: GET /metrics and /healthz only."""
+    app = FastAPI(title="VizDots worker", docs_url=None, redoc_url=None, openapi_url=None)
+    observe(app, services)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +94,7 @@ def create_app(services: Services) -> FastAPI:
     serve_docs_offline(app)
     app.state.services = services
     app.add_exception_handler(RequestValidationError, malformed_request)
+    observe(app, services)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -22,6 +22,7 @@ from core.digest_posting import Digests
 from core.domain import Provider
 from core.inbound import CommandRequest
 from core.inbox import Inbox
+from core.job_runs import JobRuns
 from core.outbox import Outbox
 from core.ports import (
     Billing,
@@ -44,6 +45,8 @@ from core.store.health import OutageLog
 from core.typed import TypedChat
 
 if TYPE_CHECKING:
+    from adapters.metrics.database import DatabaseGauges
+    from adapters.metrics.signals import AppMetrics
     from adapters.web.links import SignedLinks
     from bot.slack import SlackParts
     from bot.teams import TeamsParts
@@ -81,6 +84,15 @@ class Services:
     dashboard_links: DashboardLinks | None = None
     #: Team digests posted to schedules' report channels; None when no chat can post.
     digests: Digests | None = None
+    #: This process's Prometheus metrics (its own CollectorRegistry) and the gauges
+    #: read from the database at scrape time; None only in hand-built Services.
+    metrics: AppMetrics | None = None
+    gauges: DatabaseGauges | None = None
+
+    @cached_property
+    def runs(self) -> JobRuns:
+        """The recorded runs of the scheduler and reminders jobs (job_runs)."""
+        return JobRuns(sessions=self.sessions, clock=self.clock)
 
     @property
     def dev_chat(self) -> bool:
@@ -199,6 +211,21 @@ def build_brain(settings: Settings) -> Brain:
     return FallbackBrain(primary=primary, fallback=ScriptedBrain())
 
 
+def build_metrics(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> tuple[AppMetrics, DatabaseGauges]:
+    """This process's registry: its counters and histograms, and the database gauges."""
+    from prometheus_client import CollectorRegistry
+
+    from adapters.metrics.database import DatabaseGauges
+    from adapters.metrics.signals import AppMetrics
+
+    registry = CollectorRegistry()
+    gauges = DatabaseGauges(sessions=sessions, runs=JobRuns(sessions=sessions, clock=clock))
+    registry.register(gauges)
+    return AppMetrics(registry), gauges
+
+
 def build_services(
     settings: Settings,
     *,
@@ -218,7 +245,10 @@ def build_services(
     engine = make_async_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
-    brain = build_brain(settings)
+    metrics, gauges = build_metrics(sessions, clock)
+    from adapters.metrics.observed import ObservedBrain
+
+    brain: Brain = ObservedBrain(build_brain(settings), metrics)
     slack = _slack_parts(settings, engine, sessions, clock)
     teams = _teams_parts(settings, sessions, clock)
     channels: list[Channel] = [slack.channel] if slack else []  # Slack first, then Teams
@@ -257,6 +287,7 @@ def build_services(
         clock=clock,
         grace=grace,
         outbox=outbox,
+        signals=metrics,
     )
     conversations = Conversations(
         sessions=sessions,
@@ -289,8 +320,9 @@ def build_services(
         typed={Provider.TEAMS: typed},  # Teams has no slash commands: typed lines may be
     )
     reminders = build_reminders(
-        settings, sessions=sessions, channels=channel_set, outbox=outbox, clock=clock
-    )
+        settings, sessions=sessions, channels=channel_set, outbox=outbox, clock=clock,
+        metrics=metrics,
+    )  # fmt: skip
     services = Services(
         settings=settings,
         engine=engine,
@@ -315,6 +347,7 @@ def build_services(
             settings, sessions=sessions, clock=clock, slack=slack, teams=teams,
             dev_chat=dev_chat, claim_timeout=claim_timeout,
         ),
+        metrics=metrics, gauges=gauges,
     )  # fmt: skip
     if slack is not None:
         from bot.slack import attach_slack_app
@@ -380,6 +413,7 @@ def build_reminders(
     channels: ChannelSet,
     outbox: Outbox,
     clock: Clock,
+    metrics: AppMetrics | None = None,
 ) -> Reminders | None:
     """Reminders with the SES mailer (credentials set) or the .eml outbox mailer."""
     try:
@@ -396,7 +430,7 @@ def build_reminders(
         sessions=sessions,
         channels=channels,
         outbox=outbox,
-        mailer=build_mailer(settings),
+        mailer=build_mailer(settings, metrics=metrics),
         composer=TemplateComposer(),
         clock=clock,
         slots=settings.reminder_slot_rules(),
@@ -409,7 +443,17 @@ def build_reminders(
     )
 
 
-def build_mailer(settings: Settings) -> Mailer:
+def build_mailer(settings: Settings, *, metrics: AppMetrics | None = None) -> Mailer:
+    """SES (credentials set) or .eml files; counted by outcome when `metrics` is given."""
+    mailer = _mailer(settings)
+    if metrics is None:
+        return mailer
+    from adapters.metrics.observed import ObservedMailer
+
+    return ObservedMailer(mailer, metrics)
+
+
+def _mailer(settings: Settings) -> Mailer:
     if not settings.integrations()["email"]:
         from adapters.email.outbox_mailer import OutboxMailer
 

@@ -57,7 +57,6 @@ RUNNING_FROM = typer.Option(
 VERBOSE = typer.Option(
     False, "--verbose", "-v", help="Also show library log lines (HTTP calls, retries, migrations)."
 )
-LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 #: Library loggers too chatty at INFO for an operator's terminal (`migrate` shows its steps).
 QUIET_LIBRARIES = ("alembic",)
 
@@ -84,9 +83,11 @@ def configure_logging(settings: Settings, *, quiet: bool) -> None:
     run without --verbose or an explicit LOG_LEVEL): the terminal shows that output,
     VizDots' own warnings and anyone's errors, but no library chatter (httpx, openai
     retries, SQLAlchemy, Alembic)."""
+    from bot.log_format import log_handler
+
     level = "ERROR" if quiet else settings.log_level.upper()
     try:
-        logging.basicConfig(level=level, format=LOG_FORMAT)
+        logging.basicConfig(level=level, handlers=[log_handler(settings.log_format)])
     except ValueError:
         known = "DEBUG, INFO, WARNING or ERROR"
         print(f"invalid setting LOG_LEVEL: {settings.log_level!r} is not {known}", file=sys.stderr)
@@ -198,20 +199,38 @@ def print_json(data: Any) -> None:
 
 
 @app.command()
-def migrate() -> None:
-    """Upgrade the database schema to head and seed the global agents (idempotent)."""
+def migrate(
+    to: str = typer.Option(
+        "head", "--to", help="Revision to reach: head, base or an id (lower: a rollback)."
+    ),
+) -> None:
+    """Upgrade the database schema to head and seed the global agents (idempotent); with
+    --to REV, upgrade or downgrade to REV (roll the application back first)."""
     from alembic.util.exc import CommandError
 
-    from core.store.migrate import upgrade_to_head
+    from core.store.migrate import migrate_to
 
     settings = settings_or_exit()
     logging.getLogger("alembic.runtime.migration").setLevel(logging.getLogger().level)
     asyncio.run(exit_unless_reachable(settings.database_url))
     try:
-        revision = upgrade_to_head(settings.database_url)
+        revision = migrate_to(settings.database_url, to)
     except CommandError as error:  # e.g. the database is at a revision this code lacks
         fail(f"cannot migrate: {error}")
     print(f"database at revision {revision}")
+
+
+@app.command()
+def status(now: str | None = NOW) -> None:
+    """The last scheduler and reminders runs, today's sessions by state and the inbox's
+    depth, as JSON (what GET /api/internal/status answers)."""
+    from core.ops_status import ops_status
+
+    async def work(services: Services) -> dict[str, Any]:
+        found = await ops_status(services.sessions, runs=services.runs, now=services.clock.now())
+        return found.as_dict()
+
+    print_json(with_services(work, now=now, quiet=True))
 
 
 @app.command()
@@ -257,12 +276,33 @@ def serve(
 def worker(
     plan: bool = typer.Option(True, help="Also plan and deliver every minute (--no-plan: not)."),
     now: str | None = RUNNING_FROM,
+    metrics_port: int | None = typer.Option(
+        None, min=0, max=65535, help="Serve this worker's GET /metrics on this port."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", help="Interface for --metrics-port."),
 ) -> None:
     """Take members' turns from the inbox, send the outbox (and plan and deliver) until stopped."""
+    from bot.serving import CannotListen, listening_socket
     from bot.worker import run_worker
 
+    sock = None
+    if metrics_port is not None:
+        try:
+            sock = listening_socket(metrics_host, metrics_port)
+        except CannotListen as error:
+            fail(str(error))
+
+    async def work(services: Services) -> None:
+        if sock is None:
+            return await run_worker(services, plan=plan)
+        from bot.app import create_metrics_app
+        from bot.serving import serve_in_loop
+
+        metrics = serve_in_loop(sock, create_metrics_app(services))
+        await asyncio.gather(run_worker(services, plan=plan), metrics)
+
     with contextlib.suppress(KeyboardInterrupt):
-        with_services(lambda s: run_worker(s, plan=plan), now=now, running=True)
+        with_services(work, now=now, running=True)
 
 
 @app.command()

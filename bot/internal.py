@@ -1,9 +1,11 @@
-"""Cron endpoints: POST /api/internal/scheduler and POST /api/internal/reminders.
+"""Cron endpoints: POST /api/internal/scheduler and POST /api/internal/reminders, and
+GET /api/internal/status (the runbook's "did the scheduler run today" check).
 
 The scheduler call plans (one set-based statement per org) and delivers at most
 SCHEDULER_BATCH sessions, so it ends in bounded time however many orgs there are; its
 answer says whether more is due (`more_due`), which the worker loops then deliver.
-The reminders call takes at most REMINDER_BATCH steps (nudges, emails) the same way."""
+The reminders call takes at most REMINDER_BATCH steps (nudges, emails) the same way.
+Each call is recorded in job_runs (bot.worker.recorded)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import SecretStr
 
 from bot.bootstrap import Services
-from bot.worker import plan_and_deliver, post_digests, remind
+from bot.worker import plan_and_deliver, post_digests, recorded, remind
+from core.ops_status import ops_status
 
 
 def require_bearer(secret: SecretStr | None, authorization: str | None) -> None:
@@ -37,7 +40,8 @@ def internal_routes() -> APIRouter:
         services: Services = request.app.state.services
         require_bearer(services.settings.scheduler_secret, authorization)
         now = services.clock.now()
-        done = await plan_and_deliver(services, now=now, limit=services.settings.scheduler_batch)
+        work = plan_and_deliver(services, now=now, limit=services.settings.scheduler_batch)
+        done = await recorded(services, "scheduler", trigger="cron", work=work)
         return {**done, "digests": await post_digests(services)}
 
     @router.post("/reminders")
@@ -49,6 +53,16 @@ def internal_routes() -> APIRouter:
         if services.reminders is None:
             raise HTTPException(503, "email reminders need the email extra (vizdots[email])")
         now = services.clock.now()
-        return await remind(services, now=now, limit=services.settings.reminder_batch)
+        work = remind(services, now=now, limit=services.settings.reminder_batch)
+        return await recorded(services, "reminders", trigger="cron", work=work)
+
+    @router.get("/status")
+    async def status(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> dict[str, Any]:
+        services: Services = request.app.state.services
+        require_bearer(services.settings.scheduler_secret, authorization)
+        now = services.clock.now()
+        return (await ops_status(services.sessions, runs=services.runs, now=now)).as_dict()
 
     return router

@@ -393,6 +393,40 @@ ROUTES: dict[tuple[str, str], RouteDoc] = {
             503: "Disabled: SCHEDULER_REMINDERS_SECRET is not set, or no email extra.",
         },
     ),
+    ("GET", "/api/internal/status"): RouteDoc(
+        summary="Operations status",
+        about=(
+            'The runbook\'s "did the scheduler run today" check: the last scheduler and '
+            "reminders runs (start, end, counts, error class; `finished_at` null: the run's "
+            "process died), today's (UTC) sessions by state and the inbox's depth with its "
+            "oldest pending event's age. `vizdots status` prints the same."
+        ),
+        auth=BEARER,
+        responses={
+            200: "`runs`, `sessions_today`, `inbox`.",
+            401: "Missing or wrong bearer token.",
+            503: "Disabled: SCHEDULER_SECRET is not set.",
+        },
+    ),
+    ("GET", "/metrics"): RouteDoc(
+        summary="Prometheus metrics",
+        about=(
+            "This process's counters and histograms (HTTP requests by route and status, "
+            "refusals per inbound path, AI call latency and outcomes, emails by outcome, job "
+            "runs, delivery lag) and gauges read from the database at scrape time (inbox "
+            "depth, today's sessions by state, each job's last success), in Prometheus' "
+            "text format. Each process serves its own: scrape every web process and worker."
+        ),
+        auth=(
+            "`Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is set; otherwise "
+            "only loopback clients (a sidecar or node agent on 127.0.0.1)."
+        ),
+        responses={
+            200: "Prometheus text exposition format 0.0.4.",
+            401: "METRICS_TOKEN is set and the bearer is missing or wrong.",
+            403: "No METRICS_TOKEN and the client is not on loopback.",
+        },
+    ),
     ("POST", "/slack/events"): RouteDoc(
         summary="Slack events, slash commands and interactivity",
         about=(

@@ -37,5 +37,16 @@ def url_of(sock: socket.socket) -> str:
 def serve_on(sock: socket.socket, app: FastAPI) -> None:
     """Run uvicorn on the bound socket until it is stopped (SIGINT, SIGTERM)."""
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, host=host, port=port, log_level="info")
+    # log_config=None: uvicorn's lines go through the handler `vizdots` set up (LOG_FORMAT,
+    # request ids, signed links redacted from the access log)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+async def serve_in_loop(sock: socket.socket, app: FastAPI) -> None:
+    """Serve `app` on the bound socket inside the running event loop (a worker's
+    /metrics beside its loops). On SIGINT or SIGTERM uvicorn stops it, then raises the
+    signal again, which stops the worker as it would have without it."""
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off")
+    await uvicorn.Server(config).serve(sockets=[sock])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     session_grace_hours: int = Field(default=2, ge=0, le=48)
     log_level: str = "INFO"
+    #: "json": one JSON object per log line (time, level, logger, message, request_id,
+    #: org_id); "text": human-readable lines.
+    log_format: Literal["text", "json"] = "text"
+    #: Bearer token GET /metrics requires; unset: /metrics answers loopback clients only.
+    metrics_token: Secret
     #: The unauthenticated local web chat (/dev) when no Slack or Teams is configured:
     #: None = only when `vizdots serve` listens on a loopback address.
     dev_chat: bool | None = None

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 from bot.billing import billing_rules
 from core.backoff import Backoff
 from core.billing import tell_paused
+from core.log_context import log_context, request_id
 from core.planning import plan_sessions
 from core.seen import purge_seen
 from core.store.health import unreachable
@@ -38,6 +40,25 @@ async def plan_and_deliver(
     return {"planned": planned, **asdict(delivered)}
 
 
+async def recorded(
+    services: Services, job: str, *, trigger: str, work: Coroutine[Any, Any, dict[str, Any]]
+) -> dict[str, Any]:
+    """Run `work` recorded in job_runs (start, end, counts or error) and counted in the
+    metrics (vizdots_job_runs_total)."""
+    failed = True
+    try:
+        job_id = None if request_id.get() else f"{job}-{trigger}-{uuid4().hex[:12]}"
+        with log_context(request=job_id):  # a cron call keeps its HTTP request's id
+            async with services.runs.run(job, trigger=trigger) as run:
+                run.values = await work
+                failed = False
+        return run.values
+    finally:
+        work.close()  # unstarted when the run could not even be recorded
+        if services.metrics is not None:
+            services.metrics.job_run(job=job, trigger=trigger, failed=failed)
+
+
 async def run_forever(services: Services) -> None:
     """The embedded scheduler: plan and deliver every `loop_interval` seconds (and tell
     the admins of orgs a trial's or grace period's end paused, once)."""
@@ -46,7 +67,9 @@ async def run_forever(services: Services) -> None:
     async def cycle() -> float:
         now = services.clock.now()
         await tell_paused(services.sessions, rules=billing_rules(services.settings), now=now)
-        counts = await plan_and_deliver(services, now=now)
+        counts = await recorded(
+            services, "scheduler", trigger="loop", work=plan_and_deliver(services, now=now)
+        )
         if counts["planned"] or counts["delivered"] or counts["failed"]:
             log.info("cycle: %s", {k: v for k, v in counts.items() if k != "errors"})
         return interval
@@ -70,11 +93,14 @@ async def remind_forever(services: Services) -> None:
         await start()
     while True:
         try:
-            counts = await remind(services, now=services.clock.now())
+            now = services.clock.now()
+            work = remind(services, now=now)
+            counts = await recorded(services, "reminders", trigger="loop", work=work)
             if counts["nudged"] or counts["emailed"] or counts["failed"] or counts["in_doubt"]:
                 log.info("reminders: %s", {k: v for k, v in counts.items() if k != "errors"})
         except Exception:  # keep the loop alive; the next round retries
-            log.exception("reminder run failed")
+            if await _reachable(services):  # an outage is logged once, by the outage log
+                log.exception("reminder run failed")
         await asyncio.sleep(services.loop_interval or 60.0)
 
 
@@ -212,7 +238,10 @@ async def tidy(services: Services, *, now: datetime, batch: int = 500) -> dict[s
 
 async def tidy_forever(services: Services, *, every: float = 300.0) -> None:
     async def purge() -> float:
-        purged = await tidy(services, now=services.clock.now())
+        now = services.clock.now()
+        purged = await tidy(services, now=now)
+        before = now - timedelta(days=services.settings.retention_days)
+        purged["job_runs"] = await services.runs.purge(before=before)
         if any(purged.values()):
             log.info("purged %s", purged)
         return every

@@ -27,7 +27,7 @@ from core.domain import Provider, SessionState, Speaker
 from core.eligibility import unwanted
 from core.members import zone_or_default
 from core.outbox import Outbox, Sent, message_of, record_intent
-from core.ports import Brain, BrainReply, Clock, DeliveryError, OutgoingMessage
+from core.ports import Brain, BrainReply, Clock, DeliveryError, OutgoingMessage, Signals
 from core.records import address_of
 from core.rendering import agent_message
 from core.schedule_time import MAX_LATENESS, expires_at
@@ -78,8 +78,10 @@ class Delivery:
         grace: timedelta,
         outbox: Outbox,
         concurrency: int = 8,
+        signals: Signals | None = None,
     ) -> None:
         self.sessions = sessions
+        self.signals = signals
         self.outbox = outbox
         self.brain = brain
         self.channels = channels
@@ -226,6 +228,8 @@ class Delivery:
                     now=now,
                     message_row_id=turn.id,
                 )
+        if self.signals is not None:
+            self.signals.delivered(lag=now - convo.session.due_at)
         return True
 
     async def _skip(self, session_id: int, skip: NotToday) -> None:

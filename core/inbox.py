@@ -33,6 +33,7 @@ from core.backoff import Backoff
 from core.conversation import Conversations
 from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
+from core.log_context import log_context
 from core.ports import Clock
 from core.store.claims import claim
 from core.store.models import InboundEvent
@@ -216,6 +217,10 @@ class Inbox:
             return list(result.all())
 
     async def _process(self, row: Row[Any]) -> None:
+        with log_context(request=f"inbound-{row.id}"):
+            await self._process_logged(row)
+
+    async def _process_logged(self, row: Row[Any]) -> None:
         if self._abandoned(row):  # claimed again and again: its workers never finished
             await self._failed(row, "AbandonedEvent", give_up=True)
             return

@@ -427,3 +427,12 @@ class Summariser(Protocol):
     the anonymity threshold of distinct people answered (never fewer than 5)."""
 
     async def summarise(self, *, group: str, summaries: tuple[str, ...]) -> GroupSummary: ...
+
+
+class Signals(Protocol):
+    """Measurements core reports as it works, for the operator's monitoring (Prometheus,
+    adapters/metrics); counting must never fail or block the work it measures."""
+
+    def delivered(self, *, lag: timedelta) -> None:
+        """A check-in's opening went out `lag` after its due time."""
+        ...

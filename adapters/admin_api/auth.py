@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.admin.scope import BadInput, Conflict, NotFound, OrgScope
 from core.admin.tokens import TokenRole, VerifiedToken, verify_token
+from core.log_context import org_id
 from core.ports import Clock
 
 bearer = HTTPBearer(
@@ -47,6 +48,7 @@ class AdminAuth:
             credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
         ) -> AsyncIterator[OrgScope]:
             token = await self.token(credentials)
+            org_id.set(token.org_id)  # for the log lines (reset by bot.log_format.RequestIds)
             if not token.role.allows(needed):
                 raise HTTPException(
                     403, f"this needs an {needed.value} token; yours is {token.role.value}"

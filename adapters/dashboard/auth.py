@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.admin.dashboard_sessions import DashboardLogin, NewSession, login_for
 from core.admin.scope import OrgScope
+from core.log_context import org_id
 from core.ports import Clock
 
 COOKIE = "vizdots_dashboard"
@@ -53,6 +54,7 @@ class DashboardAuth:
             login = await login_for(db, cookie, now=self.clock.now())
         if login is None:
             raise DashboardRefused(401, "Your dashboard session has ended", SIGN_IN_AGAIN)
+        org_id.set(login.org_id)  # for the log lines (reset by bot.log_format.RequestIds)
         return login
 
     async def viewing(self, request: Request) -> AsyncIterator[Viewing]:

@@ -43,3 +43,36 @@ def upgrade_to_head(database_url: str) -> str | None:
             return current_revision(connection)
     finally:
         engine.dispose()
+
+
+def migrate_to(database_url: str, revision: str) -> str | None:
+    """Upgrade, or downgrade, the schema to `revision` ("head", "base" or an id): a
+    rollback runs the downgrades of every revision above it (the application that needs
+    the newer schema must be rolled back first). Returns the revision reached."""
+    if revision == "head":
+        return upgrade_to_head(database_url)
+    scripts = ScriptDirectory.from_config(alembic_config())
+    if revision != "base":
+        scripts.get_revision(revision)  # an unknown id raises alembic's CommandError
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            current = current_revision(connection)
+            below = revision == "base" or _is_below(scripts, revision, current)
+            if below:
+                command.downgrade(config, revision)
+            else:
+                command.upgrade(config, revision)
+                seed_global_agents(connection)
+            return current_revision(connection)
+    finally:
+        engine.dispose()
+
+
+def _is_below(scripts: ScriptDirectory, revision: str, current: str | None) -> bool:
+    """Whether `revision` is an ancestor of (or equal to) `current`."""
+    if current is None:
+        return False
+    return any(step.revision == revision for step in scripts.walk_revisions("base", current))

@@ -628,3 +628,20 @@ class Digest(Base):
     error: Mapped[str | None] = mapped_column(String(200), doc="no message text")
     created_at: Mapped[datetime]
     posted_at: Mapped[datetime | None]
+
+
+class JobRun(Base):
+    """One run of a periodic job (planning/delivery "scheduler", "reminders"): inserted
+    when it starts, finished with its counts or its error. A row never finished is a run
+    whose process died. Not org-owned: runs span every organisation."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started_at", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    trigger: Mapped[str] = mapped_column(String(16), doc="cron (the endpoint), loop or cli")
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(200), doc="an exception class, no text")
