@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from core.commands import types as c
 from core.commands.context import CommandContext, no_such_agent
+from core.continuity import FOLLOW_UPS
 from core.domain import Question, QuestionKind
 from core.store.models import Agent, Organization
 
+#: Questions asked only to follow up the previous check-in (core.continuity).
+FOLLOW_UP_QUESTIONS = frozenset(FOLLOW_UPS.values())
+
 
 def describe_questions(agent: Agent) -> str:
-    """One line naming what the agent asks, e.g. `mood (1-5), focus, blockers`."""
+    """One line naming what the agent asks, e.g. `mood (1-5), focus, blockers`, and the
+    follow-ups it asks only when the previous check-in left something to follow up."""
     questions = [Question.from_json(q) for q in agent.questions]
-    asks = [f"{q.key} (1-5)" if q.kind is QuestionKind.SCALE else q.key for q in questions]
-    return ", ".join(asks) or "no questions yet"
+    asks = [f"{q.key} (1-5)" if q.kind is QuestionKind.SCALE else q.key for q in questions
+            if q.key not in FOLLOW_UP_QUESTIONS]  # fmt: skip
+    follow_ups = [q.key for q in questions if q.key in FOLLOW_UP_QUESTIONS]
+    said = ", ".join(asks) or "no questions yet"
+    return f"{said}; follows up {', '.join(follow_ups)}" if follow_ups else said
 
 
 async def list_agents(ctx: CommandContext, command: c.AgentsList) -> str:

@@ -254,7 +254,10 @@ async def test_agents_disable_records_it_on_the_org(world: World) -> None:
 async def test_agents_lists_each_agent_with_its_questions_and_state(world: World) -> None:
     await world.say(ANA, "agents disable retro")
     reply = await world.say(BO, "agents")
-    assert "• daily: Daily check-in, asks mood (1-5), focus, blockers (enabled)" in reply
+    assert (
+        "• daily: Daily check-in, asks mood (1-5), focus, blockers; "
+        "follows up blocker_status, focus_review (enabled)"
+    ) in reply
     assert "• retro: Retro, asks went_well, to_improve (disabled)" in reply
 
 
