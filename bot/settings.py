@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     #: Largest request body accepted (bytes): Slack's and Teams' largest payloads fit.
     max_request_bytes: int = Field(default=1_000_000, ge=10_000)
 
+    #: The four rotating secrets take "current,previous" during a rotation (README:
+    #: Rotating secrets); `secret_values` reads them, current first.
     scheduler_secret: Secret
     scheduler_reminders_secret: Secret
     reminder_slots: str = "09:00,14:00"
@@ -137,6 +139,18 @@ class Settings(BaseSettings):
             raise ValueError("needs at least 16 characters (openssl rand -hex 32)")
         return value
 
+    @field_validator(
+        "scheduler_secret",
+        "scheduler_reminders_secret",
+        "slack_signing_secret",
+        "stripe_webhook_secret",
+    )
+    @classmethod
+    def _rotating_secret_has_a_value(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not secret_values(value):
+            raise ValueError("holds no value (give the current one, then ',previous' if any)")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url_parses(cls, value: str) -> str:
@@ -203,6 +217,15 @@ class Settings(BaseSettings):
         for name, enabled in self.integrations().items():
             if not enabled:
                 log.info("%s integration disabled: its credentials are not set", name)
+
+
+def secret_values(value: SecretStr | None) -> tuple[str, ...]:
+    """A rotating secret's values, current first: "new,old" while a rotation is under way
+    (SCHEDULER_SECRET, SCHEDULER_REMINDERS_SECRET, SLACK_SIGNING_SECRET,
+    STRIPE_WEBHOOK_SECRET, ENCRYPTION_KEY). None or blank: no value."""
+    if value is None:
+        return ()
+    return tuple(part.strip() for part in value.get_secret_value().split(",") if part.strip())
 
 
 class SettingsError(Exception):

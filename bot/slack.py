@@ -39,7 +39,7 @@ from adapters.slack.tokens import (
     SlackTokens,
     StoredInstallationAuthorize,
 )
-from bot.settings import Settings
+from bot.settings import Settings, secret_values
 from core.inbox import Inbox
 from core.ports import Clock
 
@@ -68,7 +68,7 @@ class SlackParts:
         assert self.app is not None
         ingress = SlackIngress(
             app=self.app,
-            verifier=SignatureVerifier(self.settings.signing_secret),
+            verifiers=tuple(map(SignatureVerifier, self.signing_secrets())),
             max_bytes=self.max_request_bytes,
         )
         oauth = AsyncSlackRequestHandler(self.app)
@@ -88,6 +88,10 @@ class SlackParts:
         router.add_api_route("/slack/install", install_page, methods=["GET"])
         router.add_api_route("/slack/oauth_redirect", oauth_redirect, methods=["GET"])
         return router
+
+    def signing_secrets(self) -> tuple[str, ...]:
+        """The current signing secret, then those still accepted during a rotation."""
+        return (self.settings.signing_secret, *self.settings.previous_signing_secrets)
 
     async def install_single_workspace(self) -> None:
         """With SLACK_BOT_TOKEN: learn the bot's identity (once: requests never call
@@ -141,8 +145,10 @@ def slack_settings(settings: Settings) -> SlackSettings:
     def secret(value: object) -> str | None:
         return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
 
+    signing_secrets = secret_values(settings.slack_signing_secret)
     return SlackSettings(
-        signing_secret=secret(settings.slack_signing_secret) or "",
+        signing_secret=signing_secrets[0] if signing_secrets else "",
+        previous_signing_secrets=signing_secrets[1:],
         bot_token=secret(settings.slack_bot_token),
         client_id=settings.slack_client_id,
         client_secret=secret(settings.slack_client_secret),
