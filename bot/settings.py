@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -132,6 +133,12 @@ class Settings(BaseSettings):
     #: without MICROSOFT_APP_ID (a warning is logged at start-up).
     teams_emulator: bool = False
 
+    #: Fernet keys (comma-separated: the first encrypts, all decrypt) for the secrets
+    #: VizDots stores (Slack OAuth workspace tokens). Required in production when Slack
+    #: OAuth is configured; on the embedded default a key is generated once into
+    #: ENCRYPTION_KEY_FILE beside the SQLite file. README: Rotating secrets.
+    encryption_key: Annotated[SecretStr | None, Field(default=None, validate_default=True)]
+
     @field_validator("link_signing_secret")
     @classmethod
     def _link_secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -150,6 +157,29 @@ class Settings(BaseSettings):
         if value is not None and not secret_values(value):
             raise ValueError("holds no value (give the current one, then ',previous' if any)")
         return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _encryption_key_reads(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        from core.store.cipher import BadKey, read_keys
+
+        if value is not None:
+            try:
+                read_keys(secret_values(value))
+            except BadKey as error:
+                raise ValueError(str(error).removeprefix("ENCRYPTION_KEY ")) from None
+        elif _stores_slack_tokens(info.data) and not _embedded_default(info.data):
+            raise ValueError(
+                "required to encrypt the Slack tokens VizDots stores (Slack OAuth) outside "
+                "the embedded default; generate one with `vizdots rotate-key --new-key`"
+            )
+        return value
+
+    def embedded_default(self) -> bool:
+        """SQLite and a loopback APP_BASE_URL: one machine, its data in one folder."""
+        return _embedded_default(self.model_dump(include={"database_url", "app_base_url"}))
 
     @field_validator("database_url")
     @classmethod
@@ -217,6 +247,26 @@ class Settings(BaseSettings):
         for name, enabled in self.integrations().items():
             if not enabled:
                 log.info("%s integration disabled: its credentials are not set", name)
+
+
+def _stores_slack_tokens(values: dict[str, object]) -> bool:
+    """Slack OAuth: the installation store keeps each workspace's tokens."""
+    return values.get("slack_client_id") is not None and values.get("slack_bot_token") is None
+
+
+def _embedded_default(values: dict[str, object]) -> bool:
+    url, base = values.get("database_url"), values.get("app_base_url")
+    if not isinstance(url, str) or not isinstance(base, AnyHttpUrl):
+        return False
+    host = base.host or ""
+    local = host == "localhost" or host.startswith("127.") or host in {"::1", "[::1]"}
+    return make_url(url).get_backend_name() == "sqlite" and local
+
+
+def encryption_key_file(settings: Settings) -> Path:
+    """Where the embedded default keeps its generated key: beside the SQLite file."""
+    database = make_url(settings.database_url).database or "vizdots.db"
+    return Path(database).resolve().parent / ".vizdots-encryption-key"
 
 
 def secret_values(value: SecretStr | None) -> tuple[str, ...]:

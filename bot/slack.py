@@ -30,6 +30,7 @@ from adapters.slack.app import RunCommand, SlackCore, SlackSettings, build_slack
 from adapters.slack.channel import SlackChannel
 from adapters.slack.clients import SlackClients
 from adapters.slack.directory import SlackDirectory
+from adapters.slack.encrypted_store import EncryptedInstallationStore
 from adapters.slack.home import HomePublisher
 from adapters.slack.ingress import SlackIngress, TokenBuckets
 from adapters.slack.install import SlackInstaller
@@ -156,6 +157,15 @@ def slack_settings(settings: Settings) -> SlackSettings:
     )
 
 
+def installation_store(settings: Settings, engine: AsyncEngine) -> EncryptedInstallationStore:
+    """slack_sdk's OAuth installation store, its tokens encrypted with ENCRYPTION_KEY."""
+    from bot.encryption import secret_box
+
+    return EncryptedInstallationStore(
+        settings.slack_client_id or "", engine, box=secret_box(settings)
+    )
+
+
 def build_slack_parts(
     settings: Settings,
     *,
@@ -165,7 +175,7 @@ def build_slack_parts(
 ) -> SlackParts:
     config = slack_settings(settings)
     oauth = config.bot_token is None and config.client_id is not None
-    store = AsyncSQLAlchemyInstallationStore(config.client_id or "", engine) if oauth else None
+    store = installation_store(settings, engine) if oauth else None
     tokens = SlackTokens(sessions=sessions, bot_token=config.bot_token, installation_store=store)
     clients = SlackClients(
         api_url=config.api_url, token_for_org=tokens.for_org, token_for_team=tokens.for_team
