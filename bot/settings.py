@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///./vizdots.db"
+    #: PostgreSQL row-level security (migration 0017): every transaction names the
+    #: organisation it works for. Connect as a role that does not own the tables.
+    row_security: bool = False
     app_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     default_timezone: str = "UTC"
     session_grace_hours: int = Field(default=2, ge=0, le=48)
