@@ -1,7 +1,8 @@
 """POST /api/billing/webhook: Stripe's events, verified, translated, applied once.
 
 The `Stripe-Signature` header is verified by the SDK over the raw body (HMAC-SHA256 of
-"t.body" with STRIPE_WEBHOOK_SECRET, at most five minutes old); anything else is a 400
+"t.body" with STRIPE_WEBHOOK_SECRET — tried with each of its values, "current,previous"
+during a rotation — at most five minutes old); anything else is a 400
 and changes nothing. A verified event becomes a core `StripeSaid` and is applied by core
 (its id recorded in the same transaction as its effect). A failure answers 500 and the
 event stays unrecorded, so Stripe's retry is processed as if it were the first delivery.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,21 +42,19 @@ HANDLED = {
 Apply = Callable[[StripeSaid], Awaitable[str]]
 
 
-def billing_webhook_routes(*, secret: str | None, apply: Apply) -> APIRouter:
+def billing_webhook_routes(*, secrets: Sequence[str], apply: Apply) -> APIRouter:
+    """`secrets`: STRIPE_WEBHOOK_SECRET's values, current first (two during a rotation)."""
     router = APIRouter(tags=["billing"])
 
     @router.post("/api/billing/webhook")
     async def webhook(request: Request) -> JSONResponse:
-        if secret is None:
+        if not secrets:
             return _answer(503, "billing webhooks are disabled: STRIPE_WEBHOOK_SECRET is unset")
         body = await request.body()
         if len(body) > MAX_BODY:
             return _answer(413, "body too large")
         try:
-            stripe.WebhookSignature.verify_header(
-                body.decode("utf-8"), request.headers.get("stripe-signature"), secret,
-                TOLERANCE_SECONDS,
-            )  # fmt: skip
+            verify(body.decode("utf-8"), request.headers.get("stripe-signature"), secrets)
             said = translate(json.loads(body))
         except stripe.SignatureVerificationError:
             log.warning("stripe webhook refused: missing, wrong or expired signature")
@@ -73,6 +72,18 @@ def billing_webhook_routes(*, secret: str | None, apply: Apply) -> APIRouter:
         return JSONResponse({"received": True, "result": result})
 
     return router
+
+
+def verify(payload: str, header: str | None, secrets: Sequence[str]) -> None:
+    """Stripe's own check against each secret in turn; the last refusal if none signed it."""
+    refusal = stripe.SignatureVerificationError("no webhook secret", header)
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(payload, header, secret, TOLERANCE_SECONDS)
+            return
+        except stripe.SignatureVerificationError as error:
+            refusal = error
+    raise refusal
 
 
 def _answer(status: int, detail: str) -> JSONResponse:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
+from bot.settings import Settings, secret_values
 from core.billing import BillingRules, StripeSaid, apply_billing
 from core.ports import Billing, Clock
 from core.seats import SeatSyncer
@@ -75,10 +75,10 @@ def billing_webhook_router(services: Services) -> APIRouter:
         log.info("billing webhook not served: install the billing extra (vizdots[billing])")
         return APIRouter()
     settings = services.settings
-    secret = settings.stripe_webhook_secret
     rules = billing_rules(settings)
 
     async def apply(said: StripeSaid) -> str:
         return await apply_billing(services.sessions, said, rules=rules, now=services.clock.now())
 
-    return billing_webhook_routes(secret=secret.get_secret_value() if secret else None, apply=apply)
+    secrets = secret_values(settings.stripe_webhook_secret)
+    return billing_webhook_routes(secrets=secrets, apply=apply)

@@ -242,7 +242,7 @@ def build_services(
     INSERT runs share the next one; > 0 also waits that long for company; None: one
     INSERT an event (see Inbox)."""
     quiet_chatty_loggers()
-    engine = make_async_engine(settings.database_url)
+    engine = make_async_engine(settings.database_url, row_security=settings.row_security)
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
     metrics, gauges = build_metrics(sessions, clock)

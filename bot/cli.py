@@ -532,5 +532,40 @@ def teams_package(
     print(f"wrote {out}: upload it in the Teams admin center (Manage apps → Upload)")
 
 
+@app.command("rotate-key")
+def rotate_key(
+    new_key: bool = typer.Option(
+        False, "--new-key", help="Only print a fresh key (put it first in ENCRYPTION_KEY)."
+    ),
+) -> None:
+    """Re-encrypt every stored secret with ENCRYPTION_KEY's first key (plain rows too).
+    Idempotent and resumable: run it again after an interruption."""
+    from core.store.cipher import BadKey
+    from core.store.cipher import new_key as fresh_key
+
+    if new_key:
+        print(fresh_key())
+        return
+    settings = settings_or_exit()
+    asyncio.run(exit_unless_reachable(settings.database_url, schema=True))
+    try:
+        changed = asyncio.run(reseal_secrets(settings))
+    except BadKey as error:
+        fail(f"cannot rotate: {error}")
+    print(f"{changed} rows re-encrypted with the first key of ENCRYPTION_KEY")
+
+
+async def reseal_secrets(settings: Settings) -> int:
+    from adapters.slack.encrypted_store import reseal_stored_tokens
+    from bot.slack import installation_store
+    from core.store.engine import make_async_engine
+
+    engine = make_async_engine(settings.database_url)
+    try:
+        return await reseal_stored_tokens(installation_store(settings, engine))
+    finally:
+        await engine.dispose()
+
+
 if __name__ == "__main__":
     app()

@@ -16,17 +16,20 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import SecretStr
 
 from bot.bootstrap import Services
+from bot.settings import secret_values
 from bot.worker import plan_and_deliver, post_digests, recorded, remind
 from core.ops_status import ops_status
 
 
 def require_bearer(secret: SecretStr | None, authorization: str | None) -> None:
-    """401 unless `Authorization: Bearer <secret>` (constant-time); 503 when unconfigured."""
-    if secret is None:
+    """401 unless `Authorization: Bearer <one of the secret's values>` (during a rotation
+    "current,previous"; each compared in constant time); 503 when unconfigured."""
+    values = secret_values(secret)
+    if not values:
         raise HTTPException(503, "this endpoint is disabled: its secret is not configured")
-    expected = f"Bearer {secret.get_secret_value()}".encode()
     given = (authorization or "").encode()
-    if not hmac.compare_digest(given, expected):
+    matches = [hmac.compare_digest(given, f"Bearer {value}".encode()) for value in values]
+    if not any(matches):
         raise HTTPException(401, "missing or wrong bearer token")
 
 

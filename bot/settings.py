@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///./vizdots.db"
+    #: PostgreSQL row-level security (migration 0017): every transaction names the
+    #: organisation it works for. Connect as a role that does not own the tables.
+    row_security: bool = False
     app_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     default_timezone: str = "UTC"
     session_grace_hours: int = Field(default=2, ge=0, le=48)
@@ -72,6 +76,8 @@ class Settings(BaseSettings):
     #: Largest request body accepted (bytes): Slack's and Teams' largest payloads fit.
     max_request_bytes: int = Field(default=1_000_000, ge=10_000)
 
+    #: The four rotating secrets take "current,previous" during a rotation (README:
+    #: Rotating secrets); `secret_values` reads them, current first.
     scheduler_secret: Secret
     scheduler_reminders_secret: Secret
     reminder_slots: str = "09:00,14:00"
@@ -135,12 +141,53 @@ class Settings(BaseSettings):
     #: without MICROSOFT_APP_ID (a warning is logged at start-up).
     teams_emulator: bool = False
 
+    #: Fernet keys (comma-separated: the first encrypts, all decrypt) for the secrets
+    #: VizDots stores (Slack OAuth workspace tokens). Required in production when Slack
+    #: OAuth is configured; on the embedded default a key is generated once into
+    #: ENCRYPTION_KEY_FILE beside the SQLite file. README: Rotating secrets.
+    encryption_key: Annotated[SecretStr | None, Field(default=None, validate_default=True)]
+
     @field_validator("link_signing_secret")
     @classmethod
     def _link_secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("needs at least 16 characters (openssl rand -hex 32)")
         return value
+
+    @field_validator(
+        "scheduler_secret",
+        "scheduler_reminders_secret",
+        "slack_signing_secret",
+        "stripe_webhook_secret",
+    )
+    @classmethod
+    def _rotating_secret_has_a_value(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not secret_values(value):
+            raise ValueError("holds no value (give the current one, then ',previous' if any)")
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _encryption_key_reads(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        from core.store.cipher import BadKey, read_keys
+
+        if value is not None:
+            try:
+                read_keys(secret_values(value))
+            except BadKey as error:
+                raise ValueError(str(error).removeprefix("ENCRYPTION_KEY ")) from None
+        elif _stores_slack_tokens(info.data) and not _embedded_default(info.data):
+            raise ValueError(
+                "required to encrypt the Slack tokens VizDots stores (Slack OAuth) outside "
+                "the embedded default; generate one with `vizdots rotate-key --new-key`"
+            )
+        return value
+
+    def embedded_default(self) -> bool:
+        """SQLite and a loopback APP_BASE_URL: one machine, its data in one folder."""
+        return _embedded_default(self.model_dump(include={"database_url", "app_base_url"}))
 
     @field_validator("database_url")
     @classmethod
@@ -208,6 +255,35 @@ class Settings(BaseSettings):
         for name, enabled in self.integrations().items():
             if not enabled:
                 log.info("%s integration disabled: its credentials are not set", name)
+
+
+def _stores_slack_tokens(values: dict[str, object]) -> bool:
+    """Slack OAuth: the installation store keeps each workspace's tokens."""
+    return values.get("slack_client_id") is not None and values.get("slack_bot_token") is None
+
+
+def _embedded_default(values: dict[str, object]) -> bool:
+    url, base = values.get("database_url"), values.get("app_base_url")
+    if not isinstance(url, str) or not isinstance(base, AnyHttpUrl):
+        return False
+    host = base.host or ""
+    local = host == "localhost" or host.startswith("127.") or host in {"::1", "[::1]"}
+    return make_url(url).get_backend_name() == "sqlite" and local
+
+
+def encryption_key_file(settings: Settings) -> Path:
+    """Where the embedded default keeps its generated key: beside the SQLite file."""
+    database = make_url(settings.database_url).database or "vizdots.db"
+    return Path(database).resolve().parent / ".vizdots-encryption-key"
+
+
+def secret_values(value: SecretStr | None) -> tuple[str, ...]:
+    """A rotating secret's values, current first: "new,old" while a rotation is under way
+    (SCHEDULER_SECRET, SCHEDULER_REMINDERS_SECRET, SLACK_SIGNING_SECRET,
+    STRIPE_WEBHOOK_SECRET, ENCRYPTION_KEY). None or blank: no value."""
+    if value is None:
+        return ()
+    return tuple(part.strip() for part in value.get_secret_value().split(",") if part.strip())
 
 
 class SettingsError(Exception):

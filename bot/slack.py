@@ -30,6 +30,7 @@ from adapters.slack.app import RunCommand, SlackCore, SlackSettings, build_slack
 from adapters.slack.channel import SlackChannel
 from adapters.slack.clients import SlackClients
 from adapters.slack.directory import SlackDirectory
+from adapters.slack.encrypted_store import EncryptedInstallationStore
 from adapters.slack.home import HomePublisher
 from adapters.slack.ingress import SlackIngress, TokenBuckets
 from adapters.slack.install import SlackInstaller
@@ -39,7 +40,7 @@ from adapters.slack.tokens import (
     SlackTokens,
     StoredInstallationAuthorize,
 )
-from bot.settings import Settings
+from bot.settings import Settings, secret_values
 from core.inbox import Inbox
 from core.ports import Clock
 
@@ -68,7 +69,7 @@ class SlackParts:
         assert self.app is not None
         ingress = SlackIngress(
             app=self.app,
-            verifier=SignatureVerifier(self.settings.signing_secret),
+            verifiers=tuple(map(SignatureVerifier, self.signing_secrets())),
             max_bytes=self.max_request_bytes,
         )
         oauth = AsyncSlackRequestHandler(self.app)
@@ -88,6 +89,10 @@ class SlackParts:
         router.add_api_route("/slack/install", install_page, methods=["GET"])
         router.add_api_route("/slack/oauth_redirect", oauth_redirect, methods=["GET"])
         return router
+
+    def signing_secrets(self) -> tuple[str, ...]:
+        """The current signing secret, then those still accepted during a rotation."""
+        return (self.settings.signing_secret, *self.settings.previous_signing_secrets)
 
     async def install_single_workspace(self) -> None:
         """With SLACK_BOT_TOKEN: learn the bot's identity (once: requests never call
@@ -141,12 +146,23 @@ def slack_settings(settings: Settings) -> SlackSettings:
     def secret(value: object) -> str | None:
         return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
 
+    signing_secrets = secret_values(settings.slack_signing_secret)
     return SlackSettings(
-        signing_secret=secret(settings.slack_signing_secret) or "",
+        signing_secret=signing_secrets[0] if signing_secrets else "",
+        previous_signing_secrets=signing_secrets[1:],
         bot_token=secret(settings.slack_bot_token),
         client_id=settings.slack_client_id,
         client_secret=secret(settings.slack_client_secret),
         api_url=str(settings.slack_api_url).rstrip("/") + "/" if settings.slack_api_url else None,
+    )
+
+
+def installation_store(settings: Settings, engine: AsyncEngine) -> EncryptedInstallationStore:
+    """slack_sdk's OAuth installation store, its tokens encrypted with ENCRYPTION_KEY."""
+    from bot.encryption import secret_box
+
+    return EncryptedInstallationStore(
+        settings.slack_client_id or "", engine, box=secret_box(settings)
     )
 
 
@@ -159,7 +175,7 @@ def build_slack_parts(
 ) -> SlackParts:
     config = slack_settings(settings)
     oauth = config.bot_token is None and config.client_id is not None
-    store = AsyncSQLAlchemyInstallationStore(config.client_id or "", engine) if oauth else None
+    store = installation_store(settings, engine) if oauth else None
     tokens = SlackTokens(sessions=sessions, bot_token=config.bot_token, installation_store=store)
     clients = SlackClients(
         api_url=config.api_url, token_for_org=tokens.for_org, token_for_team=tokens.for_team

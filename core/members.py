@@ -2,14 +2,22 @@
 and one newcomer at a time: `enrol_member`).
 
 Members are matched by the provider's own id (Slack user id, Teams AAD object id, or
-the email in the dev chat); a member first known by email is linked on the way. Sync
-only ever promotes: owners and admins granted in VizDots keep their role.
+the email in the dev chat); a member first known by email is linked on the way.
+
+Roles follow the workspace: a role that came from the directory (`role_source`
+'workspace') is set from its admin flag at every sync, so a workspace admin demoted
+there loses VizDots admin at the next sync. A role granted in VizDots ('vizdots': the
+admin API, the installer's ownership) is never changed by a sync, and owners never are.
+A member whose origin is not yet known (NULL: rows older than migration 0016, or made
+outside a sync) is never demoted: an admin the directory does not list as one was
+granted in VizDots, and is marked so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -32,6 +40,13 @@ def external_id_attribute(provider: Provider) -> str:
     if provider not in _KEY_ATTRIBUTE:
         raise ValueError(f"{provider.value} does not name members by an id of its own")
     return _KEY_ATTRIBUTE[provider]
+
+
+class RoleSource(StrEnum):
+    """Where a member's role came from (members.role_source)."""
+
+    WORKSPACE = "workspace"
+    VIZDOTS = "vizdots"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +209,7 @@ def _new_member(
         email=_email(profile) if roster.email_free_for(_email(profile), None) else None,
         timezone=known_zone(profile.timezone) or default_timezone,
         role=(Role.ADMIN if profile.is_admin else Role.MEMBER).value,
+        role_source=RoleSource.WORKSPACE.value,
         active=True,
     )
     setattr(member, roster.key, profile.external_id)
@@ -211,12 +227,21 @@ def _refresh(roster: _Roster, member: Member, profile: MemberProfile) -> bool:
     email = _email(profile)
     if email and roster.email_free_for(email, member) and roster.key != "email":
         wanted["email"] = email
-    if profile.is_admin and member.role == Role.MEMBER.value:
-        wanted["role"] = Role.ADMIN.value
+    wanted |= _role_from_directory(member, is_admin=profile.is_admin)
     changed = {name: value for name, value in wanted.items() if getattr(member, name) != value}
     for name, value in changed.items():
         setattr(member, name, value)
     return bool(changed)
+
+
+def _role_from_directory(member: Member, *, is_admin: bool) -> dict[str, object]:
+    """The role (and its origin) a sync gives `member` whose directory says `is_admin`."""
+    if member.role == Role.OWNER.value or member.role_source == RoleSource.VIZDOTS.value:
+        return {}
+    if member.role_source is None and member.role == Role.ADMIN.value and not is_admin:
+        return {"role_source": RoleSource.VIZDOTS.value}
+    role = Role.ADMIN if is_admin else Role.MEMBER
+    return {"role": role.value, "role_source": RoleSource.WORKSPACE.value}
 
 
 def _zone_for(member: Member, reported: str | None) -> str:

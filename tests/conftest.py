@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,6 +34,15 @@ def email_outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "email-outbox"
     monkeypatch.setenv("EMAIL_OUTBOX_DIR", str(directory))
     return directory
+
+
+@pytest.fixture(autouse=True)
+def encryption_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """ENCRYPTION_KEY, as production has one (on PostgreSQL Slack OAuth requires it);
+    tests of the embedded default's generated key remove it."""
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("ENCRYPTION_KEY", key)
+    return key
 
 
 @pytest.fixture(scope="session")

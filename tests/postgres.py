@@ -88,3 +88,30 @@ def throwaway_cluster(bindir: Path) -> Iterator[str]:
         yield cluster.url
     finally:
         cluster.remove()
+
+
+#: The role the service connects as in production: it does not own the tables, so the
+#: row-level security policies of migration 0017 bind it (the owner runs migrations).
+APP_ROLE = "vizdots_app"
+
+
+def app_role_url(database_url: str, role: str = APP_ROLE) -> str:
+    """`database_url` as `role` (created once per cluster), allowed to read and write
+    every table of that database but owning none."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url).set(drivername="postgresql+psycopg")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+        if not exists:
+            connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        for grant in (
+            f'GRANT USAGE ON SCHEMA public TO "{role}"',
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"',
+            f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"',
+        ):
+            connection.execute(text(grant))
+    engine.dispose()
+    return make_url(database_url).set(username=role).render_as_string(hide_password=False)

@@ -18,6 +18,7 @@ from core.admin.scope import BadInput, Conflict, NotFound, OrgScope
 from core.admin.tokens import TokenRole, VerifiedToken, verify_token
 from core.log_context import org_id
 from core.ports import Clock
+from core.store.engine import org_scope as row_scope
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -53,13 +54,16 @@ class AdminAuth:
                 raise HTTPException(
                     403, f"this needs an {needed.value} token; yours is {token.role.value}"
                 )
-            async with self.sessions.begin() as db:
-                scope = OrgScope(db=db, org_id=token.org_id, actor=token.actor, clock=self.clock,
-                                 sessions=self.sessions, role=token.role)  # fmt: skip
-                try:
-                    yield scope
-                except (NotFound, BadInput, Conflict, PermissionError) as refusal:
-                    raise HTTPException(_STATUS[type(refusal)], str(refusal)) from None
+            # row-level security (ROW_SECURITY): the transaction sees this org's rows only
+            with row_scope(token.org_id):
+                async with self.sessions.begin() as db:
+                    scope = OrgScope(db=db, org_id=token.org_id, actor=token.actor,
+                                     clock=self.clock, sessions=self.sessions,
+                                     role=token.role)  # fmt: skip
+                    try:
+                        yield scope
+                    except (NotFound, BadInput, Conflict, PermissionError) as refusal:
+                        raise HTTPException(_STATUS[type(refusal)], str(refusal)) from None
 
         org_scope.needed_role = needed  # type: ignore[attr-defined]  # read by bot.openapi
         return org_scope

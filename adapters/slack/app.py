@@ -80,6 +80,8 @@ class SlackSettings:
     client_id: str | None
     client_secret: str | None
     api_url: str | None
+    #: During a rotation, the signing secrets still accepted besides `signing_secret`.
+    previous_signing_secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,8 @@ def build_slack_app(
     """`client` carries no token: `authorize` gives each request its workspace's."""
     app = AsyncApp(
         signing_secret=settings.signing_secret,
+        # SlackIngress has verified the signature (against each signing secret) already
+        request_verification_enabled=False,
         client=client,
         authorize=authorize,
         oauth_settings=_oauth(settings, core, installation_store, state_store),

@@ -7,7 +7,8 @@ reason, never the body:
   * 413 above `max_bytes` — a declared Content-Length is checked before reading, and
     streamed bytes are counted, so an unbounded body is never held;
   * 401 without a valid signature over a fresh (5-minute) timestamp (slack_sdk's
-    SignatureVerifier decides);
+    SignatureVerifier decides, one per signing secret: the current and, during a
+    rotation, the previous one);
   * 400 for a signed body that is no Slack payload (adapters.slack.shapes.payload_of).
 Only then is the request handed to Bolt, its payload parsed once.
 
@@ -48,13 +49,13 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class SlackIngress:
     app: AsyncApp
-    verifier: SignatureVerifier
+    verifiers: tuple[SignatureVerifier, ...]
     max_bytes: int
 
     async def events(self, request: Request) -> Response:
         try:
             body = await capped_body(request, self.max_bytes)
-            text = check_signature(self.verifier, request, body)
+            text = check_signature(self.verifiers, request, body)
             bolt_request = to_bolt_request(request, text)
         except Refused as refused:
             log.info("slack request refused (%d): %s", refused.status, refused.reason)
@@ -75,8 +76,8 @@ async def capped_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def check_signature(verifier: SignatureVerifier, request: Request, body: bytes) -> str:
-    """The body as text once slack_sdk's verifier accepts its v0 signature and 5-minute
+def check_signature(verifiers: tuple[SignatureVerifier, ...], request: Request, body: bytes) -> str:
+    """The body as text once one of slack_sdk's verifiers accepts its v0 signature and 5-minute
     timestamp. What the verifier would raise on (a timestamp that is not a number, a body
     that is not UTF-8) is refused here first."""
     timestamp = request.headers.get("x-slack-request-timestamp", "")
@@ -87,7 +88,7 @@ def check_signature(verifier: SignatureVerifier, request: Request, body: bytes) 
         text = body.decode("utf-8")
     except UnicodeDecodeError:  # Slack signs UTF-8 text: this cannot be Slack's
         raise Refused(401, "body is not UTF-8") from None
-    if not verifier.is_valid(body=text, timestamp=timestamp, signature=signature):
+    if not any(v.is_valid(body=text, timestamp=timestamp, signature=signature) for v in verifiers):
         raise Refused(401, "invalid signature or stale timestamp")
     return text
 

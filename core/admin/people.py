@@ -9,6 +9,7 @@ from sqlalchemy import func
 
 from core.admin.scope import BadInput, OrgScope
 from core.domain import Role
+from core.members import RoleSource
 from core.public_holidays import UnknownRegion, parse_region
 from core.store.models import Member, Organization
 
@@ -95,6 +96,7 @@ async def change_member(
         await _keep_an_owner(scope, member, leaving=member.role == Role.OWNER)
         scope.record("member.role", member_id=member.id, old=member.role, new=change.role.value)
         member.role = change.role.value
+        member.role_source = RoleSource.VIZDOTS.value  # a members sync leaves it alone
     if change.active is not None and change.active != member.active:
         if not change.active:
             await _keep_an_owner(scope, member, leaving=member.role == Role.OWNER)

@@ -145,6 +145,12 @@ class Member(Base):
         doc="set by the member (`timezone`): chat clients and directories leave it alone",
     )
     role: Mapped[str] = mapped_column(String(16), default="member")
+    role_source: Mapped[str | None] = mapped_column(
+        String(16),
+        doc="where the role came from: 'workspace' (the chat directory's admin flag, "
+        "followed at every sync) or 'vizdots' (granted in VizDots: sync leaves it); "
+        "NULL until a sync tells (core.members.RoleSource)",
+    )
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     slack_dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     teams_aad_object_id: Mapped[str | None] = mapped_column(String(64))
