@@ -50,6 +50,18 @@ async def press(page: Any, see: Any, label_start: str) -> None:
     await said(page, see, button.click)
 
 
+async def follow_up_previous(page: Any, see: Any) -> str:
+    """Answer the opening's follow-up of the previous check-in (a blocker: still there or
+    resolved; else the focus: how it went); what the member said."""
+    opening = await page.inner_text("#log .bubble")
+    assert "Last time you" in opening, opening
+    if "blocker" in opening:
+        await press(page, see, "resolved")
+        return "resolved"
+    await type_line(page, see, "went well")
+    return "went well"
+
+
 async def texts(page: Any, selector: str) -> list[str]:
     return [text.strip() for text in await page.locator(selector).all_inner_texts()]
 
@@ -60,13 +72,14 @@ async def test_a_check_in_by_buttons_and_typing_then_typed_commands(
     await create_demo(dev_server.services)
     page = await open_chat(browser, dev_server, DESKTOP)
     await page.locator(".member", has_text="Ben Berlin").click()
-    await see(page.locator("#log .buttons")).to_be_visible()
+    await see(page.locator("#log .bubble")).to_have_count(1)
+    follow_up = await follow_up_previous(page, see)  # Ben has a month of history
     await press(page, see, "4")
     for line in ("<b>x</b> and PRs", "none", "help", "schedule show", "thanks"):
         await type_line(page, see, line)
     await page.screenshot(path=screenshots / "check-in-desktop.png", full_page=True)
 
-    typed = ["4", "<b>x</b> and PRs", "none", "help", "schedule show", "thanks"]
+    typed = [follow_up, "4", "<b>x</b> and PRs", "none", "help", "schedule show", "thanks"]
     assert await texts(page, "#log .member-turn") == typed
     shown = await texts(page, "#log .bubble")
     assert len(shown) == len(set(shown)), shown  # no bubble twice
@@ -110,7 +123,8 @@ async def test_on_a_phone_the_members_appear_without_a_reload_and_nothing_is_cli
     await create_demo(dev_server.services)
     await see(page.locator("#log")).to_contain_text("Pick a member")  # the page polls
     await page.select_option("#pick", label="Dan Sydney · Australia/Sydney")
-    await see(page.locator("#log .buttons")).to_be_visible()
+    await see(page.locator("#log .bubble")).to_have_count(1)
+    await follow_up_previous(page, see)
     await press(page, see, "3")
     await type_line(page, see, "a-very-long-word-" * 8)
     await page.screenshot(path=screenshots / "phone-400px.png")
