@@ -43,6 +43,23 @@ async def answered(page: Any, see: Any, act: Any) -> None:
     await see(bubbles).to_have_count(before + 2)
 
 
+async def send(page: Any, line: str) -> None:
+    await page.get_by_label("Your answer").fill(line)
+    await page.get_by_role("button", name="Send").click()
+
+
+async def follow_up_previous(page: Any, see: Any) -> str:
+    """Answer the opening's follow-up of the previous check-in (a blocker: resolved; else
+    the focus: how it went); what the member said."""
+    opening = await page.locator(".bubble").first.inner_text()
+    assert "Last time you" in opening, opening
+    if "blocker" in opening:
+        await answered(page, see, page.get_by_role("button", name="resolved").click)
+        return "resolved"
+    await answered(page, see, lambda: send(page, "went well"))
+    return "went well"
+
+
 async def test_an_email_member_completes_a_check_in_from_the_link(
     email_server: DevServer, browser: Any, see: Any, screenshots: Path
 ) -> None:
@@ -55,19 +72,15 @@ async def test_an_email_member_completes_a_check_in_from_the_link(
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the page scrolls sideways at 400 px"
 
+    follow_up = await follow_up_previous(page, see)  # Ben has a month of history
     await answered(page, see, page.get_by_role("button", name="4 🙂").click)
     for line in ("<b>x</b> and the release", "none"):
-
-        async def typed(line: str = line) -> None:
-            await page.get_by_label("Your answer").fill(line)
-            await page.get_by_role("button", name="Send").click()
-
-        await answered(page, see, typed)
+        await answered(page, see, lambda line=line: send(page, line))
 
     await see(page.get_by_role("status")).to_contain_text("Done — thank you!")
     shown = await page.locator(".member-turn").all_inner_texts()
     turns = [text.strip().removeprefix("You:").strip() for text in shown]  # "You:" for readers
-    assert turns == ["4 🙂", "<b>x</b> and the release", "none"]
+    assert turns == [follow_up, "4 🙂", "<b>x</b> and the release", "none"]
     assert await page.locator(".bubble b").count() == 0  # the member's words, never markup
     assert await page.get_by_role("button").count() == 0
     await page.screenshot(path=screenshots / "email-check-in-done.png", full_page=True)
