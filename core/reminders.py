@@ -37,6 +37,7 @@ from sqlalchemy import Table, delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.channels import ChannelSet
+from core.continuity import FOLLOW_UPS, plan_for, recall_in, recall_line
 from core.domain import AgentSpec, Provider
 from core.eligibility import not_wanted
 from core.outbox import Outbox, record_intent
@@ -413,10 +414,17 @@ def _row_of(found: Sequence[Any], now: datetime) -> _Row:
 
 
 def question_text(row: _Row) -> str:
-    """The question the check-in waits on (core markup): the pending one, else the first."""
-    pending = pending_question(row.agent, row.session.brain_state or {})
-    question = pending or (row.agent.questions[0] if row.agent.questions else None)
-    return question.text if question else f"How is your day going, {row.member.display_name}?"
+    """The question the check-in waits on (core markup): the pending one, else the first
+    of the session's plan; a follow-up of the previous check-in says what it follows up."""
+    state = row.session.brain_state or {}
+    recall = recall_in(state)
+    plan = plan_for(row.agent, recall)
+    question = pending_question(plan, state) or (plan.questions[0] if plan.questions else None)
+    if question is None:
+        return f"How is your day going, {row.member.display_name}?"
+    if recall is not None and question.key in FOLLOW_UPS.values():
+        return f"{recall_line(recall)}\n{question.text}"
+    return question.text
 
 
 def nudge_text(row: _Row) -> str:

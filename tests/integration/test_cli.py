@@ -25,7 +25,8 @@ DEMO_AT = "2026-11-25T12:00:00+00:00"
 CHAT_AT = "2026-11-25T12:05:00+00:00"
 REPORT_AT = "2026-11-25T18:00:00+00:00"
 BEN = "ben@demo.vizdots.dev"
-BEN_ANSWERS = "four\nPRs\nnone\n"
+#: Ben's demo history ends with a focus, so his check-in first asks how it went.
+BEN_ANSWERS = "went well\nfour\nPRs\nnone\n"
 #: Words that would make a member think something broke.
 ALARMING = ("error", "retry", "traceback", "http", "warning", "exception")
 
@@ -60,7 +61,8 @@ def test_demo_emails_the_member_with_no_chat_once(db_url: str, email_outbox: Pat
     assert "fay@demo.vizdots.dev has no chat: her check-in went out by email" in first.stdout
     [eml] = email_outbox.glob("*.eml")
     text = eml.read_text()
-    assert "To: fay@demo.vizdots.dev" in text and "How are you feeling today" in text
+    assert "To: fay@demo.vizdots.dev" in text
+    assert "Last time your main focus was" in text or "Last time you mentioned a blocker" in text
     vizdots(db_url, "demo", "--now", DEMO_AT)
     assert len(list(email_outbox.glob("*.eml"))) == 1  # idempotent
 
@@ -87,6 +89,7 @@ def test_a_check_in_answered_in_the_terminal_shows_in_the_report(demo_db: str) -
     before = demo_daily_report(demo_db)  # the demo team's history of the week
     chat = vizdots(demo_db, "chat", "--member", BEN, "--now", CHAT_AT, stdin=BEN_ANSWERS)
     assert chat.returncode == 0, chat.stderr
+    assert "Last time your main focus was" in chat.stdout
     assert "What's your main focus today?" in chat.stdout
     assert chat.stdout.strip().endswith("(check-in completed)")
     daily = demo_daily_report(demo_db)
