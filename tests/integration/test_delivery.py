@@ -14,7 +14,14 @@ from core.outbox import Outbox
 from core.ports import DeliveryError
 from core.scripted_brain import ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
-from core.store.models import CheckinSession, Message, Organization, OutboxMessage, Schedule
+from core.store.models import (
+    CheckinSession,
+    Member,
+    Message,
+    Organization,
+    OutboxMessage,
+    Schedule,
+)
 from tests.fakes.channel import FakeChannel, LookupChannel
 from tests.fakes.clock import FakeClock
 from tests.fakes.world import add_due_session, add_member, add_org
@@ -233,3 +240,36 @@ async def test_a_claim_takes_at_most_its_batch(engine: AsyncEngine) -> None:
     delivery = delivery_on(engine, FakeChannel())
     assert len(await delivery._claim(now=NOW, batch=3)) == 3
     assert (await states(engine)).count("delivering") == 3
+
+
+async def test_a_claim_abandoned_long_past_its_time_is_never_sent(engine: AsyncEngine) -> None:
+    """A 09:00 check-in whose worker died must not arrive in the evening."""
+    [session_id] = await with_members(engine, 1, due=NOW - timedelta(hours=4))
+    async with make_sessionmaker(engine).begin() as db:
+        session = await db.get_one(CheckinSession, session_id)
+        session.state, session.claimed_at = "delivering", NOW - timedelta(hours=4)
+    channel = FakeChannel()
+    counts = await delivery_on(engine, channel).deliver_due(now=NOW)
+    assert channel.sent == [] and counts.delivered == 0
+    assert await states(engine) == ["delivering"]
+    async with make_sessionmaker(engine)() as db:
+        assert await db.scalar(select(Message)) is None
+        assert await db.scalar(select(OutboxMessage)) is None
+
+
+async def test_a_member_put_on_vacation_after_planning_is_not_sent_the_check_in(
+    engine: AsyncEngine,
+) -> None:
+    """vacation_until set directly (as the admin API does), the session already planned."""
+    [session_id] = await with_members(engine, 1)
+    async with make_sessionmaker(engine).begin() as db:
+        member = await db.scalar(select(Member))
+        assert member is not None
+        member.vacation_until = NOW.date()
+    channel = FakeChannel()
+    counts = await delivery_on(engine, channel).deliver_due(now=NOW)
+    assert channel.sent == [] and (counts.delivered, counts.skipped) == (0, 1)
+    async with make_sessionmaker(engine)() as db:
+        session = await db.get_one(CheckinSession, session_id)
+        assert (session.state, session.outcome_note) == ("skipped", "on vacation")
+        assert await db.scalar(select(Message)) is None
