@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.util import await_only
 
 from core.conversation import (
     ALREADY_DONE,
@@ -26,6 +27,7 @@ from core.outbox import Outbox
 from core.planning import plan_sessions
 from core.ports import Brain
 from core.scripted_brain import FallbackBrain, ScriptedBrain
+from core.store.engine import make_async_engine
 from core.store.models import AiLog, CheckinSession, Dot, Message, Organization
 from tests.fakes.brain import BuggyBrain, DownBrain, GatedOpeningBrain, LoggingBrain
 from tests.fakes.channel import FakeChannel
@@ -141,8 +143,23 @@ async def test_a_second_press_on_an_answered_question_changes_nothing(world: Eng
     session_id = await delivered(world)
     [(_to, opening)] = world.channel.sent
     await world.say("4", choice=opening.buttons[3].value)
+    before = await stored(world, session_id)
+    sent = len(world.channel.sent)
     assert await world.say("2", choice=opening.buttons[1].value) == []
-    assert (await world.session(session_id)).brain_state["answers"] == {"mood": 4}
+    assert await stored(world, session_id) == before  # no turn kept under "focus"
+    assert len(world.channel.sent) == sent
+
+
+async def stored(world: Engine, session_id: int) -> tuple[object, ...]:
+    """What a stale press must leave as it was: the turns, the answers, the version."""
+    async with world.sessions() as db:
+        turns = await db.execute(
+            select(Message.speaker, Message.text, Message.question_key)
+            .where(Message.session_id == session_id)
+            .order_by(Message.id)
+        )
+        session = await db.get_one(CheckinSession, session_id)
+        return (list(turns), session.brain_state, session.version, session.state)
 
 
 async def test_a_redelivered_event_is_processed_once(world: Engine) -> None:
@@ -153,8 +170,11 @@ async def test_a_redelivered_event_is_processed_once(world: Engine) -> None:
 
 
 async def test_a_message_with_nothing_open_gets_a_friendly_offer(world: Engine) -> None:
-    [reply] = await world.say("hello?")
-    assert reply.text == f"{NOTHING_OPEN} {CAN_START}"
+    await world.say("hello?")
+    [(to, offer)] = world.channel.sent
+    assert offer.text == f"{NOTHING_OPEN} {CAN_START}" and to.email == ANA
+    assert await world.count(CheckinSession) == 0  # offered, not started
+    assert await world.count(Message) == 0
 
 
 async def test_a_start_whose_worker_died_resumes_the_same_check_in(engine: AsyncEngine) -> None:
@@ -230,6 +250,37 @@ async def test_editing_a_reply_corrects_the_answer(world: Engine) -> None:
     assert (await world.session(session_id)).brain_state["answers"]["mood"] == 5
 
 
+async def test_an_edit_racing_a_new_turn_loses_neither(world: Engine, db_url: str) -> None:
+    """Two workers: one corrects "2" to "5" while the other takes the next answer. The
+    edit read the session before the turn was saved and writes after it (its UPDATE is
+    held on the wire): its version check makes it read again instead of overwriting."""
+    session_id = await delivered(world)
+    sender = Sender(Provider.DEV, "acme", ANA)
+    await world.conversations.handle_message(IncomingMessage(sender, "2", message_id="msg-1"))
+    other_engine = make_async_engine(db_url)
+    other = core_parts(other_engine, ScriptedBrain(), FakeChannel(), world.clock)
+    at_write, turn_saved = asyncio.Event(), asyncio.Event()
+
+    def hold_the_first_session_update(_conn, _cursor, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CHECKIN_SESSIONS"):
+            at_write.set()
+            await_only(turn_saved.wait())
+
+    event.listen(other_engine.sync_engine, "before_cursor_execute", hold_the_first_session_update)
+    try:
+        editing = asyncio.create_task(
+            other.conversations.handle_edit(EditedMessage(sender, "msg-1", "5"))
+        )
+        await asyncio.wait_for(at_write.wait(), timeout=10)
+        await world.say("Ship it")
+        turn_saved.set()
+        assert await asyncio.wait_for(editing, timeout=10)
+    finally:
+        await other_engine.dispose()
+    answers = (await world.session(session_id)).brain_state["answers"]
+    assert answers == {"mood": 5, "focus": "Ship it"}
+
+
 async def test_editing_after_completion_corrects_the_dot(world: Engine) -> None:
     await delivered(world)
     sender = Sender(Provider.DEV, "acme", ANA)
@@ -243,8 +294,13 @@ async def test_editing_after_completion_corrects_the_dot(world: Engine) -> None:
 
 
 async def test_an_edit_of_an_unknown_message_changes_nothing(world: Engine) -> None:
-    await delivered(world)
+    session_id = await delivered(world)
+    sender = Sender(Provider.DEV, "acme", ANA)
+    await world.conversations.handle_message(IncomingMessage(sender, "2", message_id="msg-1"))
+    before, sent = await stored(world, session_id), len(world.channel.sent)
     assert not await edit(world, "never-seen", "5")
+    assert await stored(world, session_id) == before
+    assert len(world.channel.sent) == sent
 
 
 @pytest.mark.parametrize("opted_in", [False, True])
