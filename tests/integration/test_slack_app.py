@@ -192,9 +192,21 @@ async def _installation_inactive(world: SlackWorld) -> bool:
 
 
 async def test_app_home_shows_the_members_check_ins(world: SlackWorld) -> None:
+    await scheduled(world)
+    await world.plan_and_deliver()
+    for n, answer in enumerate(["4", "Shipping the release", "none"]):
+        await world.requests.dm("U2", answer, ts=f"1800000000.00100{n}")
+        await eventually(lambda n=n: _true(len(world.slack.messages_in("D2")) == n + 2))
+    await eventually(lambda: _true("U2" in world.slack.views))  # published at completion
+    del world.slack.views["U2"]
     await world.requests.event({"type": "app_home_opened", "user": "U2", "tab": "home"})
     await eventually(lambda: _true("U2" in world.slack.views))
-    assert world.slack.views["U2"]["type"] == "home"
+    home = world.slack.views["U2"]
+    texts = [b["text"]["text"] for b in home["blocks"] if b["type"] == "section"]
+    assert home["type"] == "home" and "Next check-in:* Daily check-in, Fri 09:00" in texts[0]
+    [recent] = [t for t in texts if "2026-11-26 · completed" in t]
+    assert "mood 4/5" in recent and "“Shipping the release”" in recent
+    assert world.slack.calls_to("views.publish")[-1].params["user_id"] == "U2"
 
 
 async def test_a_members_dm_channel_is_opened_once(world: SlackWorld) -> None:
