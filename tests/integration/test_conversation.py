@@ -192,6 +192,30 @@ async def test_a_start_whose_worker_died_resumes_the_same_check_in(engine: Async
     assert await world.count(CheckinSession, state="delivered") == 1
 
 
+async def test_a_start_taken_over_resumes_the_members_own_check_in(engine: AsyncEngine) -> None:
+    """Another member's check-in of the same day is older in the table: the start taken
+    over after a dead worker resumes Ana's, never Bo's."""
+    brain = GatedOpeningBrain()
+    world = build(engine, brain)
+    async with world.sessions.begin() as db:
+        org = await add_org(db)
+        await add_member(db, org, "bo@acme.io", timezone="Europe/Berlin")
+        await add_member(db, org, ANA, timezone="Europe/Berlin")
+    bo = Sender(Provider.DEV, "acme", "bo@acme.io")
+    brain.gate.set()
+    await world.conversations.handle_message(IncomingMessage(bo, "start", event_id="Bo1"))
+    brain.gate.clear()
+    brain.asked.clear()
+    dying = asyncio.create_task(world.say("start", event="Ev1"))
+    await brain.asked.wait()
+    dying.cancel()
+    brain.gate.set()
+    [reply] = await world.say("start", event="Ev1")
+    assert reply.text.startswith("Hi Ana!")
+    assert [to.email for to, _m in world.channel.sent] == ["bo@acme.io", ANA]
+    assert await world.count(CheckinSession, state="delivered") == 2
+
+
 async def test_start_opens_a_check_in_on_demand(world: Engine) -> None:
     [reply] = await world.say("start")
     assert reply.text.startswith("Hi Ana!")
