@@ -218,7 +218,7 @@ async def test_a_start_taken_over_resumes_the_members_own_check_in(engine: Async
 
 async def test_start_opens_a_check_in_on_demand(world: Engine) -> None:
     [reply] = await world.say("start")
-    assert reply.text.startswith("Hi Ana!")
+    assert reply.text.startswith("Hi Ana!") and len(reply.buttons) == 6
     assert await world.count(CheckinSession, state="delivered") == 1
 
 
@@ -343,6 +343,18 @@ async def test_ai_logs_keep_text_only_for_orgs_that_opted_in(
 
 
 async def test_start_after_todays_check_in_says_it_is_done(world: Engine) -> None:
+    await world.say("start")
+    for answer in ("4", "Docs", "none"):
+        await world.say(answer)
+    [reply] = await world.say("start")
+    assert reply.text.startswith(ALREADY_DONE)
+
+
+async def test_today_is_the_members_own_day_when_it_says_done(engine: AsyncEngine) -> None:
+    """09:00 UTC is still yesterday in Honolulu: today's check-in is that day's."""
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Pacific/Honolulu")
     await world.say("start")
     for answer in ("4", "Docs", "none"):
         await world.say(answer)
