@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.channels import ChannelSet
 from core.delivery import Delivery
 from core.outbox import Outbox
-from core.ports import DeliveryError
+from core.ports import Brain, DeliveryError
 from core.scripted_brain import ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
 from core.store.models import (
@@ -22,6 +22,7 @@ from core.store.models import (
     OutboxMessage,
     Schedule,
 )
+from tests.fakes.brain import DownBrain
 from tests.fakes.channel import FakeChannel, LookupChannel
 from tests.fakes.clock import FakeClock
 from tests.fakes.world import add_due_session, add_member, add_org
@@ -29,11 +30,11 @@ from tests.fakes.world import add_due_session, add_member, add_org
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
 
-def delivery_on(engine: AsyncEngine, channel: FakeChannel) -> Delivery:
+def delivery_on(engine: AsyncEngine, channel: FakeChannel, brain: Brain | None = None) -> Delivery:
     sessions, channels, clock = make_sessionmaker(engine), ChannelSet([channel]), FakeClock(NOW)
     return Delivery(
         sessions=sessions,
-        brain=ScriptedBrain(),
+        brain=brain or ScriptedBrain(),
         channels=channels,
         clock=clock,
         grace=timedelta(hours=2),
@@ -273,3 +274,25 @@ async def test_a_member_put_on_vacation_after_planning_is_not_sent_the_check_in(
         session = await db.get_one(CheckinSession, session_id)
         assert (session.state, session.outcome_note) == ("skipped", "on vacation")
         assert await db.scalar(select(Message)) is None
+
+
+async def test_an_opening_that_cannot_be_written_is_tried_again_with_back_off_then_failed(
+    engine: AsyncEngine,
+) -> None:
+    [session_id] = await with_members(engine, 1)
+    channel = FakeChannel()
+    delivery = delivery_on(engine, channel, brain=DownBrain())
+    clock = delivery.clock
+    assert isinstance(clock, FakeClock)
+    first = await delivery.deliver_due(now=NOW)
+    assert (first.retried, first.failed) == (1, 0)
+    async with make_sessionmaker(engine)() as db:
+        session = await db.get_one(CheckinSession, session_id)
+        assert (session.state, session.due_at) == ("scheduled", NOW + timedelta(minutes=1))
+        assert session.outcome_note == "internal error: BrainUnavailable"
+    assert (await delivery.deliver_due(now=NOW)).retried == 0  # not before its back-off
+    for _ in range(4):
+        clock.advance(timedelta(minutes=10))
+        last = await delivery.deliver_due(now=clock.now())
+    assert (last.retried, last.failed) == (0, 1)
+    assert await states(engine) == ["failed"] and channel.sent == []
