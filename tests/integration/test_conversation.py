@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -360,6 +360,33 @@ async def test_today_is_the_members_own_day_when_it_says_done(engine: AsyncEngin
         await world.say(answer)
     [reply] = await world.say("start")
     assert reply.text.startswith(ALREADY_DONE)
+    async with world.sessions() as db:
+        assert list(await db.scalars(select(CheckinSession.local_date))) == [date(2026, 11, 24)]
+
+
+async def test_start_brings_todays_planned_check_in_forward(world: Engine) -> None:
+    session_id = await add_due_session(world.sessions, ANA, due=NOW + timedelta(hours=2))
+    [reply] = await world.say("start")
+    assert reply.text.startswith("Hi Ana!") and len(world.channel.sent) == 1
+    session = await world.session(session_id)
+    assert (session.state, session.due_at) == ("delivered", NOW)
+    assert await world.count(CheckinSession) == 1
+
+
+async def test_start_for_a_member_no_chat_reaches_answers_with_the_opening(
+    engine: AsyncEngine,
+) -> None:
+    world = build(engine, ScriptedBrain())
+    world.channel.reachable = False
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA)
+    [reply] = await world.say("start")
+    assert reply.text.startswith("Hi Ana!") and reply.session_id is not None
+    assert world.channel.sent == []  # the opening waits for the email reminder
+    async with world.sessions() as db:
+        session = await db.scalar(select(CheckinSession))
+    assert session is not None and (session.state, session.channel) == ("delivered", "email")
+    assert reply.session_id == session.id
 
 
 async def test_planning_leaves_out_a_day_already_checked_in_on_demand(world: Engine) -> None:
