@@ -443,3 +443,23 @@ async def test_an_event_whose_workers_keep_dying_is_given_up_and_the_member_told
     [row] = await rows(engine)
     assert row.given_up and row.last_error == "AbandonedEvent"
     assert recorder.taken == [] and recorder.told == ["Ev1"]
+
+
+async def test_events_without_ids_are_told_apart_and_a_resend_is_not(engine: AsyncEngine) -> None:
+    """A channel that gives no event id: the id derived from the event keeps two different
+    messages (same words, or no message id) apart, and an edit apart from its message."""
+    inbox = inbox_on(engine, Recorder())
+    ana = Sender(Provider.DEV, "acme", ANA)
+    different = [said("4", ts="m1"), said("4", ts="m2"), said("5"), said("6"),
+                 EditedMessage(ana, "m1", "4")]  # fmt: skip
+    for item in different:
+        assert await inbox.accept(item)
+    assert not await inbox.accept(said("4", ts="m1"))  # the same message, sent again
+    assert not await inbox.accept(said("5"))
+    assert [(r.kind, r.text) for r in await rows(engine)] == [
+        ("message", "4"),
+        ("message", "4"),
+        ("message", "5"),
+        ("message", "6"),
+        ("edit", "4"),
+    ]
