@@ -24,6 +24,7 @@ from core.store.models import InboundEvent, Message, OutboxMessage
 from tests.fakes.brain import BuggyBrain, CrowdBrain, GatedBrain
 from tests.fakes.clock import FakeClock
 from tests.fakes.world import add_due_session, add_member, add_org
+from tests.faults import inserts_refused
 from tests.integration.test_conversation import ANA, NOW, Engine, build, delivered
 
 BACKOFF = Backoff(max_attempts=5, give_up_after=timedelta(minutes=30))
@@ -463,3 +464,23 @@ async def test_events_without_ids_are_told_apart_and_a_resend_is_not(engine: Asy
         ("message", "6"),
         ("edit", "4"),
     ]
+
+
+async def test_a_group_commit_that_fails_fails_every_accept_waiting_on_it(
+    engine: AsyncEngine,
+) -> None:
+    """The chat must not be acknowledged: each waiting accept raises, none hangs."""
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=Recorder(),  # type: ignore[arg-type]
+        clock=FakeClock(NOW),
+        accept_window=0.02,
+    )
+    items = [said("1", event="Ev1"), said("2", event="Ev2")]
+    async with inserts_refused(engine, "inbound_events"):
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(inbox.accept(i) for i in items), return_exceptions=True), 10
+        )
+    assert all(isinstance(outcome, Exception) for outcome in outcomes)
+    assert await rows(engine) == []
+    assert await inbox.accept(said("1", event="Ev1")) is True  # stored once it works again
