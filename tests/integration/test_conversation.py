@@ -317,6 +317,35 @@ async def test_editing_after_completion_corrects_the_dot(world: Engine) -> None:
     assert focus == "Release notes"
 
 
+async def test_an_edit_changes_only_the_editors_own_turn(world: Engine) -> None:
+    """Bo's reply has the same channel message id as Ana's (ids are per chat): Ana's edit
+    corrects her answer, never his."""
+    async with world.sessions.begin() as db:
+        org = await db.scalar(select(Organization))
+        assert org is not None
+        await add_member(db, org, "bo@acme.io", timezone="Europe/Berlin")
+    ana_session = await delivered(world)
+    bo_session = await add_due_session(world.sessions, "bo@acme.io", due=NOW)
+    await world.delivery.deliver_due(now=NOW)
+    for email in ("bo@acme.io", ANA):  # Bo's first: an unscoped look-up would find his
+        sender = Sender(Provider.DEV, "acme", email)
+        await world.conversations.handle_message(IncomingMessage(sender, "2", message_id="m-1"))
+    bo_before = await stored(world, bo_session)
+    assert await edit(world, "m-1", "5")
+    assert (await world.session(ana_session)).brain_state["answers"]["mood"] == 5
+    assert await stored(world, bo_session) == bo_before
+
+
+async def test_an_edit_from_someone_unknown_changes_nothing(world: Engine) -> None:
+    session_id = await delivered(world)
+    sender = Sender(Provider.DEV, "acme", ANA)
+    await world.conversations.handle_message(IncomingMessage(sender, "2", message_id="m-1"))
+    before = await stored(world, session_id)
+    stranger = Sender(Provider.DEV, "acme", "who@x.io")
+    assert not await world.conversations.handle_edit(EditedMessage(stranger, "m-1", "5"))
+    assert await stored(world, session_id) == before
+
+
 async def test_an_edit_of_an_unknown_message_changes_nothing(world: Engine) -> None:
     session_id = await delivered(world)
     sender = Sender(Provider.DEV, "acme", ANA)
