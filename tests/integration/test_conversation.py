@@ -33,7 +33,7 @@ from tests.fakes.brain import BuggyBrain, DownBrain, GatedOpeningBrain, LoggingB
 from tests.fakes.channel import FakeChannel
 from tests.fakes.clock import FakeClock
 from tests.fakes.core_parts import core_parts
-from tests.fakes.world import add_due_session, add_member, add_org, add_schedule
+from tests.fakes.world import add_due_session, add_member, add_org, add_schedule, agent_id
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 ANA = "ana@acme.io"
@@ -214,6 +214,20 @@ async def test_a_start_taken_over_resumes_the_members_own_check_in(engine: Async
     assert reply.text.startswith("Hi Ana!")
     assert [to.email for to, _m in world.channel.sent] == ["bo@acme.io", ANA]
     assert await world.count(CheckinSession, state="delivered") == 2
+
+
+async def test_start_opens_the_check_in_of_the_orgs_first_active_schedule(world: Engine) -> None:
+    async with world.sessions.begin() as db:
+        other = await add_org(db, "other")
+        await add_schedule(db, other, "retro")  # another org's, and older
+        org = await db.scalar(select(Organization).where(Organization.slug == "acme"))
+        assert org is not None
+        await add_schedule(db, org, "retro", active=False)  # paused
+        await add_schedule(db, org, "pulse")
+        pulse = await agent_id(db, "pulse")
+    await world.say("start")
+    async with world.sessions() as db:
+        assert list(await db.scalars(select(CheckinSession.agent_id))) == [pulse]
 
 
 async def test_start_opens_a_check_in_on_demand(world: Engine) -> None:
