@@ -296,3 +296,18 @@ async def test_an_opening_that_cannot_be_written_is_tried_again_with_back_off_th
         last = await delivery.deliver_due(now=clock.now())
     assert (last.retried, last.failed) == (0, 1)
     assert await states(engine) == ["failed"] and channel.sent == []
+
+
+async def test_skipping_one_member_leaves_the_others_check_ins_alone(engine: AsyncEngine) -> None:
+    first, second = await with_members(engine, 2)
+    async with make_sessionmaker(engine).begin() as db:
+        member = await db.scalar(select(Member).where(Member.email == "m0@acme.io"))
+        assert member is not None
+        member.vacation_until = NOW.date()
+    channel = FakeChannel()
+    counts = await delivery_on(engine, channel).deliver_due(now=NOW)
+    assert (counts.skipped, counts.delivered) == (1, 1)
+    assert [to.email for to, _m in channel.sent] == ["m1@acme.io"]
+    async with make_sessionmaker(engine)() as db:
+        assert (await db.get_one(CheckinSession, first)).state == "skipped"
+        assert (await db.get_one(CheckinSession, second)).state == "delivered"
