@@ -230,6 +230,25 @@ async def test_start_opens_the_check_in_of_the_orgs_first_active_schedule(world:
         assert list(await db.scalars(select(CheckinSession.agent_id))) == [pulse]
 
 
+async def test_start_leaves_other_members_check_ins_alone(world: Engine) -> None:
+    """Bo's check-in today is planned for later, and his colleague Cy's is done: Ana's
+    start opens her own, brings neither forward and is not refused for theirs."""
+    async with world.sessions.begin() as db:
+        org = await db.scalar(select(Organization))
+        assert org is not None
+        await add_member(db, org, "bo@acme.io", timezone="Europe/Berlin")
+        await add_member(db, org, "cy@acme.io", timezone="Europe/Berlin")
+    bos = await add_due_session(world.sessions, "bo@acme.io", due=NOW + timedelta(hours=2))
+    cys = await add_due_session(world.sessions, "cy@acme.io", due=NOW - timedelta(hours=1))
+    async with world.sessions.begin() as db:
+        (await db.get_one(CheckinSession, cys)).state = "completed"
+    [reply] = await world.say("start")
+    assert reply.text.startswith("Hi Ana!")
+    assert [to.email for to, _m in world.channel.sent] == [ANA]
+    bo = await world.session(bos)
+    assert (bo.state, bo.due_at) == ("scheduled", NOW + timedelta(hours=2))
+
+
 async def test_start_opens_a_check_in_on_demand(world: Engine) -> None:
     [reply] = await world.say("start")
     assert reply.text.startswith("Hi Ana!") and len(reply.buttons) == 6
