@@ -311,3 +311,11 @@ async def test_skipping_one_member_leaves_the_others_check_ins_alone(engine: Asy
     async with make_sessionmaker(engine)() as db:
         assert (await db.get_one(CheckinSession, first)).state == "skipped"
         assert (await db.get_one(CheckinSession, second)).state == "delivered"
+
+
+async def test_a_limit_above_one_batch_is_kept_across_batches(engine: AsyncEngine) -> None:
+    await with_members(engine, 20)
+    channel = FakeChannel()
+    counts = await delivery_on(engine, channel).deliver_due(now=NOW, limit=12)  # 8 + 4
+    assert (counts.delivered, counts.more_due, len(channel.sent)) == (12, True, 12)
+    assert (await states(engine)).count("scheduled") == 8
