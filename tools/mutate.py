@@ -55,10 +55,7 @@ def main() -> int:
         return 0
     _prepare(targets, tests, postgres=args.postgres)
     with ExitStack() as stack:
-        env = dict(os.environ)  # a test's `vizdots` subprocess runs the mutated code too
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(WORKSPACE / "mutants"), env.get("PYTHONPATH")) if p
-        )
+        env = dict(os.environ)
         if args.postgres:
             env["TEST_DATABASE_URL"] = stack.enter_context(_cluster())
         _run_mutmut(env, jobs=args.jobs, minutes=args.minutes)
