@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint migrate clean lock
+.PHONY: run test lint migrate clean lock mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,20 @@ lint: $(VENV)/.installed-dev
 test: lint
 	$(BIN)/pytest
 
+# Mutation testing (not part of `make test`): the Python files of core/ and adapters/
+# changed since SINCE (default origin/main, else HEAD~1), or all of core/ with ALL=1.
+# JOBS mutants at once, for at most MINUTES; see docs/mutation.md.
+SINCE   ?=
+JOBS    ?= 1
+MINUTES ?= 60
+mutate: $(VENV)/.installed-dev
+	$(BIN)/python tools/mutate.py --jobs $(JOBS) --minutes $(MINUTES) \
+		$(if $(ALL),--all,$(if $(SINCE),--since $(SINCE)))
+
 # Refresh constraints.txt after changing dependencies in pyproject.toml.
 lock: | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/mutation

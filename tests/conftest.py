@@ -116,27 +116,27 @@ def _drop_database(admin_url: str, name: str) -> None:
     engine.dispose()
 
 
+def _postgres(request: pytest.FixtureRequest, *fixtures: str) -> list[str | None]:
+    """The PostgreSQL fixtures, asked for only by a test on PostgreSQL: a run of the SQLite
+    tests alone (`-k "not postgresql"`, as `make mutate` does) starts no cluster."""
+    if request.param != "postgresql":
+        return [None for _ in fixtures]
+    return [request.getfixturevalue(name) for name in fixtures]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    sqlite_template: Path,
-    postgres_server: str | None,
-    postgres_template: str | None,
-) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     """A fresh database at head, on each backend."""
-    with _fresh_database(
-        request.param, tmp_path, sqlite_template, postgres_server, postgres_template
-    ) as url:
+    server, template = _postgres(request, "postgres_server", "postgres_template")
+    with _fresh_database(request.param, tmp_path, sqlite_template, server, template) as url:
         yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def blank_db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_server: str | None
-) -> Iterator[str]:
+def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database (no schema), on each backend."""
-    with _fresh_database(request.param, tmp_path, None, postgres_server, None) as url:
+    [server] = _postgres(request, "postgres_server")
+    with _fresh_database(request.param, tmp_path, None, server, None) as url:
         yield url
 
 

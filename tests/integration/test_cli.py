@@ -15,8 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from bot.demo import DEMO_TEAM, EMAIL_ONLY
+from core.store.engine import make_sync_engine
 from core.store.migrate import head_revision
+from core.store.models import CheckinSession, Member, Message, OutboxMessage
 from tests.fakes.http_server import free_port
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -27,6 +31,8 @@ REPORT_AT = "2026-11-25T18:00:00+00:00"
 BEN = "ben@demo.vizdots.dev"
 #: Ben's demo history ends with a focus, so his check-in first asks how it went.
 BEN_ANSWERS = "went well\nfour\nPRs\nnone\n"
+FAY = EMAIL_ONLY[1]
+DEMO_EMAILS = [email for _name, email, *_ in DEMO_TEAM] + [FAY]
 #: Words that would make a member think something broke.
 ALARMING = ("error", "retry", "traceback", "http", "warning", "exception")
 
@@ -51,9 +57,34 @@ def demo_db(db_url: str) -> str:
     return db_url
 
 
-def test_demo_delivers_a_check_in_to_each_member(demo_db: str) -> None:
-    again = vizdots(demo_db, "demo", "--now", DEMO_AT)
+def test_demo_delivers_a_check_in_to_each_member(db_url: str) -> None:
+    first = vizdots(db_url, "demo", "--now", DEMO_AT)
+    assert "6 members, 6 check-ins delivered" in first.stdout, first.stdout + first.stderr
+    sent = check_ins_sent(db_url)
+    assert sorted(sent) == sorted(DEMO_EMAILS)  # one each: the five in chat, Fay by email
+    assert sent[FAY] == "email" and {sent[e] for e in DEMO_EMAILS if e != FAY} == {"dev"}
+    again = vizdots(db_url, "demo", "--now", DEMO_AT)
     assert "6 members, 0 check-ins delivered" in again.stdout  # idempotent
+    assert check_ins_sent(db_url) == sent
+
+
+def check_ins_sent(db_url: str) -> dict[str, str]:
+    """Each member's delivered check-in and the channel its opening went out on; an
+    opening turn stored and, for a chat, its outbox message sent."""
+    engine = make_sync_engine(db_url)
+    with engine.connect() as db:
+        rows = db.execute(
+            select(Member.email, CheckinSession.channel, func.count(Message.id))
+            .join(CheckinSession, CheckinSession.member_id == Member.id)
+            .join(Message, Message.session_id == CheckinSession.id)
+            .where(CheckinSession.state == "delivered", Message.speaker == "agent")
+            .group_by(Member.email, CheckinSession.channel)
+        ).all()
+        chat_sent = db.scalar(select(func.count()).where(OutboxMessage.status == "sent"))
+    engine.dispose()
+    assert [count for *_, count in rows] == [1] * len(rows)
+    assert chat_sent == sum(1 for _email, channel, _ in rows if channel != "email")
+    return {str(email): str(channel) for email, channel, _ in rows}
 
 
 def test_demo_emails_the_member_with_no_chat_once(db_url: str, email_outbox: Path) -> None:

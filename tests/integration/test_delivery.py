@@ -11,10 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.channels import ChannelSet
 from core.delivery import Delivery
 from core.outbox import Outbox
-from core.ports import DeliveryError
+from core.ports import Brain, DeliveryError
 from core.scripted_brain import ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
-from core.store.models import CheckinSession, Message, Organization, OutboxMessage, Schedule
+from core.store.models import (
+    CheckinSession,
+    Member,
+    Message,
+    Organization,
+    OutboxMessage,
+    Schedule,
+)
+from tests.fakes.brain import DownBrain
 from tests.fakes.channel import FakeChannel, LookupChannel
 from tests.fakes.clock import FakeClock
 from tests.fakes.world import add_due_session, add_member, add_org
@@ -22,11 +30,11 @@ from tests.fakes.world import add_due_session, add_member, add_org
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
 
-def delivery_on(engine: AsyncEngine, channel: FakeChannel) -> Delivery:
+def delivery_on(engine: AsyncEngine, channel: FakeChannel, brain: Brain | None = None) -> Delivery:
     sessions, channels, clock = make_sessionmaker(engine), ChannelSet([channel]), FakeClock(NOW)
     return Delivery(
         sessions=sessions,
-        brain=ScriptedBrain(),
+        brain=brain or ScriptedBrain(),
         channels=channels,
         clock=clock,
         grace=timedelta(hours=2),
@@ -233,3 +241,81 @@ async def test_a_claim_takes_at_most_its_batch(engine: AsyncEngine) -> None:
     delivery = delivery_on(engine, FakeChannel())
     assert len(await delivery._claim(now=NOW, batch=3)) == 3
     assert (await states(engine)).count("delivering") == 3
+
+
+async def test_a_claim_abandoned_long_past_its_time_is_never_sent(engine: AsyncEngine) -> None:
+    """A 09:00 check-in whose worker died must not arrive in the evening."""
+    [session_id] = await with_members(engine, 1, due=NOW - timedelta(hours=4))
+    async with make_sessionmaker(engine).begin() as db:
+        session = await db.get_one(CheckinSession, session_id)
+        session.state, session.claimed_at = "delivering", NOW - timedelta(hours=4)
+    channel = FakeChannel()
+    counts = await delivery_on(engine, channel).deliver_due(now=NOW)
+    assert channel.sent == [] and counts.delivered == 0
+    assert await states(engine) == ["delivering"]
+    async with make_sessionmaker(engine)() as db:
+        assert await db.scalar(select(Message)) is None
+        assert await db.scalar(select(OutboxMessage)) is None
+
+
+async def test_a_member_put_on_vacation_after_planning_is_not_sent_the_check_in(
+    engine: AsyncEngine,
+) -> None:
+    """vacation_until set directly (as the admin API does), the session already planned."""
+    [session_id] = await with_members(engine, 1)
+    async with make_sessionmaker(engine).begin() as db:
+        member = await db.scalar(select(Member))
+        assert member is not None
+        member.vacation_until = NOW.date()
+    channel = FakeChannel()
+    counts = await delivery_on(engine, channel).deliver_due(now=NOW)
+    assert channel.sent == [] and (counts.delivered, counts.skipped) == (0, 1)
+    async with make_sessionmaker(engine)() as db:
+        session = await db.get_one(CheckinSession, session_id)
+        assert (session.state, session.outcome_note) == ("skipped", "on vacation")
+        assert await db.scalar(select(Message)) is None
+
+
+async def test_an_opening_that_cannot_be_written_is_tried_again_with_back_off_then_failed(
+    engine: AsyncEngine,
+) -> None:
+    [session_id] = await with_members(engine, 1)
+    channel = FakeChannel()
+    delivery = delivery_on(engine, channel, brain=DownBrain())
+    clock = delivery.clock
+    assert isinstance(clock, FakeClock)
+    first = await delivery.deliver_due(now=NOW)
+    assert (first.retried, first.failed) == (1, 0)
+    async with make_sessionmaker(engine)() as db:
+        session = await db.get_one(CheckinSession, session_id)
+        assert (session.state, session.due_at) == ("scheduled", NOW + timedelta(minutes=1))
+        assert session.outcome_note == "internal error: BrainUnavailable"
+    assert (await delivery.deliver_due(now=NOW)).retried == 0  # not before its back-off
+    for _ in range(4):
+        clock.advance(timedelta(minutes=10))
+        last = await delivery.deliver_due(now=clock.now())
+    assert (last.retried, last.failed) == (0, 1)
+    assert await states(engine) == ["failed"] and channel.sent == []
+
+
+async def test_skipping_one_member_leaves_the_others_check_ins_alone(engine: AsyncEngine) -> None:
+    first, second = await with_members(engine, 2)
+    async with make_sessionmaker(engine).begin() as db:
+        member = await db.scalar(select(Member).where(Member.email == "m0@acme.io"))
+        assert member is not None
+        member.vacation_until = NOW.date()
+    channel = FakeChannel()
+    counts = await delivery_on(engine, channel).deliver_due(now=NOW)
+    assert (counts.skipped, counts.delivered) == (1, 1)
+    assert [to.email for to, _m in channel.sent] == ["m1@acme.io"]
+    async with make_sessionmaker(engine)() as db:
+        assert (await db.get_one(CheckinSession, first)).state == "skipped"
+        assert (await db.get_one(CheckinSession, second)).state == "delivered"
+
+
+async def test_a_limit_above_one_batch_is_kept_across_batches(engine: AsyncEngine) -> None:
+    await with_members(engine, 20)
+    channel = FakeChannel()
+    counts = await delivery_on(engine, channel).deliver_due(now=NOW, limit=12)  # 8 + 4
+    assert (counts.delivered, counts.more_due, len(channel.sent)) == (12, True, 12)
+    assert (await states(engine)).count("scheduled") == 8

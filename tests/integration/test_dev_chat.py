@@ -13,7 +13,9 @@ from bot.app import create_app
 from bot.bootstrap import Services, build_services
 from bot.demo import create_demo
 from bot.settings import load_settings
+from core.commands.types import Command
 from core.markup import to_html
+from tests.admin_verbs import ADMIN_VERBS, all_rows, is_refusal, line_of
 from tests.fakes.brain import BuggyBrain
 from tests.fakes.clock import FakeClock
 
@@ -101,6 +103,17 @@ async def test_commands_typed_in_the_chat_are_answered(client: httpx.AsyncClient
     ana = await member_id(client, "ana@demo.vizdots.dev")
     response = await client.post(f"/dev/api/members/{ana}/say", json={"text": "/vizdots help"})
     assert "schedule" in response.json()["command_reply"]
+
+
+@pytest.mark.parametrize("verb", ADMIN_VERBS, ids=lambda verb: verb.__name__)
+async def test_a_member_is_refused_admin_commands(
+    client: httpx.AsyncClient, services: Services, verb: type[Command]
+) -> None:
+    ben = await member_id(client, "ben@demo.vizdots.dev")
+    before = await all_rows(services.sessions)
+    reply = (await say(client, ben, f"/vizdots {line_of(verb)}"))["command_reply"]
+    assert is_refusal(reply, verb), reply
+    assert await all_rows(services.sessions) == before
 
 
 async def test_an_unknown_member_is_a_404(client: httpx.AsyncClient) -> None:

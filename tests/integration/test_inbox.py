@@ -24,6 +24,7 @@ from core.store.models import InboundEvent, Message, OutboxMessage
 from tests.fakes.brain import BuggyBrain, CrowdBrain, GatedBrain
 from tests.fakes.clock import FakeClock
 from tests.fakes.world import add_due_session, add_member, add_org
+from tests.faults import inserts_refused
 from tests.integration.test_conversation import ANA, NOW, Engine, build, delivered
 
 BACKOFF = Backoff(max_attempts=5, give_up_after=timedelta(minutes=30))
@@ -151,21 +152,38 @@ async def test_an_unknown_sender_is_told_through_the_channel(world: tuple[Engine
     assert message.text == UNKNOWN_SENDER and to.member_id == 0 and to.org_id > 0
 
 
+@dataclass
+class SharedTimeline(Recorder):
+    """A Recorder that also writes when each turn began and ended on a timeline shared
+    with the other worker's: one global sequence to check the order across workers."""
+
+    timeline: list[tuple[str, str, str]] = field(default_factory=list)
+
+    async def handle_message(self, incoming: IncomingMessage, *, apologise: bool) -> list[object]:
+        self.timeline.append(("begin", incoming.sender.user, incoming.text))
+        try:
+            return await super().handle_message(incoming, apologise=apologise)
+        finally:
+            self.timeline.append(("end", incoming.sender.user, incoming.text))
+
+
 async def test_two_workers_take_each_event_once_in_order(db_url: str) -> None:
     engines = [make_async_engine(db_url), make_async_engine(db_url)]
-    recorders = [Recorder(), Recorder()]
+    timeline: list[tuple[str, str, str]] = []
+    recorders = [SharedTimeline(timeline=timeline), SharedTimeline(timeline=timeline)]
     inboxes = [inbox_on(e, r) for e, r in zip(engines, recorders, strict=True)]
     users = [f"u{n}" for n in range(12)]
-    for turn in range(3):
-        for user in users:
+    for user in users:  # each member's turns side by side: a batch could take them all
+        for turn in range(3):
             await inboxes[0].accept(said(f"{user}-{turn}", user=user, event=f"{user}-{turn}"))
     await asyncio.gather(*(drain_all(i, limit=3) for i in inboxes))
     taken = recorders[0].taken + recorders[1].taken
     assert Counter(taken) == Counter((u, f"{u}-{t}") for u in users for t in range(3))
-    for recorder in recorders:  # one member's turns never overtake one another
-        for user in users:
-            mine = [text for who, text in recorder.taken if who == user]
-            assert mine == sorted(mine)
+    assert all(recorder.taken for recorder in recorders)  # both workers took turns
+    for user in users:  # across both workers, one member's turns run one after another
+        mine = [(step, text) for step, who, text in timeline if who == user]
+        turns = [f"{user}-{t}" for t in range(3)]
+        assert mine == [(step, text) for text in turns for step in ("begin", "end")]
     assert all(r.processed_at is not None for r in await rows(engines[0]))
     for engine in engines:
         await engine.dispose()
@@ -426,3 +444,43 @@ async def test_an_event_whose_workers_keep_dying_is_given_up_and_the_member_told
     [row] = await rows(engine)
     assert row.given_up and row.last_error == "AbandonedEvent"
     assert recorder.taken == [] and recorder.told == ["Ev1"]
+
+
+async def test_events_without_ids_are_told_apart_and_a_resend_is_not(engine: AsyncEngine) -> None:
+    """A channel that gives no event id: the id derived from the event keeps two different
+    messages (same words, or no message id) apart, and an edit apart from its message."""
+    inbox = inbox_on(engine, Recorder())
+    ana = Sender(Provider.DEV, "acme", ANA)
+    different = [said("4", ts="m1"), said("4", ts="m2"), said("5"), said("6"),
+                 EditedMessage(ana, "m1", "4")]  # fmt: skip
+    for item in different:
+        assert await inbox.accept(item)
+    assert not await inbox.accept(said("4", ts="m1"))  # the same message, sent again
+    assert not await inbox.accept(said("5"))
+    assert [(r.kind, r.text) for r in await rows(engine)] == [
+        ("message", "4"),
+        ("message", "4"),
+        ("message", "5"),
+        ("message", "6"),
+        ("edit", "4"),
+    ]
+
+
+async def test_a_group_commit_that_fails_fails_every_accept_waiting_on_it(
+    engine: AsyncEngine,
+) -> None:
+    """The chat must not be acknowledged: each waiting accept raises, none hangs."""
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=Recorder(),  # type: ignore[arg-type]
+        clock=FakeClock(NOW),
+        accept_window=0.02,
+    )
+    items = [said("1", event="Ev1"), said("2", event="Ev2")]
+    async with inserts_refused(engine, "inbound_events"):
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(inbox.accept(i) for i in items), return_exceptions=True), 10
+        )
+    assert all(isinstance(outcome, Exception) for outcome in outcomes)
+    assert await rows(engine) == []
+    assert await inbox.accept(said("1", event="Ev1")) is True  # stored once it works again

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import httpx
 import pytest
@@ -13,9 +13,9 @@ from bot.app import create_app
 from bot.bootstrap import build_services
 from bot.settings import load_settings
 from core.store.engine import make_async_engine, make_sessionmaker
-from core.store.models import CheckinSession
+from core.store.models import CheckinSession, OutboxMessage
 from tests.fakes.clock import FakeClock
-from tests.fakes.world import add_due_session, add_member, add_org
+from tests.fakes.world import add_due_session, add_member, add_org, add_schedule
 
 SECRET = "s3cret-for-tests"
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -39,12 +39,32 @@ async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def test_the_right_bearer_token_plans_and_delivers(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/api/internal/scheduler", headers={"Authorization": f"Bearer {SECRET}"}
-    )
-    assert response.status_code == 200
-    assert {"planned", "delivered", "to_email", "failed", "expired"} <= response.json().keys()
+async def test_the_right_bearer_token_plans_and_delivers(db_url: str) -> None:
+    """A member whose daily check-in is due now, nothing planned yet: one call plans it
+    and sends its opening."""
+    await member_with_a_schedule(db_url)
+    async for client in client_for(db_url, scheduler_secret=SECRET):
+        response = await client.post("/api/internal/scheduler", headers=BEARER)
+        assert response.status_code == 200
+        counts = response.json()
+        assert (counts["planned"] >= 1, counts["delivered"]) == (True, 1)
+        assert {"to_email", "failed", "expired"} <= counts.keys()
+    engine = make_async_engine(db_url)
+    async with make_sessionmaker(engine)() as db:
+        today = await db.scalar(select(CheckinSession).where(CheckinSession.due_at == NOW))
+        opening = await db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "opening"))
+    await engine.dispose()
+    assert today is not None and today.state == "delivered"
+    assert opening is not None and opening.status == "sent"
+
+
+async def member_with_a_schedule(db_url: str) -> None:
+    engine = make_async_engine(db_url)
+    async with make_sessionmaker(engine).begin() as db:
+        org = await add_org(db)
+        await add_member(db, org, "ana@acme.io", timezone="UTC")
+        await add_schedule(db, org, local_time=time(9))
+    await engine.dispose()
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong", SECRET, f"Basic {SECRET}"])

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from core.commands.types import Command
 from core.store.models import CheckinSession, Dot, Installation, Member, Message
+from tests.admin_verbs import ADMIN_VERBS, all_rows, is_refusal, line_of
 from tests.fakes.http_server import eventually
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_requests import SlackWorld, slack_world
@@ -56,9 +58,13 @@ async def test_an_admin_sets_a_schedule_with_the_slash_command(world: SlackWorld
     assert "daily" in reply and "09:00" in reply
 
 
-async def test_a_member_is_refused_admin_commands(world: SlackWorld) -> None:
-    reply = await command(world, "U2", "schedule set daily everyday 09:00")
-    assert "admin" in reply.lower()
+@pytest.mark.parametrize("verb", ADMIN_VERBS, ids=lambda verb: verb.__name__)
+async def test_a_member_is_refused_admin_commands(world: SlackWorld, verb: type[Command]) -> None:
+    await scheduled(world)  # something for `schedule pause` to change
+    before = await all_rows(world.services.sessions)
+    reply = await command(world, "U2", line_of(verb))
+    assert is_refusal(reply, verb), reply
+    assert await all_rows(world.services.sessions) == before
 
 
 async def test_a_planned_check_in_arrives_as_a_dm_with_buttons(world: SlackWorld) -> None:
@@ -186,9 +192,21 @@ async def _installation_inactive(world: SlackWorld) -> bool:
 
 
 async def test_app_home_shows_the_members_check_ins(world: SlackWorld) -> None:
+    await scheduled(world)
+    await world.plan_and_deliver()
+    for n, answer in enumerate(["4", "Shipping the release", "none"]):
+        await world.requests.dm("U2", answer, ts=f"1800000000.00100{n}")
+        await eventually(lambda n=n: _true(len(world.slack.messages_in("D2")) == n + 2))
+    await eventually(lambda: _true("U2" in world.slack.views))  # published at completion
+    del world.slack.views["U2"]
     await world.requests.event({"type": "app_home_opened", "user": "U2", "tab": "home"})
     await eventually(lambda: _true("U2" in world.slack.views))
-    assert world.slack.views["U2"]["type"] == "home"
+    home = world.slack.views["U2"]
+    texts = [b["text"]["text"] for b in home["blocks"] if b["type"] == "section"]
+    assert home["type"] == "home" and "Next check-in:* Daily check-in, Fri 09:00" in texts[0]
+    [recent] = [t for t in texts if "2026-11-26 · completed" in t]
+    assert "mood 4/5" in recent and "“Shipping the release”" in recent
+    assert world.slack.calls_to("views.publish")[-1].params["user_id"] == "U2"
 
 
 async def test_a_members_dm_channel_is_opened_once(world: SlackWorld) -> None:

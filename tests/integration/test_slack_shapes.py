@@ -124,6 +124,7 @@ async def test_an_edit_with_no_ts_at_all_is_ignored_in_one_line(
 NOT_ANSWERS = {
     "a bot_message": dm("4", "1.1", subtype="bot_message", bot_id="B9"),
     "a message with a bot_id": dm("4", "1.2", bot_id="B0BOT", app_id="A0TEST"),
+    "another app's bot's message": dm("4", "1.3", bot_id="B0OTHER", app_id="A0OTHER"),
     "a message_deleted": {"type": "message", "subtype": "message_deleted", "channel_type": "im",
                           "channel": "D2", "deleted_ts": "1.0", "hidden": True,
                           "previous_message": {"type": "message", "user": "U2", "text": "4"}},
@@ -141,6 +142,17 @@ NOT_ANSWERS = {
 async def test_what_is_no_answer_never_reaches_the_inbox(asked: SlackWorld, kind: str) -> None:
     assert (await asked.requests.event(NOT_ANSWERS[kind])).status_code == 200
     assert await asked.count(InboundEvent) == 0
+    await asked.requests.event(dm("3", "1.9"))  # a real answer, to sync on: it comes after
+    await eventually(lambda: _true(len(asked.slack.messages_in("D2")) == 2))
+    assert await asked.count(InboundEvent) == 1
+    assert [m.text for m in await _member_turns(asked)] == ["3"]
+    assert len(asked.slack.calls_to("chat.postMessage")) == 2  # the opening and its reply
+    assert await mood_is(asked, 3)
+
+
+async def _member_turns(world: SlackWorld) -> list[Message]:
+    async with world.services.sessions() as db:
+        return list(await db.scalars(select(Message).where(Message.speaker == "member")))
 
 
 async def test_an_event_nobody_listens_to_is_acknowledged_and_ignored(

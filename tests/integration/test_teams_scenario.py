@@ -12,6 +12,8 @@ from datetime import timedelta
 
 import pytest
 
+from core.commands.types import Command
+from tests.admin_verbs import ADMIN_VERBS, all_rows, is_refusal, line_of
 from tests.fakes.bot_connector import roster_entry
 from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import eventually
@@ -110,6 +112,16 @@ async def test_an_answer_is_never_read_as_a_command_nor_a_command_as_an_answer(
     assert "help" not in (await world.session_of("aad-ben")).brain_state["answers"].get(
         "blockers", ""
     )
+
+
+@pytest.mark.parametrize("verb", ADMIN_VERBS, ids=lambda verb: verb.__name__)
+async def test_a_member_is_refused_admin_commands(world: TeamsWorld, verb: type[Command]) -> None:
+    await world.installed(OLIVE, BEN)
+    await typed(world, OLIVE, "schedule set daily mon-fri 09:30")  # something to pause
+    before = await all_rows(world.services.sessions)
+    reply = await typed(world, BEN, line_of(verb))
+    assert is_refusal(reply, verb), reply
+    assert await all_rows(world.services.sessions) == before
 
 
 async def test_a_redelivered_activity_is_processed_once(world: TeamsWorld) -> None:

@@ -1,0 +1,259 @@
+"""Mutation testing with mutmut: which small changes to the code would no test notice?
+
+    python tools/mutate.py [--since REV | --all | PATH ...] [--jobs N] [--minutes M]
+                           [--postgres] [--tests TEST_PATH ...]
+
+Mutates the Python files of core/ and adapters/ changed since REV (default origin/main,
+else HEAD~1), the whole of core/ with --all, or the files named. mutmut records which
+tests run each function, and runs each mutant against those tests only. The run happens
+in a copy of the checkout (build/mutation/), at low priority, for at most --minutes; at
+the end it prints the kill rate of each module and lists the surviving mutants (their
+diffs go to build/mutation/survivors.txt).
+
+Only the SQLite half of the database tests runs unless --postgres is given (then one
+throwaway PostgreSQL cluster serves the whole run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKSPACE = ROOT / "build" / "mutation"
+MUTABLE = ("core/", "adapters/")
+SOURCES = ["core", "adapters", "bot", "billing"]
+ALSO_COPY = ["migrations", "alembic.ini", "pytest.ini", "manifest.yml"]
+ALL_TESTS = ["tests/unit", "tests/integration"]
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+NOT_RUN = {"not checked", "skipped", "check was interrupted by user"}
+
+
+def main() -> int:
+    args = _arguments()
+    since = args.since or _default_since()
+    targets = _targets(args, since)
+    if not targets:
+        print(f"no Python file of core/ or adapters/ changed since {since}: nothing to mutate")
+        return 0
+    tests = args.tests or (ALL_TESTS if args.all else _tests_for(targets, since))
+    if not tests:
+        print("no test covers " + ", ".join(targets) + ": nothing to run", file=sys.stderr)
+        return 1
+    print("mutating: " + ", ".join(targets))
+    print("against:  " + ", ".join(tests))
+    if args.list:
+        return 0
+    _prepare(targets, tests, postgres=args.postgres)
+    with ExitStack() as stack:
+        env = dict(os.environ)
+        if args.postgres:
+            env["TEST_DATABASE_URL"] = stack.enter_context(_cluster())
+        _run_mutmut(env, jobs=args.jobs, minutes=args.minutes)
+    return _report(targets)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", help="files to mutate (default: those changed)")
+    parser.add_argument("--since", help="mutate what changed since this git revision")
+    parser.add_argument("--all", action="store_true", help="mutate the whole of core/")
+    parser.add_argument("--tests", nargs="+", help="the tests to run (default: found)")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once")
+    parser.add_argument("--minutes", type=float, default=60, help="stop after this long")
+    parser.add_argument("--list", action="store_true", help="say what would run, run nothing")
+    parser.add_argument("--postgres", action="store_true", help="run the PostgreSQL tests too")
+    return parser.parse_args()
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else ""
+
+
+def _default_since() -> str:
+    return "origin/main" if _git("rev-parse", "--verify", "-q", "origin/main") else "HEAD~1"
+
+
+def _targets(args: argparse.Namespace, since: str) -> list[str]:
+    if args.paths:
+        return sorted(p for p in args.paths if p.endswith(".py"))
+    if args.all:
+        return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "core").rglob("*.py"))
+    changed = _changed(since)
+    return sorted(p for p in changed if p.startswith(MUTABLE) and (ROOT / p).exists())
+
+
+def _changed(since: str) -> list[str]:
+    """Python files changed since `since`, committed or not."""
+    names = _git("diff", "--name-only", since, "--", "*.py").split()
+    names += _git("ls-files", "--others", "--exclude-standard", "--", "*.py").split()
+    return sorted(set(names))
+
+
+def _module(path: str) -> str:
+    return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def _tests_for(targets: list[str], since: str) -> list[str]:
+    """Test files that import a target (else that import a module of ours importing one),
+    and the test files changed since `since`."""
+    modules = {_module(t) for t in targets}
+    found = _importing_tests(modules)
+    if not found:
+        importers = set(modules)
+        for path in [*(ROOT / "core").rglob("*.py"), *(ROOT / "adapters").rglob("*.py")]:
+            if _imports_any(path.read_text(), modules):
+                importers.add(_module(str(path.relative_to(ROOT))))
+        found = _importing_tests(importers)
+    found |= {p for p in _changed(since) if re.match(r"tests/(unit|integration)/test_", p)}
+    return sorted(p for p in found if (ROOT / p).exists())
+
+
+def _importing_tests(modules: set[str]) -> set[str]:
+    tests = [*(ROOT / "tests" / "unit").glob("test_*.py"),
+             *(ROOT / "tests" / "integration").glob("test_*.py")]  # fmt: skip
+    return {str(p.relative_to(ROOT)) for p in tests if _imports_any(p.read_text(), modules)}
+
+
+def _imports_any(source: str, modules: set[str]) -> bool:
+    for module in modules:
+        package, _, name = module.rpartition(".")
+        if re.search(rf"^\s*(from|import) {re.escape(module)}\b", source, re.M):
+            return True
+        named = rf"^\s*from {re.escape(package)} import .*\b{name}\b"
+        if package and re.search(named, source, re.M):
+            return True
+    return False
+
+
+def _prepare(targets: list[str], tests: list[str], *, postgres: bool) -> None:
+    """A fresh copy of the checkout (as it is, uncommitted changes included) to run in."""
+    shutil.rmtree(WORKSPACE, ignore_errors=True)
+    files = _git("ls-files", "--cached", "--others", "--exclude-standard").splitlines()
+    for name in files:
+        source = ROOT / name
+        if source.is_file() and not name.startswith("tests/browser/"):
+            (WORKSPACE / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, WORKSPACE / name)
+    pytest_args = ["-p", "no:cacheprovider"]
+    if not postgres:
+        pytest_args += ["-k", "not postgresql"]
+    config = {
+        "source_paths": SOURCES,
+        "only_mutate": targets,
+        "also_copy": ALSO_COPY,
+        "pytest_add_cli_args_test_selection": tests,
+        "pytest_add_cli_args": pytest_args,
+        "use_git_change_detection": False,
+    }
+    lines = ["", "[tool.mutmut]"] + [f"{key} = {_toml(value)}" for key, value in config.items()]
+    with (WORKSPACE / "pyproject.toml").open("a") as pyproject:
+        pyproject.write("\n".join(lines) + "\n")
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _cluster():  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(ROOT))
+    from tests.postgres import find_bindir, throwaway_cluster
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("--postgres: no PostgreSQL binaries found (apt-get install postgresql)")
+    return throwaway_cluster(bindir)
+
+
+def _run_mutmut(env: dict[str, str], *, jobs: int, minutes: float) -> None:
+    """mutmut, niced, stopped (its results kept) once `minutes` have passed."""
+    mutmut = Path(sys.executable).with_name("mutmut")
+    command = ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(jobs)]
+    log = (WORKSPACE / "mutmut.log").open("w")
+    process = subprocess.Popen(command, cwd=WORKSPACE, env=env, stdout=log, stderr=log)
+    try:
+        process.wait(timeout=minutes * 60)
+    except subprocess.TimeoutExpired:
+        print(f"stopped after {minutes:g} minutes; the mutants not reached are listed as such")
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    time.sleep(0.1)
+
+
+def _results() -> dict[str, str]:
+    mutmut = Path(sys.executable).with_name("mutmut")
+    out = subprocess.run(
+        [str(mutmut), "results", "--all", "true"], cwd=WORKSPACE, capture_output=True, text=True
+    ).stdout
+    return dict(re.findall(r"^\s*(\S+__mutmut_\d+): (.+)$", out, re.M))
+
+
+def _module_of(mutant: str) -> str:
+    """`core.delivery.xǁDeliveryǁ_claim__mutmut_3` → `core.delivery`."""
+    return re.split(r"\.x(?:ǁ|_)", mutant, maxsplit=1)[0]
+
+
+def _report(targets: list[str]) -> int:
+    results = _results()
+    if not results:
+        print("mutmut produced no results; see build/mutation/mutmut.log", file=sys.stderr)
+        return 1
+    by_module: dict[str, Counter[str]] = defaultdict(Counter)
+    survivors: list[str] = []
+    for mutant, status in sorted(results.items()):
+        by_module[_module_of(mutant)][status] += 1
+        if status not in KILLED | NOT_RUN:
+            survivors.append(f"{mutant}: {status}")
+    print(f"\n{'module':40} {'killed':>7} {'of':>5} {'rate':>6}  not run")
+    for module, counts in sorted(by_module.items()):
+        run = sum(n for status, n in counts.items() if status not in NOT_RUN)
+        killed = sum(n for status, n in counts.items() if status in KILLED)
+        rate = f"{100 * killed / run:.0f}%" if run else "-"
+        not_run = sum(counts[status] for status in NOT_RUN)
+        print(f"{module:40} {killed:>7} {run:>5} {rate:>6}  {not_run}")
+    print(f"\nsurviving mutants ({len(survivors)}; 'no tests' = no test runs that code):")
+    for line in survivors:
+        print("  " + line)
+    _write_diffs([line.split(":")[0] for line in survivors])
+    return 0
+
+
+#: Run inside the workspace: each surviving mutant's diff, in one process.
+_SHOW = """
+import sys
+from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
+for name in sys.stdin.read().split():
+    print(f"# {name}")
+    print(get_diff_for_mutant(name, path=find_mutant(name).path))
+"""
+
+
+def _write_diffs(survivors: list[str]) -> None:
+    with (WORKSPACE / "survivors.txt").open("w") as out:
+        subprocess.run(
+            [sys.executable, "-c", _SHOW], cwd=WORKSPACE, input="\n".join(survivors),
+            stdout=out, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+    print(f"their diffs: {WORKSPACE.relative_to(ROOT) / 'survivors.txt'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
