@@ -27,6 +27,7 @@ ADMIN_VERB_LINES: dict[type[c.Command], str] = {
     c.TokenCreate: "token ci",
     c.TokenRevoke: "token revoke vzd_1a2b3c4d",
     c.Dashboard: "dashboard",
+    c.HolidaysOrg: "holidays org DE",
 }
 
 #: The verbs to try: the table's and any that core declares but the table lacks (their
