@@ -10,8 +10,12 @@ __all__ = ["demo_db"]  # the fixture, shared with the CLI tests
 MOOD_CHOICES = "[1 😫] [2 😕] [3 😐] [4 🙂] [5 😄] [Skip today]"
 
 
+#: Ben's demo history ends with a planned focus: his check-in first asks how it went.
+FOLLOW_UP = "went well\n"
+
+
 def test_the_first_question_shows_its_choices(demo_db: str) -> None:
-    chat = vizdots(demo_db, "chat", "--member", BEN, "--now", CHAT_AT, stdin="")
+    chat = vizdots(demo_db, "chat", "--member", BEN, "--now", CHAT_AT, stdin=FOLLOW_UP)
     assert chat.returncode == 0, chat.stderr
     assert MOOD_CHOICES in chat.stdout.splitlines()
 
@@ -34,6 +38,6 @@ def test_a_member_done_for_today_can_still_type_commands(demo_db: str) -> None:
 
 
 def test_while_a_question_waits_a_command_word_is_taken_as_the_answer(demo_db: str) -> None:
-    chat = vizdots(demo_db, "chat", "--member", BEN, "--now", CHAT_AT, stdin="help\n")
+    chat = vizdots(demo_db, "chat", "--member", BEN, "--now", CHAT_AT, stdin=FOLLOW_UP + "help\n")
     assert "Here's what you can ask me:" not in chat.stdout
     assert chat.stdout.count(MOOD_CHOICES) == 2  # asked again: "help" is no mood

@@ -90,6 +90,15 @@ async def post_turn(client: httpx.AsyncClient, page_path: str, **form: str) -> h
     return await client.post(f"{page_path}/say", data={"nonce": nonce, **form})
 
 
+async def follow_up_previous(client: httpx.AsyncClient, page_path: str) -> None:
+    """Answer the opening's follow-up of Ben's previous (demo history) check-in: a blocker
+    resolved, or the planned focus gone well."""
+    page = (await client.get(page_path)).text
+    resolved = buttons(page).get("resolved")
+    said = {"choice": resolved} if resolved else {"text": "went well"}
+    assert (await post_turn(client, page_path, **said)).status_code == 303
+
+
 async def test_an_email_member_completes_a_check_in_on_the_page(
     client: httpx.AsyncClient, services: Services
 ) -> None:
@@ -101,7 +110,9 @@ async def test_an_email_member_completes_a_check_in_on_the_page(
     assert first.status_code == 200 and first.headers["referrer-policy"] == "no-referrer"
     assert "Skip today" in buttons(first.text) and "<script" not in first.text
 
-    pressed = await post_turn(client, page_path, choice=buttons(first.text)["4 🙂"])
+    await follow_up_previous(client, page_path)
+    mood = (await client.get(page_path)).text
+    pressed = await post_turn(client, page_path, choice=buttons(mood)["4 🙂"])
     assert pressed.status_code == 303 and pressed.headers["location"] == page_path
     for answer in ("Shipping the <b>release</b>", "none"):
         assert (await post_turn(client, page_path, text=answer)).status_code == 303
@@ -115,7 +126,8 @@ async def test_an_email_member_completes_a_check_in_on_the_page(
         dots = {key: value for key, value in rows}
     assert session.state == "completed" and dots["mood"] == 4.0
     events = InboundEvent.provider == "email"
-    assert await count(services, InboundEvent, events, InboundEvent.processed_at.is_not(None)) == 3
+    processed = (events, InboundEvent.processed_at.is_not(None))
+    assert await count(services, InboundEvent, *processed) == 4  # the follow-up, then three
     await outbox_settled(services.sessions)  # the app's own sender loop may hold a reply
     assert await count(services, OutboxMessage, OutboxMessage.status != "sent") == 0
 
@@ -123,13 +135,14 @@ async def test_an_email_member_completes_a_check_in_on_the_page(
 async def test_a_double_submit_is_one_turn(client: httpx.AsyncClient, services: Services) -> None:
     member_id, session_id = await ben(services)
     page_path = path_of(services.links.checkin(member_id=member_id, session_id=session_id))
+    await follow_up_previous(client, page_path)  # one turn and its reply
     page = (await client.get(page_path)).text
     form = {"nonce": nonces(page)[0], "choice": buttons(page)["3 😐"]}
     for _ in range(2):
         assert (await client.post(f"{page_path}/say", data=form)).status_code == 303
     member_turns = (Message.session_id == session_id, Message.speaker == "member")
-    assert await count(services, Message, *member_turns) == 1
-    assert await count(services, Message, Message.session_id == session_id) == 3
+    assert await count(services, Message, *member_turns) == 2
+    assert await count(services, Message, Message.session_id == session_id) == 5
 
 
 async def test_expired_tampered_and_misused_links_change_nothing(
