@@ -8,10 +8,11 @@ previous check-in; they are asked first, and only when there is something to fol
 from __future__ import annotations
 
 from core.domain import AgentSpec, Question, QuestionKind
+from core.i18n import N_
 
 _MOOD = Question(
     key="mood",
-    text="How are you feeling today, from 1 (rough) to 5 (great)?",
+    text=N_("How are you feeling today, from 1 (rough) to 5 (great)?"),
     kind=QuestionKind.SCALE,
 )
 _BLOCKER_STATUS = Question(
