@@ -43,6 +43,11 @@ def language_of(tag: str | None) -> str | None:
     return primary if primary in LANGUAGES else None
 
 
+def member_language(own: str | None, org_default: str | None) -> str:
+    """The language to speak with a member: their own, else the org's, else English."""
+    return language_of(own) or language_of(org_default) or DEFAULT_LANGUAGE
+
+
 def current_language() -> str:
     return _SPEAKING.get()
 

@@ -89,6 +89,12 @@ class Organization(Base):
     holiday_region: Mapped[str | None] = mapped_column(
         String(16), doc="country or subdivision (DE, DE-BY, US-CA) whose public holidays skip"
     )
+    language: Mapped[str] = mapped_column(
+        String(8),
+        default="en",
+        server_default="en",
+        doc="the org's default language (core.i18n.LANGUAGES) for members who have none",
+    )
     created_at: Mapped[datetime] = _created()
 
 
@@ -188,6 +194,9 @@ class Member(Base):
     )
     memory_cleared_at: Mapped[datetime | None] = mapped_column(
         doc="`forget`: check-ins completed before then are not recalled in the next one"
+    )
+    language: Mapped[str | None] = mapped_column(
+        String(8), doc="the member's language (`language de`, or the chat's locale when first seen)"
     )
     created_at: Mapped[datetime] = _created()
 
