@@ -2,10 +2,11 @@
 
 The `Stripe-Signature` header is verified by the SDK over the raw body (HMAC-SHA256 of
 "t.body" with STRIPE_WEBHOOK_SECRET — tried with each of its values, "current,previous"
-during a rotation — at most five minutes old); anything else is a 400
-and changes nothing. A verified event becomes a core `StripeSaid` and is applied by core
-(its id recorded in the same transaction as its effect). A failure answers 500 and the
-event stays unrecorded, so Stripe's retry is processed as if it were the first delivery.
+during a rotation — at most five minutes old); a request it does not sign is a 401, a
+signed body that is no Stripe event a 400, and neither changes anything. A verified
+event becomes a core `StripeSaid` and is applied by core (its id recorded in the same
+transaction as its effect). A failure answers 500 and the event stays unrecorded, so
+Stripe's retry is processed as if it were the first delivery.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def billing_webhook_routes(*, secrets: Sequence[str], apply: Apply) -> APIRouter
             said = translate(json.loads(body))
         except stripe.SignatureVerificationError:
             log.warning("stripe webhook refused: missing, wrong or expired signature")
-            return _answer(400, "missing, wrong or expired Stripe-Signature")
+            return _answer(401, "missing, wrong or expired Stripe-Signature")
         except (ValueError, KeyError, TypeError):
             log.warning("stripe webhook refused: a signed body that is no Stripe event")
             return _answer(400, "not a Stripe event")

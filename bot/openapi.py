@@ -317,7 +317,8 @@ ROUTES: dict[tuple[str, str], RouteDoc] = {
         ),
         responses={
             200: "Processed, a duplicate, or ignored (`result` says which).",
-            400: "A missing, wrong or expired signature, or no Stripe event: nothing changed.",
+            400: "A signed body that is no Stripe event: nothing changed.",
+            401: "A missing, wrong or expired signature: nothing changed.",
             413: "The body is too large.",
             500: "Processing failed: nothing recorded, Stripe retries the event.",
             503: "STRIPE_WEBHOOK_SECRET is unset.",

@@ -37,8 +37,7 @@ REFUSALS = {401, 403}
 
 def refused_inbound(route: str, status: int) -> str | None:
     """The inbound path whose credentials a response with `status` refused, if any."""
-    refused = status in REFUSALS or (status == 400 and route == "/api/billing/webhook")
-    if not refused:
+    if status not in REFUSALS:
         return None
     return next((name for prefix, name in INBOUND if route.startswith(prefix)), None)
 

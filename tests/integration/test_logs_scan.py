@@ -127,7 +127,7 @@ async def call_stripe_and_admin(world: SlackWorld) -> str:
         forged = signed(payload, "whsec_someone_else")
         assert (
             await http.post("/api/billing/webhook", content=payload, headers=forged)
-        ).status_code == 400
+        ).status_code == 401
         members = await http.get(
             "/api/admin/v1/members", headers={"Authorization": f"Bearer {token}"}
         )
