@@ -242,7 +242,12 @@ def build_services(
     INSERT runs share the next one; > 0 also waits that long for company; None: one
     INSERT an event (see Inbox)."""
     quiet_chatty_loggers()
-    engine = make_async_engine(settings.database_url, row_security=settings.row_security)
+    engine = make_async_engine(
+        settings.database_url,
+        row_security=settings.row_security,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     sessions = make_sessionmaker(engine)
     clock = clock or SystemClock()
     metrics, gauges = build_metrics(sessions, clock)

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     #: PostgreSQL row-level security (migration 0017): every transaction names the
     #: organisation it works for. Connect as a role that does not own the tables.
     row_security: bool = False
+    #: PostgreSQL connections each process keeps open, and how many more it may open while
+    #: busy (docs/operations.md: PostgreSQL connections). Ignored for SQLite.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
     app_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     default_timezone: str = "UTC"
     session_grace_hours: int = Field(default=2, ge=0, le=48)

@@ -79,6 +79,9 @@ def make_async_engine(url: str, *, row_security: bool = False, **options: Any) -
     if parsed.get_backend_name() == "postgresql":
         options.setdefault("pool_size", 10)
         options.setdefault("pool_pre_ping", True)
+    else:  # SQLite: one file, no server-side pool to size
+        options.pop("pool_size", None)
+        options.pop("max_overflow", None)
     engine = create_async_engine(parsed, **options)
     _prepare(engine.sync_engine)
     if row_security and parsed.get_backend_name() == "postgresql":
