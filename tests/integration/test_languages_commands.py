@@ -132,3 +132,11 @@ async def test_app_home_comes_in_the_members_language(world: SlackWorld) -> None
 
 async def _has_view(world: SlackWorld, user: str) -> bool:
     return user in world.slack.views
+
+
+async def test_an_unknown_holiday_region_is_explained_in_the_members_language(
+    world: SlackWorld,
+) -> None:
+    await command(world, "U2", "language pt")
+    reply = await command(world, "U2", "holidays ZZ")
+    assert reply == "'ZZ' não é um código de país como DE, FR ou US; nada mudou."
