@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.admin.scope import NotFound
+from core.i18n import _
 from core.insights import CellState, group_insights
 from core.ports import AiCall, OutgoingMessage, Summariser
 from core.store.models import AiLog, Organization
@@ -60,38 +61,46 @@ def compose_digest(facts: DigestFacts, *, key: str | None = None) -> OutgoingMes
     """The digest in core's markup (each chat renders it its own way)."""
     period = facts.until.isoformat()
     if facts.since != facts.until:
-        period = f"{facts.since.isoformat()} to {period}"
-    lines = [f"**{facts.title} digest, {period}**", _participation(facts)]
+        period = _("{since} to {until}", since=facts.since.isoformat(), until=period)
+    title = _("**{title} digest, {period}**", title=_(facts.title), period=period)
+    lines = [title, _participation(facts)]
     if facts.per_person_shown:
         lines.append(_moods(facts.moods))
         if facts.blockers:
-            lines += ["**Repeated blockers**"]
-            lines += [f"- {text} ({times} check-ins in a row)" for text, times in facts.blockers]
+            lines += [_("**Repeated blockers**")]
+            lines += [
+                _("- {blocker} ({count} check-ins in a row)", blocker=text, count=times)
+                for text, times in facts.blockers
+            ]
     else:  # a small group's moods would tell who feels what
         lines.append(
-            f"Moods, blockers and summaries are shown for groups of {facts.threshold} or more."
-        )
+            _("Moods, blockers and summaries are shown for groups of {count} or more.",
+              count=facts.threshold)
+        )  # fmt: skip
     if facts.alerts:  # a small group's alerts name no one (core.insights)
-        lines += ["**Alerts**", *(f"- {alert}" for alert in facts.alerts)]
+        lines += [_("**Alerts**"), *(f"- {alert}" for alert in facts.alerts)]
     if facts.summary and facts.per_person_shown:
-        lines += ["**Summary**", facts.summary]
+        lines += [_("**Summary**"), facts.summary]
     return OutgoingMessage("\n".join(lines), key=key)
 
 
 def _participation(facts: DigestFacts) -> str:
     if not facts.planned:
-        return "Participation: no check-ins were planned."
+        return _("Participation: no check-ins were planned.")
     rate = facts.completed / facts.planned
-    return f"Participation: {facts.completed} of {facts.planned} check-ins ({rate:.0%})"
+    return _(
+        "Participation: {completed} of {planned} check-ins ({rate})",
+        completed=facts.completed, planned=facts.planned, rate=format(rate, ".0%"),
+    )  # fmt: skip
 
 
 def _moods(moods: Mapping[int, int]) -> str:
     if not moods:
-        return "Mood: no answers."
+        return _("Mood: no answers.")
     answers = sum(moods.values())
     average = sum(score * n for score, n in moods.items()) / answers
     shown = ", ".join(f"{score}: {moods[score]}" for score in sorted(moods, reverse=True))
-    return f"Mood: average {average:.1f} ({shown})"
+    return _("Mood: average {average} ({answers})", average=format(average, ".1f"), answers=shown)
 
 
 async def digest_content(

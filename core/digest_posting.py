@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.backoff import Backoff
 from core.digest import compose_digest, digest_content, record_ai_calls, summarised
 from core.domain import Provider, Role, SessionState
+from core.i18n import speaking
 from core.outbox import record_intent
 from core.ports import (
     ChannelPoster,
@@ -197,8 +198,12 @@ class Digests:
                 db, org_id=row.org_id, schedule_id=row.schedule_id, since=row.local_date,
                 until=row.local_date, now=self.clock.now(),
             )  # fmt: skip
+            language = await db.scalar(
+                select(Organization.language).where(Organization.id == row.org_id)
+            )
         facts, calls = await summarised(facts, self.summariser)
-        text = compose_digest(facts).text
+        with speaking(language):  # the team's channel hears the org's language
+            text = compose_digest(facts).text
         async with self.sessions.begin() as db:
             await record_ai_calls(db, org_id=row.org_id, calls=calls)
             held = await _still_held(db, row, {"text": text})

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import ParticipantsKind, SessionState
+from core.i18n import DEFAULT_LANGUAGE, current_language, member_language, speaking
 from core.members import zone_or_default
 from core.plan_policy import delivers
 from core.public_holidays import effective_region, holiday_name
@@ -44,7 +46,8 @@ _REACHED = tuple(s.value for s in (SessionState.DELIVERED, SessionState.IN_PROGR
 class NextCheckin:
     agent: str
     due_at: datetime
-    #: The member's local weekday and time, like "Mon 09:00".
+    #: The member's local weekday and time in the current language, like "Mon 09:00"
+    #: ("Mo. 09:00" in German).
     local: str
 
 
@@ -67,21 +70,28 @@ class MemberHome:
     email_reminders: bool
     vacation_until: date | None
     preferred_time: time | None
+    #: The language to show the home in: the member's own, else the org's.
+    language: str = DEFAULT_LANGUAGE
 
 
 async def member_home(db: AsyncSession, *, member_id: int, now: datetime) -> MemberHome:
-    """The member's home as of `now` (UTC); LookupError when there is no such member."""
+    """The member's home as of `now` (UTC), in their language; LookupError when there is
+    no such member."""
     member = await db.get(Member, member_id)
     if member is None:
         raise LookupError(f"no member {member_id}")
+    org = await db.get_one(Organization, member.org_id)
+    with speaking(member_language(member.language, org.language)) as language:
+        upcoming = await next_checkin(db, member, now)
     return MemberHome(
         display_name=member.display_name,
         timezone=member.timezone,
-        next_checkin=await next_checkin(db, member, now),
+        next_checkin=upcoming,
         recent=await _recent(db, member.id),
         email_reminders=not member.email_opt_out,
         vacation_until=member.vacation_until,
         preferred_time=member.preferred_time,
+        language=language,
     )
 
 
@@ -94,7 +104,8 @@ async def next_checkin(db: AsyncSession, member: Member, now: datetime) -> NextC
     if not found:
         return None
     due, agent = min(found)
-    local = due.astimezone(zone_or_default(member.timezone)).strftime("%a %H:%M")
+    zone = zone_or_default(member.timezone)
+    local = format_datetime(due, "EEE HH:mm", tzinfo=zone, locale=current_language())
     return NextCheckin(agent=agent, due_at=due, local=local)
 
 

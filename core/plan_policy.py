@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, false, or_
 
 from core.domain import PlanStatus
+from core.i18n import _
 from core.store.models import Organization
 
 
@@ -81,7 +82,7 @@ def pause_reason(org: Organization, now: datetime) -> str | None:
     if delivers(org, now):
         return None
     if org.plan_status == PlanStatus.TRIALING.value:
-        return "the trial has ended"
+        return _("the trial has ended")
     if org.plan_status == PlanStatus.PAST_DUE.value:
-        return "a payment is overdue and its grace period is over"
-    return "the subscription is canceled"
+        return _("a payment is overdue and its grace period is over")
+    return _("the subscription is canceled")

@@ -13,12 +13,13 @@ from functools import lru_cache
 
 import holidays
 
+from core.i18n import N_, _
 from core.store.models import Member, Organization
 
 #: Why a session on a public holiday is skipped (planning and delivery say the same).
 PUBLIC_HOLIDAY = "public holiday"
-NOT_A_COUNTRY = "'{typed}' is not a country code like DE, FR or US"
-NOT_A_REGION = "'{typed}' is not a region of {country} (e.g. {examples})"
+NOT_A_COUNTRY = N_("'{typed}' is not a country code like DE, FR or US")
+NOT_A_REGION = N_("'{typed}' is not a region of {country} (e.g. {examples})")
 
 
 class UnknownRegion(ValueError):
@@ -27,19 +28,17 @@ class UnknownRegion(ValueError):
 
 def parse_region(text: str) -> str:
     """`text` as a canonical region ("de-by" → "DE-BY"); UnknownRegion when unknown."""
-    country, _, subdivision = text.strip().upper().partition("-")
+    country, _dash, subdivision = text.strip().upper().partition("-")
     try:  # only that country's calendar is loaded, not every country's
         subdivisions = holidays.country_holidays(country).subdivisions
     except NotImplementedError:
-        raise UnknownRegion(NOT_A_COUNTRY.format(typed=text.strip())) from None
+        raise UnknownRegion(_(NOT_A_COUNTRY, typed=text.strip())) from None
     if not subdivision:
         return country
     codes = {code.upper(): code for code in subdivisions}
     if subdivision not in codes:
         examples = ", ".join(f"{country}-{code}" for code in sorted(codes.values())[:4])
-        raise UnknownRegion(
-            NOT_A_REGION.format(typed=text.strip(), country=country, examples=examples)
-        )
+        raise UnknownRegion(_(NOT_A_REGION, typed=text.strip(), country=country, examples=examples))
     return f"{country}-{codes[subdivision]}"
 
 
@@ -65,7 +64,7 @@ def holiday_dates(region: str, days: Iterable[date]) -> set[date]:
 @lru_cache(maxsize=512)
 def _calendar(region: str, year: int) -> dict[date, str]:
     """One region's holidays of one year (an unknown stored region has none)."""
-    country, _, subdivision = region.partition("-")
+    country, _dash, subdivision = region.partition("-")
     try:
         found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
     except NotImplementedError:

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import SessionState
+from core.i18n import _, n_
 from core.insights import group_members
 from core.store.models import Agent, CheckinSession, Dot, Member, Organization, Schedule
 from core.trends import EMPTY_ANSWERS
@@ -67,10 +68,11 @@ class AgentReport:
         """Why recent answers are left out, when they are (and there were check-ins)."""
         if self.per_person_shown or not self.completed:
             return None
-        people = "person" if self.group_size == 1 else "people"
-        return (
-            f"Individual answers are hidden: this group has {self.group_size} {people}, "
-            f"fewer than {self.threshold}."
+        return n_(
+            "Individual answers are hidden: this group has {count} person, fewer than {threshold}.",
+            "Individual answers are hidden: this group has {count} people, fewer than {threshold}.",
+            self.group_size,
+            threshold=self.threshold,
         )
 
     @property
@@ -93,10 +95,10 @@ class Report:
 
     def as_text(self) -> str:
         """Plain text for a chat reply."""
-        period = f"{self.since.isoformat()} to {self.until.isoformat()}"
+        since, until = self.since.isoformat(), self.until.isoformat()
         if not self.agents:
-            return f"No check-ins from {period}."
-        lines = [f"Check-ins from {period}"]
+            return _("No check-ins from {since} to {until}.", since=since, until=until)
+        lines = [_("Check-ins from {since} to {until}", since=since, until=until)]
         for agent in self.agents:
             lines += _agent_lines(agent)
         return "\n".join(lines)
@@ -111,16 +113,21 @@ class Report:
 
 
 def _agent_lines(agent: AgentReport) -> list[str]:
-    counts = (
-        f"{agent.planned} planned, {agent.delivered} delivered, {agent.completed} completed, "
-        f"{agent.skipped} skipped, {agent.expired} expired"
-        + (f", {agent.failed} failed" if agent.failed else "")
-    )
+    counts = _(
+        "{planned} planned, {delivered} delivered, {completed} completed, {skipped} skipped, "
+        "{expired} expired",
+        planned=agent.planned, delivered=agent.delivered, completed=agent.completed,
+        skipped=agent.skipped, expired=agent.expired,
+    ) + (_(", {failed} failed", failed=agent.failed) if agent.failed else "")  # fmt: skip
     rate = agent.response_rate
-    lines = [f"\n{agent.slug} ({agent.name}): {counts}"]
+    lines = [f"\n{agent.slug} ({_(agent.name)}): {counts}"]
     if rate is not None:
-        lines.append(f"  response rate {rate:.0%}")
-    lines += [f"  {n.key}: average {n.average:.1f} ({n.answers} answers)" for n in agent.numbers]
+        lines.append("  " + _("response rate {rate}", rate=format(rate, ".0%")))
+    lines += [
+        "  " + _("{key}: average {average} ({count} answers)", key=n.key,
+                 average=format(n.average, ".1f"), count=n.answers)
+        for n in agent.numbers
+    ]  # fmt: skip
     if agent.hidden_note is not None:
         lines.append(f"  {agent.hidden_note}")
     for key, answers in agent.texts_by_key().items():
@@ -314,7 +321,7 @@ async def _recent_texts(db: AsyncSession, scope: _Scope) -> defaultdict[int, lis
     )
     query = select(answers).where(answers.c.rank <= RECENT_TEXTS)
     found: defaultdict[int, list[TextAnswer]] = defaultdict(list)
-    for agent_id, key, member, text, day, _ in await db.execute(
+    for agent_id, key, member, text, day, _rank in await db.execute(
         query.order_by(answers.c.key, answers.c.rank)
     ):
         found[agent_id].append(TextAnswer(key=key, member=member, text=text, local_date=day))

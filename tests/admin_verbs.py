@@ -28,6 +28,7 @@ ADMIN_VERB_LINES: dict[type[c.Command], str] = {
     c.TokenRevoke: "token revoke vzd_1a2b3c4d",
     c.Dashboard: "dashboard",
     c.HolidaysOrg: "holidays org DE",
+    c.LanguageOrg: "language org de",
 }
 
 #: The verbs to try: the table's and any that core declares but the table lacks (their

@@ -34,7 +34,7 @@ def manage_routes(router: APIRouter, auth: AdminAuth) -> None:
     @router.patch("/org", summary="Change organisation settings")
     async def update_org(scope: Admin, body: s.OrgUpdate) -> s.OrgOut:
         """Safe fields only: `name`, `store_ai_text`, `anonymity_threshold`, `mood_drop_alert`,
-        `holiday_region`.
+        `holiday_region`, `language`.
         Billing fields follow Stripe. Audited; a threshold below 5 needs
         `lower_anonymity_threshold: true`."""
         changes = body.model_dump(exclude_unset=True, exclude_none=True)

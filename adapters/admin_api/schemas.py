@@ -42,6 +42,7 @@ class OrgOut(Out):
     anonymity_threshold: int
     mood_drop_alert: float
     holiday_region: str | None
+    language: str = Field(description="the language of members who have not chosen their own")
 
 
 class OrgUpdate(BaseModel):
@@ -66,6 +67,11 @@ class OrgUpdate(BaseModel):
         None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,4})?$|^off$",
         description="country or subdivision whose public holidays skip check-ins "
         "(DE, DE-BY, US-CA); `off` for none. Members may choose their own.",
+    )  # fmt: skip
+    language: str | None = Field(
+        None, max_length=8,
+        description="the language VizDots speaks with members who have not chosen their own "
+        "(en, de, fr, es, pt); a member's own choice (`language de`) wins.",
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.slack.mrkdwn import escape, to_mrkdwn
 from core.home import MemberHome, NextCheckin, RecentCheckin
+from core.i18n import N_, _, speaking
 from core.ports import Button, OutgoingMessage
 from core.rendering import decode_choice
 
@@ -106,37 +107,55 @@ def _button(button: Button, action_id: str) -> Block:
 
 # --- the App Home ------------------------------------------------------------------------------
 def home_view(home: MemberHome) -> dict[str, Any]:
-    """The member's App Home tab: next check-in, recent check-ins, settings, help."""
-    blocks: list[Block] = [
-        {"type": "header", "text": _plain(f"Hi {home.display_name}!", 150)},
-        _section(_next_line(home.next_checkin, home.timezone)),
-        {"type": "divider"},
-        _section("*Your recent check-ins*"),
-        *_recent_blocks(home.recent),
-        {"type": "divider"},
-        _section("*Settings*"),
-        *_settings_blocks(home),
-        _help_context(),
-    ]
+    """The member's App Home tab, in their language: next check-in, recent check-ins,
+    settings, help."""
+    with speaking(home.language):
+        blocks: list[Block] = [
+            {"type": "header", "text": _plain(_("Hi {name}!", name=home.display_name), 150)},
+            _section(_next_line(home.next_checkin, home.timezone)),
+            {"type": "divider"},
+            _section(_("*Your recent check-ins*")),
+            *_recent_blocks(home.recent),
+            {"type": "divider"},
+            _section(_("*Settings*")),
+            *_settings_blocks(home),
+            _help_context(),
+        ]
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
 
 
 def _next_line(upcoming: NextCheckin | None, timezone: str) -> str:
     if upcoming is None:
-        return "*Next check-in:* none planned."
-    agent = escape(upcoming.agent)
-    return f"*Next check-in:* {agent}, {upcoming.local} ({escape(timezone)} time)"
+        return _("*Next check-in:* none planned.")
+    return _(
+        "*Next check-in:* {agent}, {local} ({timezone} time)",
+        agent=escape(_(upcoming.agent)), local=upcoming.local, timezone=escape(timezone),
+    )  # fmt: skip
 
 
 def _recent_blocks(recent: tuple[RecentCheckin, ...]) -> list[Block]:
     if not recent:
-        return [_context("No check-ins yet: your first one will show up here.")]
+        return [_context(_("No check-ins yet: your first one will show up here."))]
     return [_section(shorten(_recent_text(checkin), SECTION_TEXT)) for checkin in recent]
 
 
+#: A session's state as the App Home shows it.
+_STATE_WORDS = {
+    "scheduled": N_("scheduled"),
+    "delivering": N_("delivering"),
+    "delivered": N_("delivered"),
+    "in_progress": N_("in progress"),
+    "completed": N_("completed"),
+    "expired": N_("expired"),
+    "skipped": N_("skipped"),
+    "failed": N_("failed"),
+}
+
+
 def _recent_text(checkin: RecentCheckin) -> str:
-    state = checkin.state.value.replace("_", " ")
-    lines = [f"*{escape(checkin.agent)}* · {checkin.local_date.isoformat()} · {state}"]
+    state = checkin.state.value
+    shown = _(_STATE_WORDS[state]) if state in _STATE_WORDS else state.replace("_", " ")
+    lines = [f"*{escape(_(checkin.agent))}* · {checkin.local_date.isoformat()} · {shown}"]
     if checkin.dots:
         lines.append(" · ".join(_dot_text(key, value) for key, value in checkin.dots))
     if checkin.summary:
@@ -154,42 +173,47 @@ def _dot_text(key: str, value: float | str) -> str:
 
 
 def _settings_blocks(home: MemberHome) -> list[Block]:
-    email = "on" if home.email_reminders else "off"
+    email = _("Email reminders: *on*") if home.email_reminders else _("Email reminders: *off*")
     toggle = {
         "type": "button",
         "action_id": HOME_EMAIL,
-        "text": _plain("Turn off" if home.email_reminders else "Turn on"),
+        "text": _plain(_("Turn off") if home.email_reminders else _("Turn on")),
         "value": "off" if home.email_reminders else "on",
     }
     blocks = [
-        _section(f"Email reminders: *{email}*", toggle),
+        _section(email, toggle),
         _section(_vacation_text(home), _vacation_picker(home)),
     ]
     if home.vacation_until is not None:
         end = {
             "type": "button",
             "action_id": HOME_VACATION_END,
-            "text": _plain("End vacation"),
+            "text": _plain(_("End vacation")),
             "value": "end",
         }
         blocks.append({"type": "actions", "block_id": HOME_VACATION_END, "elements": [end]})
     if home.preferred_time is not None:
         at = home.preferred_time.strftime("%H:%M")
-        blocks.append(_context(f"Your check-ins come at {at}, {escape(home.timezone)} time."))
+        blocks.append(
+            _context(
+                _("Your check-ins come at {time}, {timezone} time.", time=at,
+                  timezone=escape(home.timezone))
+            )
+        )  # fmt: skip
     return blocks
 
 
 def _vacation_text(home: MemberHome) -> str:
     if home.vacation_until is None:
-        return "Vacation: pick your last day off and check-ins pause until then."
-    return f"On vacation up to and including *{home.vacation_until.isoformat()}*."
+        return _("Vacation: pick your last day off and check-ins pause until then.")
+    return _("On vacation up to and including *{day}*.", day=home.vacation_until.isoformat())
 
 
 def _vacation_picker(home: MemberHome) -> Block:
     picker: Block = {
         "type": "datepicker",
         "action_id": HOME_VACATION,
-        "placeholder": _plain("Last day of vacation"),
+        "placeholder": _plain(_("Last day of vacation")),
     }
     if home.vacation_until is not None:
         picker["initial_date"] = home.vacation_until.isoformat()
@@ -198,8 +222,10 @@ def _vacation_picker(home: MemberHome) -> Block:
 
 def _help_context() -> Block:
     return _context(
-        "Answer check-ins right here in Messages. `/vizdots help` lists what you can do: "
-        "`skip`, `vacation until YYYY-MM-DD`, `time 09:30`, `email off`."
+        _(
+            "Answer check-ins right here in Messages. `/vizdots help` lists what you can do: "
+            "`skip`, `vacation until YYYY-MM-DD`, `time 09:30`, `email off`, `language de`."
+        )
     )
 
 

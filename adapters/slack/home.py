@@ -11,25 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.slack.blocks import home_view
 from adapters.slack.clients import SlackClients
 from core.home import member_home
+from core.i18n import _
 from core.identity import find_member
 from core.inbound import Sender
 from core.ports import Clock, MemberAddress
 
 log = logging.getLogger("vizdots.slack")
 
-NOT_SET_UP = {
-    "type": "home",
-    "blocks": [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": "*VizDots* isn't set up for you yet. "
-                "Ask an admin to run `/vizdots members sync`.",
-            },
-        }
-    ],
-}
+
+def not_set_up() -> dict[str, object]:
+    """The App Home of someone VizDots doesn't know (in the default language)."""
+    text = _("*VizDots* isn't set up for you yet. Ask an admin to run `/vizdots members sync`.")
+    return {
+        "type": "home",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
 
 
 class HomePublisher:
@@ -44,7 +40,7 @@ class HomePublisher:
         async with self.sessions() as db:
             found = await find_member(db, sender)
             if found is None:
-                view = NOT_SET_UP
+                view = not_set_up()
             else:
                 home = await member_home(db, member_id=found[1].id, now=self.clock.now())
                 view = home_view(home)

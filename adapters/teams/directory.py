@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.teams.connector import Connector, TeamsDeliveryError, translated
 from adapters.teams.shapes import Person, person_of
+from core.i18n import _
 from core.ports import DirectoryError, MemberProfile
 from core.store.models import TeamsTeam
 
@@ -45,7 +46,7 @@ class TeamsDirectory:
         return [profile_of(p) for p in people.values()]
 
     async def channel_members(self, org_external_id: str, channel_id: str) -> list[str]:
-        raise DirectoryError("Teams channels can't be listed; mention the people instead")
+        raise DirectoryError(_("Teams channels can't be listed; mention the people instead"))
 
     async def member(self, org_external_id: str, external_id: str) -> MemberProfile | None:
         return None  # who writes to the bot is enrolled from the activity itself

@@ -9,6 +9,7 @@ from sqlalchemy import func
 
 from core.admin.scope import BadInput, OrgScope
 from core.domain import Role
+from core.i18n import LANGUAGES
 from core.members import RoleSource
 from core.public_holidays import UnknownRegion, parse_region
 from core.store.models import Member, Organization
@@ -16,6 +17,7 @@ from core.store.models import Member, Organization
 #: Settings an admin may change through the API (billing fields follow Stripe only).
 SAFE_ORG_FIELDS = (
     "name", "store_ai_text", "anonymity_threshold", "mood_drop_alert", "holiday_region",
+    "language",
 )  # fmt: skip
 #: Settings whose every change is audited with its old and new value.
 PRIVACY_FIELDS = ("anonymity_threshold", "mood_drop_alert")
@@ -39,6 +41,8 @@ async def update_org(
     _check_threshold(changes.get("anonymity_threshold"), confirmed=lower_anonymity_threshold)
     if "holiday_region" in changes:
         changes = changes | {"holiday_region": _region(changes["holiday_region"])}
+    if "language" in changes:
+        _check_language(changes["language"])
     changed = {k: v for k, v in changes.items() if getattr(org, k) != v}
     for key in sorted(set(changed) & set(PRIVACY_FIELDS)):
         scope.record("org.setting", field=key, old=getattr(org, key), new=changed[key])
@@ -58,6 +62,11 @@ def _region(value: object) -> str | None:
         return parse_region(text)
     except UnknownRegion as unknown:
         raise BadInput(str(unknown)) from None
+
+
+def _check_language(value: object) -> None:
+    if value not in LANGUAGES:
+        raise BadInput(f"language must be one of {', '.join(LANGUAGES)}")
 
 
 def _check_threshold(value: object, *, confirmed: bool) -> None:

@@ -32,7 +32,8 @@ ERASED_NAME = "Erased member"
 _PROFILE = (
     "id", "display_name", "email", "timezone", "role", "slack_user_id",
     "teams_aad_object_id", "active", "paused_until", "vacation_until", "preferred_time",
-    "email_only", "email_opt_out", "created_at",
+    "email_only", "email_opt_out", "created_at", "language", "holiday_region", "holidays_off",
+    "memory_cleared_at", "role_source", "timezone_chosen", "preferred_chat",
 )  # fmt: skip
 
 
@@ -136,7 +137,7 @@ def _inbox_of(member: Member) -> Any:
 def _tombstone(member: Member, *, now: datetime) -> None:
     for name in ("email", "slack_user_id", "slack_dm_channel_id", "teams_aad_object_id",
                  "teams_conversation_ref", "paused_until", "vacation_until", "preferred_time",
-                 "email_suppressed"):  # fmt: skip
+                 "email_suppressed", "language", "holiday_region"):  # fmt: skip
         setattr(member, name, None)
     member.display_name, member.timezone, member.role = ERASED_NAME, "UTC", "member"
     member.active, member.email_opt_out, member.deleted_at = False, True, now

@@ -6,6 +6,7 @@ from core.commands import types as c
 from core.commands.context import CommandContext, no_such_agent
 from core.continuity import FOLLOW_UPS
 from core.domain import Question, QuestionKind
+from core.i18n import _
 from core.store.models import Agent, Organization
 
 #: Questions asked only to follow up the previous check-in (core.continuity).
@@ -19,19 +20,25 @@ def describe_questions(agent: Agent) -> str:
     asks = [f"{q.key} (1-5)" if q.kind is QuestionKind.SCALE else q.key for q in questions
             if q.key not in FOLLOW_UP_QUESTIONS]  # fmt: skip
     follow_ups = [q.key for q in questions if q.key in FOLLOW_UP_QUESTIONS]
-    said = ", ".join(asks) or "no questions yet"
-    return f"{said}; follows up {', '.join(follow_ups)}" if follow_ups else said
+    said = ", ".join(asks) or _("no questions yet")
+    if not follow_ups:
+        return said
+    return _("{questions}; follows up {follow_ups}", questions=said,
+             follow_ups=", ".join(follow_ups))  # fmt: skip
 
 
 async def list_agents(ctx: CommandContext, command: c.AgentsList) -> str:
     agents = await ctx.agents()
     if not agents:
-        return "There are no agents yet."
+        return _("There are no agents yet.")
     disabled = set(ctx.org.disabled_agents)
-    lines = ["Agents (name them by the first word):"]
+    lines = [_("Agents (name them by the first word):")]
     for slug, agent in agents.items():
-        state = "disabled" if slug in disabled else "enabled"
-        lines.append(f"• {slug}: {agent.name}, asks {describe_questions(agent)} ({state})")
+        state = _("disabled") if slug in disabled else _("enabled")
+        lines.append(
+            _("• {agent}: {name}, asks {questions} ({state})", agent=slug, name=_(agent.name),
+              questions=describe_questions(agent), state=state)
+        )  # fmt: skip
     return "\n".join(lines)
 
 
@@ -57,9 +64,17 @@ async def _switch(ctx: CommandContext, slug: str, *, enabled: bool) -> str:
     org = await _locked_org(ctx)
     disabled = set(org.disabled_agents)
     if (slug not in disabled) == enabled:
-        return f"{slug} is already {'enabled' if enabled else 'disabled'}."
+        if enabled:
+            return _("{agent} is already enabled.", agent=slug)
+        return _("{agent} is already disabled.", agent=slug)
     org.disabled_agents = sorted(disabled - {slug} if enabled else disabled | {slug})
     ctx.audit("agents.enable" if enabled else "agents.disable", agent=slug)
     if enabled:
-        return f"{slug} is enabled again; its schedule plans check-ins from the next planning."
-    return f"{slug} is disabled: no new check-ins from it. `agents enable {slug}` turns it on."
+        return _(
+            "{agent} is enabled again; its schedule plans check-ins from the next planning.",
+            agent=slug,
+        )
+    return _(
+        "{agent} is disabled: no new check-ins from it. `agents enable {agent}` turns it on.",
+        agent=slug,
+    )

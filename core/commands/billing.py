@@ -14,15 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.commands import types as c
 from core.commands.context import CommandContext
 from core.domain import PlanStatus, Role
+from core.i18n import N_, _
 from core.plan_policy import pause_reason
 from core.ports import Billing, BillingUnavailable
 from core.seats import active_seats
 from core.store.models import Member
 
-NOT_CONFIGURED = (
+NOT_CONFIGURED = N_(
     "Billing is not set up on this VizDots server (an operator sets STRIPE_SECRET_KEY)."
 )
-PRICE = "$29 a month plus $3 per active member"
+PRICE = N_("$29 a month plus $3 per active member")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,25 +44,29 @@ async def link_for(
     if not isinstance(command, c.Billing) or not Role(member.role).is_admin:
         return Link()
     if port is None:
-        return Link(problem=NOT_CONFIGURED)
+        return Link(problem=_(NOT_CONFIGURED))
     async with sessions() as db:
         seats = await active_seats(db, member.org_id)
     try:
         return Link(url=await port.billing_link(org_id=member.org_id, seats=seats, now=now))
     except BillingUnavailable as error:
-        return Link(problem=f"I couldn't reach the billing provider ({error}). Try again soon.")
+        problem = _("I couldn't reach the billing provider ({error}). Try again soon.", error=error)
+        return Link(problem=problem)
 
 
 async def show_billing(ctx: CommandContext, command: c.Billing) -> str:
     org, now = ctx.org, ctx.clock.now()
     seats = await active_seats(ctx.db, org.id)
-    lines = [f"**Plan:** {_plan_line(ctx)}"]
+    lines = [_("**Plan:** {plan}", plan=_plan_line(ctx))]
     if (paused := pause_reason(org, now)) is not None:
-        lines.append(f"**Check-ins are paused:** {paused}. Nothing is deleted.")
-    lines.append(f"**Seats:** {seats} active members (billed: {org.billed_seats}) — {PRICE}.")
+        lines.append(_("**Check-ins are paused:** {reason}. Nothing is deleted.", reason=paused))
+    lines.append(
+        _("**Seats:** {seats} active members (billed: {billed}) — {price}.", seats=seats,
+          billed=org.billed_seats, price=_(PRICE))
+    )  # fmt: skip
     if ctx.billing_url:
         live = org.stripe_subscription_id and org.plan_status != PlanStatus.CANCELED.value
-        label = "Manage billing" if live else "Subscribe"
+        label = _("Manage billing") if live else _("Subscribe")
         lines.append(f"[{label}]({ctx.billing_url})")
     elif ctx.billing_problem:
         lines.append(ctx.billing_problem)
@@ -72,9 +77,21 @@ def _plan_line(ctx: CommandContext) -> str:
     org = ctx.org
     status = PlanStatus(org.plan_status)
     if status is PlanStatus.TRIALING and org.trial_ends_at is not None:
-        return f"trial, ends {org.trial_ends_at:%Y-%m-%d}"
+        return _("trial, ends {day}", day=org.trial_ends_at.strftime("%Y-%m-%d"))
     if status is PlanStatus.PAST_DUE and org.grace_ends_at is not None:
-        return f"payment overdue — check-ins go on until {org.grace_ends_at:%Y-%m-%d}"
+        return _(
+            "payment overdue — check-ins go on until {day}",
+            day=org.grace_ends_at.strftime("%Y-%m-%d"),
+        )
     if status is PlanStatus.ACTIVE and org.current_period_end is not None:
-        return f"active, next invoice {org.current_period_end:%Y-%m-%d}"
-    return status.value.replace("_", " ")
+        return _("active, next invoice {day}", day=org.current_period_end.strftime("%Y-%m-%d"))
+    return _(_PLAN_WORDS[status])
+
+
+#: Each plan status in words.
+_PLAN_WORDS = {
+    PlanStatus.TRIALING: N_("trialing"),
+    PlanStatus.ACTIVE: N_("active"),
+    PlanStatus.PAST_DUE: N_("past due"),
+    PlanStatus.CANCELED: N_("canceled"),
+}

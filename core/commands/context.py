@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import Provider, Role
+from core.i18n import _
 from core.inbound import CommandRequest
 from core.members import zone_or_default
 from core.ports import Clock, DashboardLinks, MemberDirectory
@@ -67,5 +68,5 @@ class CommandContext:
 
 
 def no_such_agent(slug: str, available: dict[str, Agent]) -> str:
-    names = ", ".join(sorted(available)) or "none yet"
-    return f"There is no agent called '{slug}'. The agents are: {names}."
+    names = ", ".join(sorted(available)) or _("none yet")
+    return _("There is no agent called '{slug}'. The agents are: {names}.", slug=slug, names=names)

@@ -14,13 +14,16 @@ from core.commands import types as c
 from core.commands.types import Command, CommandSyntaxError
 from core.commands.values import (
     WordError,
+    languages_in_words,
     quoted,
     read_date,
+    read_language,
     read_participants,
     read_time,
     read_weekdays,
     read_zone,
 )
+from core.i18n import _
 
 EXAMPLES = {
     "help": "help",
@@ -44,6 +47,8 @@ EXAMPLES = {
     "holidays": "holidays DE-BY",
     "holidays org": "holidays org DE",
     "forget": "forget",
+    "language": "language de",
+    "language org": "language org de",
 }
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?", re.ASCII)
 _TOKEN = re.compile(r"(?:<[^<>]*>|\S)+")
@@ -78,11 +83,12 @@ def _unknown(
     close = difflib.get_close_matches(word, list(among), n=1, cutoff=0.6)
     if close:
         return CommandSyntaxError(
-            f"I don't know {quoted(word)}. Did you mean '{close[0]}'?",
+            _("I don't know {word}. Did you mean '{close}'?", word=quoted(word), close=close[0]),
             example=example_for(close[0]),
         )
     known = ", ".join(sorted(among))
-    return CommandSyntaxError(f"I don't know {quoted(word)}; I know {known}.", example="help")
+    problem = _("I don't know {word}; I know {known}.", word=quoted(word), known=known)
+    return CommandSyntaxError(problem, example="help")
 
 
 def _fail(problem: str, example_key: str) -> CommandSyntaxError:
@@ -91,19 +97,21 @@ def _fail(problem: str, example_key: str) -> CommandSyntaxError:
 
 def _slug(word: str, example_key: str) -> str:
     if _SLUG.fullmatch(word.lower()) is None:
-        raise _fail(f"{quoted(word)} is not an agent name (`agents` lists them).", example_key)
+        problem = _("{word} is not an agent name (`agents` lists them).", word=quoted(word))
+        raise _fail(problem, example_key)
     return word.lower()
 
 
 def _one_agent(rest: list[str], example_key: str) -> str:
     if len(rest) != 1:
-        raise _fail(f"`{example_key}` takes one agent name.", example_key)
+        raise _fail(_("`{command}` takes one agent name.", command=example_key), example_key)
     return _slug(rest[0], example_key)
 
 
 def _no_more(rest: list[str], example_key: str) -> None:
     if rest:
-        raise _fail(f"{quoted(' '.join(rest))} was not expected here.", example_key)
+        problem = _("{words} was not expected here.", words=quoted(" ".join(rest)))
+        raise _fail(problem, example_key)
 
 
 def _help(rest: list[str]) -> Command:
@@ -127,15 +135,15 @@ def _schedule_show(rest: list[str]) -> Command:
 
 def _schedule_set(rest: list[str]) -> Command:
     if not rest:
-        raise _fail("`schedule set` needs an agent, the days and a time.", "schedule set")
+        raise _fail(_("`schedule set` needs an agent, the days and a time."), "schedule set")
     at = next((i for i, word in enumerate(rest) if _starts_with_digit(word)), None)
     if at == 0 or (at == 1 and _reads_as_days(rest[0])):
-        raise _fail("Give the agent, then the days, then the time.", "schedule set")
+        raise _fail(_("Give the agent, then the days, then the time."), "schedule set")
     agent = _slug(rest[0], "schedule set")
     if at is None:
-        raise _fail("The time is missing (use HH:MM, like 09:30).", "schedule set")
+        raise _fail(_("The time is missing (use HH:MM, like 09:30)."), "schedule set")
     if at == 1:
-        raise _fail("The days are missing (like mon-fri or mon,wed,fri).", "schedule set")
+        raise _fail(_("The days are missing (like mon-fri or mon,wed,fri)."), "schedule set")
     try:
         return c.ScheduleSet(
             agent=agent,
@@ -175,7 +183,8 @@ def _agents(rest: list[str]) -> Command:
     if sub in {"enable", "disable"}:
         slug = _one_agent(rest[1:], "agents")
         return c.AgentsEnable(agent=slug) if sub == "enable" else c.AgentsDisable(agent=slug)
-    raise _fail(f"`agents` takes enable or disable, not {quoted(rest[0])}.", "agents")
+    problem = _("`agents` takes enable or disable, not {word}.", word=quoted(rest[0]))
+    raise _fail(problem, "agents")
 
 
 def _members(rest: list[str]) -> Command:
@@ -185,7 +194,7 @@ def _members(rest: list[str]) -> Command:
         return c.MembersList()
     if sub == "sync":
         return c.MembersSync()
-    raise _fail(f"`members` takes sync, not {quoted(rest[0])}.", "members")
+    raise _fail(_("`members` takes sync, not {word}.", word=quoted(rest[0])), "members")
 
 
 def _report(rest: list[str]) -> Command:
@@ -197,13 +206,13 @@ def _report(rest: list[str]) -> Command:
         elif word not in {"week", "month"} and agent is None:
             agent = _slug(word, "report")
         else:
-            raise _fail(f"{quoted(word)} was not expected here.", "report")
+            raise _fail(_("{words} was not expected here.", words=quoted(word)), "report")
     return c.Report(agent=agent, period=period or "week")
 
 
 def _skip(rest: list[str]) -> Command:
     if [w.lower() for w in rest] not in ([], ["today"]):
-        raise _fail("`skip` skips today's check-in and takes nothing else.", "skip")
+        raise _fail(_("`skip` skips today's check-in and takes nothing else."), "skip")
     return c.Skip()
 
 
@@ -213,7 +222,7 @@ def _vacation(rest: list[str]) -> Command:
     if rest and rest[0].lower() in {"until", "till", "to"}:
         rest = rest[1:]
     if len(rest) != 1:
-        raise _fail("Give the last day of your vacation as YYYY-MM-DD.", "vacation")
+        raise _fail(_("Give the last day of your vacation as YYYY-MM-DD."), "vacation")
     try:
         return c.Vacation(until=read_date(rest[0]))
     except WordError as error:
@@ -222,7 +231,7 @@ def _vacation(rest: list[str]) -> Command:
 
 def _time(rest: list[str]) -> Command:
     if len(rest) != 1:
-        raise _fail("Give the time of day for your check-ins as HH:MM.", "time")
+        raise _fail(_("Give the time of day for your check-ins as HH:MM."), "time")
     try:
         return c.Time(at=read_time(rest[0]))
     except WordError as error:
@@ -231,7 +240,7 @@ def _time(rest: list[str]) -> Command:
 
 def _timezone(rest: list[str]) -> Command:
     if len(rest) != 1:
-        raise _fail("Give your time zone as Area/City.", "timezone")
+        raise _fail(_("Give your time zone as Area/City."), "timezone")
     try:
         return c.Timezone(zone=read_zone(rest[0]))
     except WordError as error:
@@ -248,13 +257,14 @@ def _reach(rest: list[str]) -> Command:
         return c.ReachIn(chat="slack")
     if words == ["teams"]:
         return c.ReachIn(chat="teams")
-    raise _fail("Say `reach me in slack` or `reach me in teams`.", "reach")
+    raise _fail(_("Say `reach me in slack` or `reach me in teams`."), "reach")
 
 
 def _email(rest: list[str]) -> Command:
     choice = [w.lower() for w in rest]
     if choice not in (["on"], ["off"]):
-        raise _fail("Say `email off` to stop reminder emails or `email on` to get them.", "email")
+        problem = _("Say `email off` to stop reminder emails or `email on` to get them.")
+        raise _fail(problem, "email")
     return c.EmailReminders(enabled=choice == ["on"])
 
 
@@ -286,7 +296,7 @@ def _region_or_off(rest: list[str], example_key: str) -> str | None:
     if len(rest) == 1 and rest[0].lower() == "off":
         return None
     if len(rest) != 1 or _REGION.fullmatch(rest[0]) is None:
-        problem = "Give a country code, with its region if you like (DE, DE-BY), or off."
+        problem = _("Give a country code, with its region if you like (DE, DE-BY), or off.")
         raise _fail(problem, example_key)
     return rest[0].upper()
 
@@ -296,17 +306,35 @@ def _forget(rest: list[str]) -> Command:
     return c.Forget()
 
 
+def _language(rest: list[str]) -> Command:
+    """`language`, `language de` (or its name: deutsch), `language org fr`."""
+    if [w.lower() for w in rest[:1]] == ["org"]:
+        return c.LanguageOrg(language=_one_language(rest[1:], "language org"))
+    if not rest:
+        return c.LanguageShow()
+    return c.LanguageSet(language=_one_language(rest, "language"))
+
+
+def _one_language(rest: list[str], example_key: str) -> str:
+    try:
+        if len(rest) != 1:
+            raise WordError(_("Give one language: {languages}", languages=languages_in_words()))
+        return read_language(rest[0])
+    except WordError as error:
+        raise _fail(f"{error}.", example_key) from None
+
+
 _TOKEN_ID = re.compile(r"(?:vzd_)?[0-9a-f]{8}", re.ASCII | re.IGNORECASE)
 
 
 def _token(rest: list[str]) -> Command:
     if rest and rest[0].lower() == "revoke":
         if len(rest) != 2 or _TOKEN_ID.fullmatch(rest[1]) is None:
-            raise _fail("Give the token's prefix, as `token` showed it.", "token revoke")
+            raise _fail(_("Give the token's prefix, as `token` showed it."), "token revoke")
         return c.TokenRevoke(public_id=rest[1].lower().removeprefix("vzd_"))
     name = " ".join(rest)
     if len(name) > 100:
-        raise _fail("A token's name takes at most 100 characters.", "token")
+        raise _fail(_("A token's name takes at most 100 characters."), "token")
     return c.TokenCreate(name=name or None)
 
 
@@ -333,6 +361,7 @@ _VERBS: dict[str, Rule] = {
     "dashboard": _dashboard,
     "holidays": _holidays,
     "forget": _forget,
+    "language": _language,
 }
 
 #: The first words of the commands, for chats where typed commands and answers mix.

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from core.commands.context import CommandContext
 from core.commands.types import Participants
+from core.i18n import _
 from core.members import external_id_attribute
 from core.store.models import Member
 
@@ -25,7 +26,7 @@ async def resolve_participants(
 ) -> ResolvedParticipants:
     known = await _members_by_external_id(ctx, participants.users)
     problems = [
-        f"@{user} is not a member here"
+        _("@{user} is not a member here", user=user)
         for user in participants.users
         if _comparable(ctx, user) not in known
     ]
@@ -39,10 +40,12 @@ async def resolve_participants(
 
 async def _channel_members(ctx: CommandContext, channel: str) -> tuple[set[int], str | None]:
     if ctx.directory is None:
-        return set(), f"I can't see who is in #{channel} from here; mention people instead"
+        return set(), _(
+            "I can't see who is in #{channel} from here; mention people instead", channel=channel
+        )
     external_ids = await ctx.directory.channel_members(ctx.request.sender.workspace, channel)
     found = set((await _members_by_external_id(ctx, external_ids)).values())
-    return found, None if found else f"#{channel} has no members I know"
+    return found, None if found else _("#{channel} has no members I know", channel=channel)
 
 
 def _is_email(ctx: CommandContext) -> bool:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from core.commands import types as c
 from core.commands.context import CommandContext
 from core.domain import Role
+from core.i18n import _
 from core.members import sync_members
 from core.ports import DirectoryError
 from core.store.models import Member
@@ -18,7 +19,9 @@ _NAMES_SHOWN = 30
 
 def _names(names: list[str]) -> str:
     more = len(names) - _NAMES_SHOWN
-    return ", ".join(names[:_NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+    return ", ".join(names[:_NAMES_SHOWN]) + (
+        _(" and {count} more", count=more) if more > 0 else ""
+    )
 
 
 async def list_members(ctx: CommandContext, command: c.MembersList) -> str:
@@ -30,32 +33,35 @@ async def list_members(ctx: CommandContext, command: c.MembersList) -> str:
         )
     )
     if not members:
-        return "No active members yet. Run `members sync` to bring them in."
+        return _("No active members yet. Run `members sync` to bring them in.")
     today = ctx.today()
     admins = [m.display_name for m in members if m.role in _ADMIN_ROLES]
     away = [
-        f"{m.display_name} (until {m.vacation_until.isoformat()})"
+        _("{name} (until {day})", name=m.display_name, day=m.vacation_until.isoformat())
         for m in members
         if m.vacation_until is not None and m.vacation_until >= today
     ]
+    everyone = _names([m.display_name for m in members])
     return "\n".join(
         [
-            f"{len(members)} active members: {_names([m.display_name for m in members])}",
-            f"Admins: {_names(admins) or 'none'}",
-            f"On vacation: {_names(away)}" if away else "Nobody is on vacation.",
+            _("{count} active members: {names}", count=len(members), names=everyone),
+            _("Admins: {names}", names=_names(admins) or _("none")),
+            _("On vacation: {names}", names=_names(away)) if away else _("Nobody is on vacation."),
         ]
     )
 
 
 async def sync_from_directory(ctx: CommandContext, command: c.MembersSync) -> str:
     if ctx.directory is None:
-        return "Members sync is not available from this chat."
+        return _("Members sync is not available from this chat.")
     try:
         profiles = await ctx.directory.list_members(ctx.request.sender.workspace)
     except DirectoryError as error:
-        return f"I couldn't read your workspace's member list: {error}. Nothing changed."
+        return _(
+            "I couldn't read your workspace's member list: {error}. Nothing changed.", error=error
+        )
     if not profiles:
-        return "Your workspace directory listed nobody, so nothing changed."
+        return _("Your workspace directory listed nobody, so nothing changed.")
     result = await sync_members(
         ctx.db,
         org_id=ctx.org.id,
@@ -71,7 +77,7 @@ async def sync_from_directory(ctx: CommandContext, command: c.MembersSync) -> st
         updated=result.updated,
         deactivated=result.deactivated,
     )
-    return (
-        f"Members synced: {result.added} added, {result.updated} updated, "
-        f"{result.deactivated} deactivated."
-    )
+    return _(
+        "Members synced: {added} added, {updated} updated, {deactivated} deactivated.",
+        added=result.added, updated=result.updated, deactivated=result.deactivated,
+    )  # fmt: skip

@@ -13,10 +13,11 @@ from core.commands.participants import resolve_participants
 from core.commands.values import weekday_mask, weekdays_in_words, weekdays_of
 from core.domain import ParticipantsKind
 from core.home import next_checkin
+from core.i18n import N_, _
 from core.store.models import Agent, Member, Schedule, ScheduleParticipant
 
-_TIME_ZONE_NOTE = "Times are each person's own time zone."
-_YOUR_NEXT = "Your next check-in ({agent}): {local}, {timezone} time."
+_TIME_ZONE_NOTE = N_("Times are each person's own time zone.")
+_YOUR_NEXT = N_("Your next check-in ({agent}): {local}, {timezone} time.")
 
 
 async def show_schedules(ctx: CommandContext, command: c.ScheduleShow) -> str:
@@ -29,11 +30,13 @@ async def show_schedules(ctx: CommandContext, command: c.ScheduleShow) -> str:
         )
     ).all()
     if not rows:
-        return "There are no schedules yet. An admin can add one: schedule set daily mon-fri 09:30"
-    names = await _participant_names(ctx, [schedule.id for schedule, _ in rows])
-    lines = ["Schedules:"]
+        return _(
+            "There are no schedules yet. An admin can add one: schedule set daily mon-fri 09:30"
+        )
+    names = await _participant_names(ctx, [schedule.id for schedule, _slug in rows])
+    lines = [_("Schedules:")]
     lines += [_schedule_line(ctx, s, slug, names[s.id]) for s, slug in rows]
-    return "\n".join([*lines, _TIME_ZONE_NOTE, *await _your_next(ctx)])
+    return "\n".join([*lines, _(_TIME_ZONE_NOTE), *await _your_next(ctx)])
 
 
 async def _your_next(ctx: CommandContext) -> list[str]:
@@ -42,25 +45,29 @@ async def _your_next(ctx: CommandContext) -> list[str]:
     if upcoming is None:
         return []
     timezone = ctx.member.timezone
-    return [_YOUR_NEXT.format(agent=upcoming.agent, local=upcoming.local, timezone=timezone)]
+    return [_(_YOUR_NEXT, agent=_(upcoming.agent), local=upcoming.local, timezone=timezone)]
 
 
 def _schedule_line(ctx: CommandContext, schedule: Schedule, slug: str, names: list[str]) -> str:
     days = weekdays_in_words(weekdays_of(schedule.weekdays))
-    state = "active" if schedule.active else "paused"
+    state = _("active") if schedule.active else _("paused")
     if slug in ctx.org.disabled_agents:
-        state += ", agent disabled"
-    return (
-        f"• {slug}: {days} at {schedule.local_time.strftime('%H:%M')}, "
-        f"{_who(schedule.participants, names)} ({state})"
-    )
+        state = _("{state}, agent disabled", state=state)
+    return _(
+        "• {agent}: {days} at {time}, {who} ({state})",
+        agent=slug, days=days, time=schedule.local_time.strftime("%H:%M"),
+        who=_who(schedule.participants, names), state=state,
+    )  # fmt: skip
 
 
 def _who(participants: str, names: list[str]) -> str:
     if participants == ParticipantsKind.EVERYONE.value:
-        return "everyone"
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return f"{len(names)} people: {shown}" if names else "nobody listed"
+        return _("everyone")
+    more = _(" and {count} more", count=len(names) - 5) if len(names) > 5 else ""
+    shown = ", ".join(names[:5]) + more
+    if not names:
+        return _("nobody listed")
+    return _("{count} people: {names}", count=len(names), names=shown)
 
 
 async def _participant_names(ctx: CommandContext, schedule_ids: list[int]) -> dict[int, list[str]]:
@@ -83,7 +90,7 @@ async def set_schedule(ctx: CommandContext, command: c.ScheduleSet) -> str:
         return no_such_agent(command.agent, agents)
     resolved = await resolve_participants(ctx, command.participants)
     if resolved.problems:
-        return "Nothing changed: " + "; ".join(resolved.problems) + "."
+        return _("Nothing changed: {problems}.", problems="; ".join(resolved.problems))
     schedule_id, active = await _upsert_schedule(ctx, agent, command)
     await _replace_participants(ctx, schedule_id, resolved.member_ids)
     ctx.audit(
@@ -145,13 +152,15 @@ async def _replace_participants(
 
 def _set_reply(ctx: CommandContext, command: c.ScheduleSet, people: int, *, active: bool) -> str:
     days = weekdays_in_words(command.weekdays)
-    who = "everyone" if command.participants.everyone else f"{people} people"
-    reply = f"{command.agent} check-ins: {days} at {command.at.strftime('%H:%M')}, for {who}."
+    who = _("everyone") if command.participants.everyone else _("{count} people", count=people)
+    at, agent = command.at.strftime("%H:%M"), command.agent
+    reply = _("{agent} check-ins: {days} at {time}, for {who}.", agent=agent, days=days,
+              time=at, who=who)  # fmt: skip
     if not active:
-        reply += f" The schedule is paused; `schedule resume {command.agent}` starts it."
+        reply += _(" The schedule is paused; `schedule resume {agent}` starts it.", agent=agent)
     if command.agent in ctx.org.disabled_agents:
-        reply += f" The agent is disabled; `agents enable {command.agent}` turns it on."
-    return f"{reply} {_TIME_ZONE_NOTE}"
+        reply += _(" The agent is disabled; `agents enable {agent}` turns it on.", agent=agent)
+    return f"{reply} {_(_TIME_ZONE_NOTE)}"
 
 
 async def pause_schedule(ctx: CommandContext, command: c.SchedulePause) -> str:
@@ -170,12 +179,17 @@ async def _set_active(ctx: CommandContext, slug: str, *, active: bool) -> str:
         select(Schedule).where(Schedule.org_id == ctx.org.id, Schedule.agent_id == agents[slug].id)
     )
     if schedule is None:
-        return f"{slug} has no schedule yet. Set one first: schedule set {slug} mon-fri 09:30"
-    word = "resumed" if active else "paused"
+        return _(
+            "{agent} has no schedule yet. Set one first: schedule set {agent} mon-fri 09:30",
+            agent=slug,
+        )
     if schedule.active == active:
-        return f"The {slug} schedule is already {word}."
+        if active:
+            return _("The {agent} schedule is already resumed.", agent=slug)
+        return _("The {agent} schedule is already paused.", agent=slug)
     schedule.active = active
     ctx.audit("schedule.resume" if active else "schedule.pause", agent=slug)
-    return f"The {slug} schedule is {word}." + (
-        "" if active else f" `schedule resume {slug}` starts it again."
-    )
+    if active:
+        return _("The {agent} schedule is resumed.", agent=slug)
+    return _("The {agent} schedule is paused. `schedule resume {agent}` starts it again.",
+             agent=slug)  # fmt: skip

@@ -18,6 +18,7 @@ from core.commands import (
     agents,
     billing,
     dashboard,
+    languages,
     memory,
     personal,
     reports,
@@ -30,15 +31,16 @@ from core.commands.directory_reads import read_ahead
 from core.commands.help import COMMAND_WORDS, help_text
 from core.commands.parser import parse_command
 from core.domain import Role
+from core.i18n import N_, _, member_language, speaking
 from core.identity import find_member, find_or_enrol
 from core.inbound import CommandRequest
 from core.ports import Billing, Clock, DashboardLinks, DirectoryError, MemberDirectory
 from core.store.models import Member
 
-UNKNOWN_SENDER = (
+UNKNOWN_SENDER = N_(
     "I don't know you in this workspace yet. Ask an admin to run `members sync`, then try again."
 )
-DIRECTORY_DOWN = (
+DIRECTORY_DOWN = N_(
     "I couldn't look you up in your workspace's directory ({error}). Please try again in a minute."
 )
 
@@ -61,23 +63,41 @@ async def run_command(
     billing_port: Billing | None = None,
     dashboard_links: DashboardLinks | None = None,
 ) -> CommandReply:
+    """The reply to `request`, in the asking member's language (their own, else the org's)."""
     try:
         found = await find_or_enrol(
             sessions=sessions, sender=request.sender, directory=directory, clock=clock
         )
     except DirectoryError as error:
-        return CommandReply(text=DIRECTORY_DOWN.format(error=error))
+        return CommandReply(text=_(DIRECTORY_DOWN, error=error))
     if found is None or not found[1].active:
-        return CommandReply(text=UNKNOWN_SENDER)
-    directory = await _directory_for(request, found[1], directory)
+        return CommandReply(text=_(UNKNOWN_SENDER))
+    with speaking(member_language(found[1].language, found[0].language)):
+        return await _carry_out(
+            sessions=sessions, request=request, member=found[1], directory=directory,
+            clock=clock, billing_port=billing_port, dashboard_links=dashboard_links,
+        )  # fmt: skip
+
+
+async def _carry_out(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    request: CommandRequest,
+    member: Member,
+    directory: MemberDirectory | None,
+    clock: Clock,
+    billing_port: Billing | None,
+    dashboard_links: DashboardLinks | None,
+) -> CommandReply:
+    directory = await _directory_for(request, member, directory)
     link = await billing.link_for(
-        sessions=sessions, command=_parsed(request), member=found[1], port=billing_port,
+        sessions=sessions, command=_parsed(request), member=member, port=billing_port,
         now=clock.now(),
     )  # fmt: skip
     async with sessions.begin() as db:
         found = await find_member(db, request.sender)
         if found is None:
-            return CommandReply(text=UNKNOWN_SENDER)
+            return CommandReply(text=_(UNKNOWN_SENDER))
         org, member = found
         context = CommandContext(
             db=db, org=org, member=member, request=request, directory=directory, clock=clock,
@@ -111,7 +131,7 @@ async def _answer(ctx: CommandContext) -> str:
     try:
         command = parse_command(ctx.request.text)
     except c.CommandSyntaxError as error:
-        return f"{error}\nType `help` to see what you can ask."
+        return _("{error}\nType `help` to see what you can ask.", error=error)
     if type(command) in c.ADMIN_COMMANDS and not ctx.is_admin:
         return await _refusal(ctx, command)
     return await HANDLERS[type(command)](ctx, command)
@@ -125,11 +145,12 @@ async def _refusal(ctx: CommandContext, command: c.Command) -> str:
         .order_by(Member.display_name)
         .limit(3)
     )
-    ask = ", ".join(admins) or "an admin"
-    return (
-        f"Sorry, only admins can use `{COMMAND_WORDS[type(command)]}`. "
-        f"If something should change, ask {ask}. Type `help` to see what you can do."
-    )
+    ask = ", ".join(admins) or _("an admin")
+    return _(
+        "Sorry, only admins can use `{command}`. If something should change, ask {admins}. "
+        "Type `help` to see what you can do.",
+        command=COMMAND_WORDS[type(command)], admins=ask,
+    )  # fmt: skip
 
 
 async def _help(ctx: CommandContext, command: c.Help) -> str:
@@ -164,4 +185,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.HolidaysOff: memory.holidays_off,
     c.HolidaysOrg: memory.set_org_holidays,
     c.Forget: memory.forget,
+    c.LanguageShow: languages.show_language,
+    c.LanguageSet: languages.set_language,
+    c.LanguageOrg: languages.set_org_language,
 }

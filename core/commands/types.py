@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Literal
 
+from core.i18n import _
+
 
 class CommandSyntaxError(ValueError):
     """Text that is not a command: says what was wrong and shows a correct example."""
 
     def __init__(self, problem: str, *, example: str) -> None:
-        super().__init__(f"{problem}\nFor example: {example}")
+        super().__init__(_("{problem}\nFor example: {example}", problem=problem, example=example))
         self.problem = problem
         self.example = example
 
@@ -190,6 +192,25 @@ class Forget:
     """`forget`: the next check-in recalls nothing of the member's earlier ones."""
 
 
+@dataclass(frozen=True, slots=True)
+class LanguageShow:
+    """`language`: the language the member is spoken to in, and the ones there are."""
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSet:
+    """`language de`: the member's own language (one of core.i18n.LANGUAGES)."""
+
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageOrg:
+    """`language org de`: the organisation's language, for members who chose none."""
+
+    language: str
+
+
 Command = (
     Help
     | ScheduleShow
@@ -218,11 +239,14 @@ Command = (
     | HolidaysOff
     | HolidaysOrg
     | Forget
+    | LanguageShow
+    | LanguageSet
+    | LanguageOrg
 )
 
 #: Commands only owners and admins may run.
 ADMIN_COMMANDS: frozenset[type[Command]] = frozenset(
     {ScheduleSet, SchedulePause, ScheduleResume, AgentsEnable, AgentsDisable}
     | {MembersList, MembersSync, Report, Billing, TokenCreate, TokenRevoke, Dashboard}
-    | {HolidaysOrg}
+    | {HolidaysOrg, LanguageOrg}
 )

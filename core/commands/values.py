@@ -7,11 +7,15 @@ turns it into a CommandSyntaxError with a correct example for its verb.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, time
 from functools import cache
 from zoneinfo import available_timezones
 
+from babel.dates import get_day_names
+
 from core.commands.types import EVERYONE, Participants
+from core.i18n import LANGUAGES, N_, _, current_language, language_of
 
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY_GROUPS = {
@@ -43,7 +47,7 @@ def read_day(word: str) -> int:
         for number, name in enumerate(DAY_NAMES):
             if name.startswith(word):
                 return number
-    raise WordError(f"{quoted(word)} is not a day (use mon, tue, … sun)")
+    raise WordError(_("{word} is not a day (use mon, tue, … sun)", word=quoted(word)))
 
 
 def _read_day_range(part: str) -> frozenset[int]:
@@ -64,7 +68,7 @@ def read_weekdays(text: str) -> frozenset[int]:
     """`mon-fri`, `fri-mon` (wraps), `mon,wed,fri`, `weekdays`, `weekends`, `everyday`."""
     parts = [part for part in text.lower().split(",") if part]
     if not parts:
-        raise WordError("The days are missing")
+        raise WordError(_("The days are missing"))
     days: frozenset[int] = frozenset()
     for part in parts:
         days |= _read_day_part(part)
@@ -75,14 +79,18 @@ def read_time(word: str) -> time:
     """24-hour `09:30` or `9:30`, or `9am` / `5:30pm`."""
     match = _TIME.fullmatch(word.lower())
     if match is None or (match[2] is None and match[3] is None):
-        raise WordError(f"{quoted(word)} is not a time of day (use HH:MM, like 09:30)")
+        raise WordError(_("{word} is not a time of day (use HH:MM, like 09:30)", word=quoted(word)))
     hour, minute = int(match[1]), int(match[2] or 0)
     if match[3] is not None:
         if not 1 <= hour <= 12:
-            raise WordError(f"{quoted(word)} is not a time of day (the hour is 1-12 with am/pm)")
+            raise WordError(
+                _("{word} is not a time of day (the hour is 1-12 with am/pm)", word=quoted(word))
+            )
         hour = hour % 12 + (12 if match[3] == "pm" else 0)
     if hour > 23 or minute > 59:
-        raise WordError(f"{quoted(word)} is not a time of day (use HH:MM from 00:00 to 23:59)")
+        raise WordError(
+            _("{word} is not a time of day (use HH:MM from 00:00 to 23:59)", word=quoted(word))
+        )
     return time(hour, minute)
 
 
@@ -102,13 +110,15 @@ def read_date(word: str) -> date:
             raise ValueError
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        raise WordError(f"{quoted(word)} is not a date (use YYYY-MM-DD)") from None
+        raise WordError(_("{word} is not a date (use YYYY-MM-DD)", word=quoted(word))) from None
 
 
 def _read_mention(token: str) -> tuple[str, str]:
     match = _SLACK_MENTION.fullmatch(token) or _PLAIN_MENTION.fullmatch(token)
     if match is None:
-        raise WordError(f"{quoted(token)} is not a mention (use @person, #channel or everyone)")
+        raise WordError(
+            _("{word} is not a mention (use @person, #channel or everyone)", word=quoted(token))
+        )
     return match[1], match[2]
 
 
@@ -118,7 +128,7 @@ def read_participants(tokens: list[str]) -> Participants:
     if not words or [w.lower() for w in words] == ["everyone"]:
         return EVERYONE
     if "everyone" in (w.lower() for w in words):
-        raise WordError("Use either 'everyone' or mentions, not both")
+        raise WordError(_("Use either 'everyone' or mentions, not both"))
     users: list[str] = []
     channels: list[str] = []
     for sigil, name in map(_read_mention, words):
@@ -128,16 +138,25 @@ def read_participants(tokens: list[str]) -> Participants:
     return Participants(users=tuple(users), channels=tuple(channels))
 
 
+_DAY_GROUP_WORDS = (
+    (N_("every day"), range(7)),
+    (N_("weekdays"), range(5)),
+    (N_("weekends"), (5, 6)),
+)
+
+
 def weekdays_in_words(days: frozenset[int]) -> str:
-    """`every day`, `weekdays`, `weekends`, `Mon-Thu`, or `Mon, Wed, Fri`."""
-    for words, group in (("every day", range(7)), ("weekdays", range(5)), ("weekends", (5, 6))):
+    """`every day`, `weekdays`, `weekends`, `Mon-Thu`, or `Mon, Wed, Fri` (in the current
+    language: `Mo.-Do.`)."""
+    for words, group in _DAY_GROUP_WORDS:
         if days == frozenset(group):
-            return words
+            return _(words)
     ordered = sorted(days)
-    short = [DAY_NAMES[d][:3].capitalize() for d in ordered]
+    names = get_day_names("abbreviated", locale=current_language())
+    short = [names[d] for d in ordered]
     if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
         return f"{short[0]}-{short[-1]}"
-    return ", ".join(short) or "no days"
+    return ", ".join(short) or _("no days")
 
 
 def weekday_mask(days: frozenset[int]) -> int:
@@ -158,5 +177,36 @@ def read_zone(word: str) -> str:
     """An IANA time zone (`Europe/Berlin`), matched case-insensitively: its canonical name."""
     found = _zones_by_lower_name().get(word.lower())
     if found is None:
-        raise WordError(f"{quoted(word)} is not a time zone I know (use Area/City)")
+        raise WordError(_("{word} is not a time zone I know (use Area/City)", word=quoted(word)))
+    return found
+
+
+#: Each shipped language by its own name, as `language` lists them.
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español",
+                  "pt": "Português"}  # fmt: skip
+#: Other words `language …` understands: the names without accents, and in English.
+_LANGUAGE_WORDS = {
+    "english": "en", "deutsch": "de", "german": "de", "français": "fr", "francais": "fr",
+    "french": "fr", "español": "es", "espanol": "es", "spanish": "es", "português": "pt",
+    "portugues": "pt", "portuguese": "pt",
+}  # fmt: skip
+
+
+def languages_in_words() -> str:
+    """`English (en), Deutsch (de), …`: every shipped language, in its own name."""
+    return ", ".join(f"{LANGUAGE_NAMES[code]} ({code})" for code in LANGUAGES)
+
+
+def read_language(word: str) -> str:
+    """A shipped language's code from its code (`de`, `pt-BR`) or name (`deutsch`)."""
+    text = unicodedata.normalize("NFC", word).lower()
+    found = _LANGUAGE_WORDS.get(text) or language_of(text)
+    if found is None:
+        raise WordError(
+            _(
+                "I don't speak {word} yet; I speak {languages}",
+                word=quoted(word),
+                languages=languages_in_words(),
+            )
+        )
     return found
