@@ -11,8 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.llm.openai_brain import OpenAIBrain
+from core.domain import Provider
+from core.inbound import CommandRequest, IncomingMessage, Sender
 from core.scripted_brain import FallbackBrain, ScriptedBrain
 from core.store.models import Dot, Message
+from core.typed import TypedChat
 from tests.fakes.moto_ses import MotoSes
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.reminder_world import add_members, build_world
@@ -231,3 +234,22 @@ async def test_the_openai_brain_is_told_to_converse_in_the_members_language(
         await brain.close()
     systems = [r["messages"][0]["content"] for r in openai_server.requests]
     assert systems and all(s.endswith("Converse in German.") for s in systems)
+
+
+async def test_a_command_word_taken_as_an_answer_is_explained_in_the_members_language(
+    engine: AsyncEngine,
+) -> None:
+    world = await speaking_world(engine, member="fr")
+    await delivered(world)
+    chat = TypedChat(conversations=world.conversations, run_command=never_run)
+    said = await chat.handle(IncomingMessage(Sender(Provider.DEV, "acme", ANA), "help"))
+    assert not said.command
+    assert said.replies[-1].text == (
+        "(J'ai pris ça comme ta réponse. Pour lancer `help` pendant qu'une question attend, "
+        "écris `/vizdots help`.)"
+    )
+    assert world.channel.sent[-1][1].text == said.replies[-1].text
+
+
+async def never_run(request: CommandRequest) -> str:
+    raise AssertionError(f"no command runs while a question waits: {request.text}")
