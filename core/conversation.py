@@ -155,11 +155,10 @@ class Conversations:
         """The language to speak with a sender: the member's, else their org's, else English."""
         async with self.sessions() as db:
             found = await find_member(db, sender)
-            org = found[0] if found else None
-            if org is None:
-                org = await find_org(db, provider=sender.provider, workspace=sender.workspace)
-        member_own = found[1].language if found else None
-        return member_language(member_own, org.language if org else None)
+            if found is not None:
+                return spoken_to(found[1], found[0])
+            org = await find_org(db, provider=sender.provider, workspace=sender.workspace)
+        return member_language(None, org.language if org else None)
 
     async def tell(self, sender: Sender, message: OutgoingMessage, *, key: str) -> bool:
         """Send a known member something outside their check-in's turns, once per key."""
