@@ -22,7 +22,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.answers import means_none
 from core.domain import AgentSpec, SessionState
+from core.i18n import N_, _
 from core.ports import BrainInput, Recall
 from core.store.models import CheckinSession, Dot, Member
 
@@ -37,9 +39,9 @@ STILL_BLOCKED, RESOLVED = "still blocked", "resolved"
 FOLLOW_UPS = {BLOCKERS: BLOCKER_STATUS, FOCUS: FOCUS_REVIEW}
 #: Dots the engine works out itself (no brain extracts them).
 ENGINE_DOTS = frozenset({BLOCKER_CHECKINS})
-RECALLED_BLOCKER = "Last time you mentioned a blocker: “{blocker}”."
-RECALLED_FOCUS = "Last time your main focus was: “{focus}”."
-NOTHING = frozenset({"none", "no", "nope", "nothing", "n/a", "na", "-", "all good"})
+#: The recall lines, in the member's language; the member's own words stay as written.
+RECALLED_BLOCKER = N_("Last time you mentioned a blocker: “{blocker}”.")
+RECALLED_FOCUS = N_("Last time your main focus was: “{focus}”.")
 STATE_KEY = "recall"
 
 
@@ -81,7 +83,7 @@ def recall_from(dots: Mapping[str, float | str | None]) -> Recall | None:
 
 
 def _said(value: float | str | None) -> str | None:
-    if not isinstance(value, str) or value.strip().lower().rstrip(".!") in NOTHING | {""}:
+    if not isinstance(value, str) or not value.strip() or means_none(value):
         return None
     return value.strip()
 
@@ -127,8 +129,8 @@ def recall_line(recall: Recall) -> str:
     """The words that bring the previous check-in back (the scripted brain's, and the
     OpenAI brain's when the model's wording is unusable)."""
     if recall.blocker is not None:
-        return RECALLED_BLOCKER.format(blocker=recall.blocker)
-    return RECALLED_FOCUS.format(focus=recall.focus)
+        return _(RECALLED_BLOCKER, blocker=recall.blocker)
+    return _(RECALLED_FOCUS, focus=recall.focus)
 
 
 # --- the engine's part -----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.answers import is_skip, read_answer, reask, with_answer
+from core.catalog import shown, spoken_input
 from core.channels import ChannelSet
 from core.continuity import carry_blocker, engine_dots
 from core.conversation_store import (
@@ -32,6 +33,7 @@ from core.conversation_store import (
 from core.delivery import Delivery
 from core.domain import Provider, SessionState, Speaker
 from core.home import next_checkin
+from core.i18n import N_, _, member_language, speaking
 from core.identity import find_member, find_or_enrol, find_org
 from core.inbound import EditedMessage, IncomingMessage, Sender
 from core.outbox import Outbox, record_intent
@@ -47,34 +49,37 @@ from core.ports import (
 )
 from core.records import address_of
 from core.rendering import Choice, agent_message, answered, decode_choice
-from core.store.models import CheckinSession, Member, Message
+from core.store.models import CheckinSession, Member, Message, Organization
 
 log = logging.getLogger("vizdots.conversation")
 
 OPEN_STATES = (SessionState.DELIVERED.value, SessionState.IN_PROGRESS.value)
-UNKNOWN_SENDER = "Hi! I don't know you yet in VizDots. Ask an admin to run `members sync`."
-NOTHING_OPEN = "No check-in is open for you right now."
-CAN_START = "Type **start** to begin one now, or **help** to see what you can ask."
-ALREADY_DONE = "You've had today's check-in already."
+#: The engine's own texts, in English; each is said in the member's language (`_()`).
+UNKNOWN_SENDER = N_("Hi! I don't know you yet in VizDots. Ask an admin to run `members sync`.")
+NOTHING_OPEN = N_("No check-in is open for you right now.")
+CAN_START = N_("Type **start** to begin one now, or **help** to see what you can ask.")
+ALREADY_DONE = N_("You've had today's check-in already.")
 #: What a member with nothing open is told about today, by how today's check-in ended.
 TODAY_OVER = {
     SessionState.COMPLETED: ALREADY_DONE,
-    SessionState.SKIPPED: "You skipped today's check-in.",
-    SessionState.EXPIRED: "Today's check-in has closed.",
+    SessionState.SKIPPED: N_("You skipped today's check-in."),
+    SessionState.EXPIRED: N_("Today's check-in has closed."),
 }
-NEXT_DUE = "Your next check-in ({agent}) is due {local}, {timezone} time."
-NONE_PLANNED = "No check-in is planned for you yet."
-HELP_HINT = "Type **help** to see what you can ask."
+NEXT_DUE = N_("Your next check-in ({agent}) is due {local}, {timezone} time.")
+NONE_PLANNED = N_("No check-in is planned for you yet.")
+HELP_HINT = N_("Type **help** to see what you can ask.")
 START_WORDS = frozenset({"start", "check in", "checkin", "check-in", "start checkin"})
-SNAG = (
+SNAG = N_(
     "Sorry, something went wrong on my side. "
     "Your message is saved; please send it again in a minute."
 )
-SKIPPED = "Skipped for today — see you next time! 👋"
-GIVEN_UP = (
+SKIPPED = N_("Skipped for today — see you next time! 👋")
+GIVEN_UP = N_(
     "Sorry, I could not process your last message. "
     "Please send it again; if it keeps failing, tell your VizDots admin."
 )
+CHOSE = N_("You chose {choice}")
+SKIPPED_MARK = N_("Skipped")
 MAX_TURN_ATTEMPTS = 4
 
 
@@ -146,6 +151,15 @@ class Conversations:
         asked = next((t.text for t in turns if t.speaker is Speaker.AGENT), "")
         return agent_message(session_id, asked, convo.pending)
 
+    async def language_for(self, sender: Sender) -> str:
+        """The language to speak with a sender: the member's, else their org's, else English."""
+        async with self.sessions() as db:
+            found = await find_member(db, sender)
+            if found is not None:
+                return spoken_to(found[1], found[0])
+            org = await find_org(db, provider=sender.provider, workspace=sender.workspace)
+        return member_language(None, org.language if org else None)
+
     async def tell(self, sender: Sender, message: OutgoingMessage, *, key: str) -> bool:
         """Send a known member something outside their check-in's turns, once per key."""
         async with self.sessions() as db:
@@ -181,7 +195,8 @@ class Conversations:
         if found is None:
             return await self._stranger(incoming.sender)
         if session_id is None:
-            return await self._nothing_open(found[1], incoming)
+            with speaking(spoken_to(found[1], found[0])):
+                return await self._nothing_open(found[1], incoming)
         turn_id = await self._store_member_turn(session_id, incoming, choice)
         if turn_id is None:
             return []  # a second press on an answered question
@@ -206,13 +221,16 @@ class Conversations:
         async with self.sessions() as db:
             found = await find_member(db, sender)
         if found is not None:
-            await self._notify(found[1], OutgoingMessage(GIVEN_UP), key=f"given-up:{event_id}")
+            with speaking(spoken_to(found[1], found[0])):
+                message = OutgoingMessage(_(GIVEN_UP))
+            await self._notify(found[1], message, key=f"given-up:{event_id}")
 
     async def _stranger(self, sender: Sender) -> list[OutgoingMessage]:
         """Someone in a known workspace whom VizDots does not know: told how to join."""
-        message = OutgoingMessage(UNKNOWN_SENDER)
         async with self.sessions() as db:
             org = await find_org(db, provider=sender.provider, workspace=sender.workspace)
+        with speaking(org.language if org else None):
+            message = OutgoingMessage(_(UNKNOWN_SENDER))
         channel = self.channels.get(sender.provider)
         if org is None or channel is None:
             return [message]
@@ -328,20 +346,33 @@ class Conversations:
                 convo = await load_conversation(db, session_id)
             if convo.session.state not in OPEN_STATES:
                 return []
-            try:
-                outcome = await self._decide(convo, incoming, choice)
-            except Exception:
-                if not apologise:
-                    raise  # the inbox retries the event later; the turn is kept
-                log.exception("session %s: turn failed", session_id)
-                return await self._apologise(convo, turn_id)
-            if outcome is None:
-                return []  # a press on a question answered meanwhile
-            saved = await self._save(convo, outcome, turn_id)
-            if saved is not None:
-                return await self._say(convo, outcome, saved, choice)
+            with speaking(spoken_to(convo.member, convo.org)):
+                said = await self._take_turn(convo, turn_id, incoming, choice, apologise)
+            if said is not None:
+                return said
         log.warning("session %s: gave up after %d concurrent turns", session_id, MAX_TURN_ATTEMPTS)
         return []
+
+    async def _take_turn(
+        self,
+        convo: Conversation,
+        turn_id: int,
+        incoming: IncomingMessage,
+        choice: Choice | None,
+        apologise: bool,
+    ) -> list[OutgoingMessage] | None:
+        """Decide, save and send the agent's turn; None when another turn was saved first."""
+        try:
+            outcome = await self._decide(convo, incoming, choice)
+        except Exception:
+            if not apologise:
+                raise  # the inbox retries the event later; the turn is kept
+            log.exception("session %s: turn failed", convo.session.id)
+            return await self._apologise(convo, turn_id)
+        if outcome is None:
+            return []  # a press on a question answered meanwhile
+        saved = await self._save(convo, outcome, turn_id)
+        return await self._say(convo, outcome, saved, choice) if saved is not None else None
 
     async def _answered(self, turn_id: int) -> bool:
         async with self.sessions() as db:
@@ -359,7 +390,7 @@ class Conversations:
     ) -> Outcome | None:
         state = dict(convo.session.brain_state)
         if (choice and choice.is_skip) or (choice is None and is_skip(incoming.text)):
-            return Outcome(state=state, text=SKIPPED, new_state=SessionState.SKIPPED)
+            return Outcome(state=state, text=_(SKIPPED), new_state=SessionState.SKIPPED)
         question = convo.pending
         if choice and question is not None and choice.question_key != question.key:
             return None
@@ -368,12 +399,12 @@ class Conversations:
             if value is None:
                 return Outcome(state=state, text=reask(question))
             state = carry_blocker(with_answer(state, question, value))
-        reply = await self.brain.respond(convo.brain_input(state))
+        reply = await self.brain.respond(spoken_input(convo.brain_input(state)))
         done = SessionState.COMPLETED if reply.done else SessionState.IN_PROGRESS
         return Outcome(state=reply.state, reply=reply, text=reply.text, new_state=done)
 
     async def _apologise(self, convo: Conversation, turn_id: int) -> list[OutgoingMessage]:
-        message = OutgoingMessage(SNAG, session_id=convo.session.id)
+        message = OutgoingMessage(_(SNAG), session_id=convo.session.id)
         await self._notify(convo.member, message, key=f"snag:{turn_id}")
         return [message]
 
@@ -487,9 +518,9 @@ class Conversations:
         channel = await self.channels.for_member(address)
         if asked is None or channel is None or asked.channel_message_id is None:
             return
-        shown = "Skipped" if choice.is_skip else f"You chose {choice.value}"
+        mark = _(SKIPPED_MARK) if choice.is_skip else _(CHOSE, choice=shown(choice.value))
         try:
-            await channel.update(address, asked.channel_message_id, answered(asked.text, shown))
+            await channel.update(address, asked.channel_message_id, answered(asked.text, mark))
         except DeliveryError as error:
             log.warning("could not update message of session %s: %s", convo.session.id, error)
 
@@ -505,10 +536,10 @@ class Conversations:
                 return [started]
         ended = await self.delivery.todays_end(member.id)
         if ended is None and not wants_start:
-            text = f"{NOTHING_OPEN} {CAN_START}"
+            text = f"{_(NOTHING_OPEN)} {_(CAN_START)}"
         else:
-            today = TODAY_OVER.get(ended or SessionState.EXPIRED, NOTHING_OPEN)
-            text = f"{today} {await self._next_due(member)}\n{HELP_HINT}"
+            today = _(TODAY_OVER.get(ended or SessionState.EXPIRED, NOTHING_OPEN))
+            text = f"{today} {await self._next_due(member)}\n{_(HELP_HINT)}"
         message = OutgoingMessage(text)
         event = incoming.event_id or uuid.uuid4().hex
         await self._notify(member, message, key=f"notice:{event}")
@@ -518,8 +549,14 @@ class Conversations:
         async with self.sessions() as db:
             upcoming = await next_checkin(db, member, self.clock.now())
         if upcoming is None:
-            return NONE_PLANNED
-        return NEXT_DUE.format(agent=upcoming.agent, local=upcoming.local, timezone=member.timezone)
+            return _(NONE_PLANNED)
+        agent = shown(upcoming.agent)
+        return _(NEXT_DUE, agent=agent, local=upcoming.local, timezone=member.timezone)
+
+
+def spoken_to(member: Member, org: Organization) -> str:
+    """The language to speak with `member`: their own, else their org's default."""
+    return member_language(member.language, org.language)
 
 
 def reply_key(turn_id: int) -> str:

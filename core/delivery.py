@@ -20,11 +20,13 @@ from sqlalchemy import ColumnElement, Select, Update, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.catalog import spoken_input
 from core.channels import ChannelSet
 from core.continuity import recall_for, with_recall
 from core.conversation_store import Conversation, load_conversation, record_calls
 from core.domain import Provider, SessionState, Speaker
 from core.eligibility import unwanted
+from core.i18n import member_language, speaking
 from core.members import zone_or_default
 from core.outbox import Outbox, Sent, message_of, record_intent
 from core.ports import Brain, BrainReply, Clock, DeliveryError, OutgoingMessage, Signals
@@ -177,8 +179,11 @@ class Delivery:
         channel = await self.channels.chat_for(address)
         if channel is not None and (reason := await channel.away(address)):
             raise AwayToday(f"away: {reason}")
-        reply = await self.brain.opening(convo.brain_input(with_recall({}, recall)))
-        message = agent_message(session_id, reply.text, reply.question)
+        with speaking(member_language(convo.member.language, convo.org.language)):
+            reply = await self.brain.opening(
+                spoken_input(convo.brain_input(with_recall({}, recall)))
+            )
+            message = agent_message(session_id, reply.text, reply.question)
         provider = channel.provider if channel else Provider.EMAIL
         if not await self._record_opening(convo, reply, message, provider):
             return None

@@ -211,6 +211,7 @@ def _new_member(
         role=(Role.ADMIN if profile.is_admin else Role.MEMBER).value,
         role_source=RoleSource.WORKSPACE.value,
         active=True,
+        language=profile.language,
     )
     setattr(member, roster.key, profile.external_id)
     return member
@@ -228,6 +229,8 @@ def _refresh(roster: _Roster, member: Member, profile: MemberProfile) -> bool:
     if email and roster.email_free_for(email, member) and roster.key != "email":
         wanted["email"] = email
     wanted |= _role_from_directory(member, is_admin=profile.is_admin)
+    if member.language is None and profile.language:  # never over the member's own
+        wanted["language"] = profile.language
     changed = {name: value for name, value in wanted.items() if getattr(member, name) != value}
     for name, value in changed.items():
         setattr(member, name, value)

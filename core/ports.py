@@ -82,6 +82,8 @@ class MemberProfile:
     email: str | None
     timezone: str | None
     is_admin: bool = False
+    #: The shipped language the chat's locale names (core.i18n), if any.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,10 +36,12 @@ from typing import Any
 from sqlalchemy import Table, delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.catalog import spoken
 from core.channels import ChannelSet
 from core.continuity import FOLLOW_UPS, plan_for, recall_in, recall_line
 from core.domain import AgentSpec, Provider
 from core.eligibility import not_wanted
+from core.i18n import N_, _, member_language, speaking
 from core.outbox import Outbox, record_intent
 from core.ports import (
     Channel,
@@ -70,7 +72,13 @@ from core.store.seed import dialect_insert
 log = logging.getLogger("vizdots.reminders")
 
 #: How a chat is named in an email that links to it.
-CHAT_NAMES = {Provider.SLACK: "Slack", Provider.TEAMS: "Microsoft Teams", Provider.DEV: "the chat"}
+CHAT_NAMES = {
+    Provider.SLACK: "Slack",
+    Provider.TEAMS: "Microsoft Teams",
+    Provider.DEV: N_("the chat"),
+}
+NUDGE = N_("A gentle reminder: your **{agent}** is still open. Reply here to answer: {question}")
+NO_QUESTION = N_("How is your day going, {name}?")
 
 
 @dataclass
@@ -103,6 +111,8 @@ class _Row:
     agent: AgentSpec
     unwanted: str | None
     suppressed: bool
+    #: The language to remind the member in (theirs, else the org's).
+    language: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +210,13 @@ class Reminders:
         return sorted(emails, key=lambda email: email.row.session.id)  # one lock order
 
     async def _step(self, row: _Row, window: SlotWindow, counts: ReminderCounts) -> _Email | None:
+        """The row's step, said (nudge or email) in the member's language."""
+        with speaking(row.language):
+            return await self._step_spoken(row, window, counts)
+
+    async def _step_spoken(
+        self, row: _Row, window: SlotWindow, counts: ReminderCounts
+    ) -> _Email | None:
         session = row.session
         if row.unwanted is not None:
             counts.skipped += 1
@@ -258,7 +275,8 @@ class Reminders:
         link, link_to = None, None
         if channel is not None and self.chat_links is not None:
             link = await self.chat_links.chat_link(address_of(member), channel.provider)
-            link_to = CHAT_NAMES.get(channel.provider) if link else None
+            named = CHAT_NAMES.get(channel.provider)
+            link_to = _(named) if link and named else None
         if link is None and self.links is not None:
             link = self.links.checkin(member_id=member.id, session_id=session.id)
         unsubscribe = self.links.unsubscribe(member_id=member.id) if self.links else None
@@ -266,7 +284,7 @@ class Reminders:
             kind=kind,
             to=to,
             member_name=member.display_name.split(" ")[0],
-            agent_name=row.agent.name,
+            agent_name=spoken(row.agent).name,
             question=question_text(row),
             link=link,
             link_to=link_to,
@@ -410,7 +428,8 @@ def _row_of(found: Sequence[Any], now: datetime) -> _Row:
         schedule_active=schedule_active is not False,  # NULL: an on-demand check-in
         now=now,
     )
-    return _Row(session, member, spec, unwanted, bool(suppressed))
+    language = member_language(member.language, org.language)
+    return _Row(session, member, spec, unwanted, bool(suppressed), language)
 
 
 def question_text(row: _Row) -> str:
@@ -418,20 +437,17 @@ def question_text(row: _Row) -> str:
     of the session's plan; a follow-up of the previous check-in says what it follows up."""
     state = row.session.brain_state or {}
     recall = recall_in(state)
-    plan = plan_for(row.agent, recall)
+    plan = plan_for(spoken(row.agent), recall)
     question = pending_question(plan, state) or (plan.questions[0] if plan.questions else None)
     if question is None:
-        return f"How is your day going, {row.member.display_name}?"
+        return _(NO_QUESTION, name=row.member.display_name)
     if recall is not None and question.key in FOLLOW_UPS.values():
         return f"{recall_line(recall)}\n{question.text}"
     return question.text
 
 
 def nudge_text(row: _Row) -> str:
-    return (
-        f"A gentle reminder: your **{row.agent.name}** is still open. "
-        f"Reply here to answer: {question_text(row)}"
-    )
+    return _(NUDGE, agent=spoken(row.agent).name, question=question_text(row))
 
 
 def nudge_key(session_id: int) -> str:

@@ -1,5 +1,8 @@
 """How an agent turn becomes an OutgoingMessage: question buttons and their values.
 
+Button labels are in the current language (core/i18n.py); a choice button's value keeps
+the canonical choice, so what is stored does not depend on the member's language.
+
 A button's value carries the session and question it answers, so a late or second
 press on an old message is recognised and cannot answer twice.
 """
@@ -8,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.catalog import shown
 from core.domain import Question, QuestionKind
+from core.i18n import N_, _
 from core.ports import Button, OutgoingMessage
 
 SKIP = "__skip__"
 SCALE_LABELS = ("1 😫", "2 😕", "3 😐", "4 🙂", "5 😄")
+SKIP_TODAY = N_("Skip today")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +49,11 @@ def question_buttons(session_id: int, question: Question | None) -> tuple[Button
     if question.kind is QuestionKind.SCALE:
         options = [(label, str(n)) for n, label in enumerate(SCALE_LABELS, start=1)]
     elif question.kind is QuestionKind.CHOICE:
-        options = [(choice, choice) for choice in question.choices]
+        options = [(shown(choice), choice) for choice in question.choices]
     else:
         options = []
     buttons = [Button(label, encode_choice(session_id, question.key, v)) for label, v in options]
-    buttons.append(Button("Skip today", encode_choice(session_id, SKIP, "skip")))
+    buttons.append(Button(_(SKIP_TODAY), encode_choice(session_id, SKIP, "skip")))
     return tuple(buttons)
 
 

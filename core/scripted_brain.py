@@ -6,13 +6,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from core.answers import means_none
 from core.continuity import for_session, recall_line
 from core.domain import AgentSpec, Question, QuestionKind
+from core.i18n import _, current_language
 from core.ports import AiCall, Brain, BrainInput, BrainReply, BrainUnavailable
-
-_NOTHING = frozenset(
-    {"none", "no", "nope", "nothing", "n/a", "na", "-", "all good", "nothing really"}
-)
 
 
 def next_question(agent: AgentSpec, answers: Mapping[str, Any]) -> Question | None:
@@ -31,7 +29,7 @@ def extract_dots(agent: AgentSpec, answers: Mapping[str, Any]) -> dict[str, floa
             dots[key] = float(value)
         else:
             text = str(value).strip()
-            dots[key] = "none" if text.lower().rstrip(".!") in _NOTHING else text[:500]
+            dots[key] = "none" if means_none(text) else text[:500]
     return dots
 
 
@@ -46,6 +44,18 @@ def summarise(agent: AgentSpec, dots: Mapping[str, float | str]) -> str:
     return f"{text[:1].upper()}{text[1:]}." if parts else "No answers."
 
 
+def greeting(given: BrainInput) -> str:
+    """ "Hi Ana! Time for your daily check-in." in the current language (German keeps
+    the agent's name capitalised, as its nouns are)."""
+    name = given.agent.name
+    agent = name if current_language() == "de" else name.lower()
+    return _("Hi {name}! Time for your {agent}.", name=given.member_name, agent=agent)
+
+
+def thanks(given: BrainInput) -> str:
+    return _("Thanks, {name}! That's all for today. 🙌", name=given.member_name)
+
+
 class ScriptedBrain:
     name = "scripted"
 
@@ -53,11 +63,11 @@ class ScriptedBrain:
         """Greeting and first question; a follow-up of the previous check-in opens with it."""
         given = for_session(given)
         first = given.agent.questions[0]
-        greeting = f"Hi {given.member_name}! Time for your {given.agent.name.lower()}."
+        opening = greeting(given)
         if given.recall is not None:
-            greeting += f"\n{recall_line(given.recall)}"
+            opening += f"\n{recall_line(given.recall)}"
         state = {**given.state, "answers": {}, "pending": first.key, "follow_ups": 0}
-        return BrainReply(text=f"{greeting}\n{first.text}", state=state, question=first)
+        return BrainReply(text=f"{opening}\n{first.text}", state=state, question=first)
 
     async def respond(self, given: BrainInput) -> BrainReply:
         given = for_session(given)
@@ -68,7 +78,7 @@ class ScriptedBrain:
             return BrainReply(text=question.text, state=state, question=question)
         dots = extract_dots(given.agent, answers)
         return BrainReply(
-            text=f"Thanks, {given.member_name}! That's all for today. 🙌",
+            text=thanks(given),
             state={**given.state, "pending": None},
             done=True,
             dots=dots,

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 from core.commands.parser import VERBS
 from core.conversation import Conversations
+from core.i18n import N_, _, speaking
 from core.inbound import CommandRequest, IncomingMessage
 from core.ports import OutgoingMessage
 
 _PREFIX = re.compile(r"^\s*/vizdots\b", re.IGNORECASE)
 
 RunCommand = Callable[[CommandRequest], Awaitable[str]]
-TAKEN_AS_ANSWER = (
+TAKEN_AS_ANSWER = N_(
     "(I took that as your answer. To run `{word}` while a question waits, type `/vizdots {word}`.)"
 )
 #: Words the check-in itself understands while a question waits (`skip` skips it).
@@ -88,7 +89,8 @@ class TypedChat:
     async def _hint(self, incoming: IncomingMessage) -> OutgoingMessage:
         """A command word taken as an answer: say how to run the command instead."""
         word = _first_word(incoming.text)
-        hint = OutgoingMessage(TAKEN_AS_ANSWER.format(word=word))
+        with speaking(await self.conversations.language_for(incoming.sender)):
+            hint = OutgoingMessage(_(TAKEN_AS_ANSWER, word=word))
         event = incoming.event_id or uuid.uuid4().hex
         await self.conversations.tell(incoming.sender, hint, key=f"hint:{event}")
         return hint

@@ -2,6 +2,10 @@
 
 Autoescaping is on for the HTML part; the question, in core's markup, is rendered by
 core/markup.py (escaped HTML, or plain text) and marked safe only after that.
+
+The templates' texts are marked with `_()` (Jinja2's i18n extension, given core.i18n's
+`_` and `n_`) and come out in the current language: the caller composes inside
+`speaking(the member's language)`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from core.i18n import _, current_language, n_
 from core.markup import to_html, to_plain
 from core.ports import CheckinEmail, Email
 
@@ -24,9 +29,19 @@ class TemplateComposer:
     def __init__(self) -> None:
         loader = FileSystemLoader(TEMPLATES)
         self._html = Environment(
-            loader=loader, autoescape=select_autoescape(["html"]), undefined=StrictUndefined
+            loader=loader,
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
         )
-        self._text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined)
+        self._text = Environment(
+            loader=loader,
+            autoescape=False,
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+        )
+        for environment in (self._html, self._text):
+            environment.install_gettext_callables(gettext=_, ngettext=n_, newstyle=False)  # type: ignore[attr-defined]
 
     def compose(self, content: CheckinEmail) -> Email:
         values = asdict(content)
@@ -35,7 +50,12 @@ class TemplateComposer:
             values | {"question": to_plain(content.question)}
         )
         html = self._html.get_template("checkin.html").render(
-            values | {"subject": subject, "question_html": Markup(to_html(content.question))}
+            values
+            | {
+                "subject": subject,
+                "question_html": Markup(to_html(content.question)),
+                "language": current_language(),
+            }
         )
         return Email(
             to=content.to,

@@ -33,8 +33,10 @@ from adapters.llm import prompts
 from adapters.llm.prompts import Messages
 from core.continuity import for_session, recall_line
 from core.domain import AgentSpec, Question, QuestionKind, Speaker
+from core.i18n import N_, _
 from core.ports import AiCall, BrainInput, BrainReply, BrainUnavailable
-from core.scripted_brain import next_question, summarise
+from core.scripted_brain import greeting, next_question, summarise
+from core.scripted_brain import thanks as thank_you
 
 TURN_TOKENS = 150  # a JSON reply of 1-2 short sentences needs about 40
 ACK_TOKENS = 60  # one short sentence
@@ -46,7 +48,7 @@ BARE_WORDS = 2
 SCALE_WORDS = frozenset({"out", "of", "one", "two", "three", "four", "five"})
 SUMMARY_CHARS = 500
 DOT_CHARS = 200
-MOVE_ON = "Got it, thanks!"
+MOVE_ON = N_("Got it, thanks!")
 Shape = TypeVar("Shape", bound=BaseModel)
 Out = TypeVar("Out")
 
@@ -92,15 +94,15 @@ class OpenAIBrain:
         given = for_session(given)
         first = given.agent.questions[0]
         state = {**given.state, "answers": {}, "pending": first.key, "follow_ups": 0, "summary": ""}
-        greeting = f"Hi {given.member_name}! Time for your {given.agent.name.lower()}."
+        hello = greeting(given)
         if given.recall is None:
-            return BrainReply(text=f"{greeting}\n{first.text}", state=state, question=first)
+            return BrainReply(text=f"{hello}\n{first.text}", state=state, question=first)
         calls: list[AiCall] = []
         messages = prompts.opening_messages(given, first)
         worded = await self._send(
             "opening", messages, calls, limit=OPENING_TOKENS, read=prompts.read_opening
         )
-        text = worded or f"{greeting}\n{recall_line(given.recall)}\n{first.text}"
+        text = worded or f"{hello}\n{recall_line(given.recall)}\n{first.text}"
         return BrainReply(text=text, state=state, question=first, calls=tuple(calls))
 
     async def respond(self, given: BrainInput) -> BrainReply:
@@ -150,7 +152,7 @@ class OpenAIBrain:
         if upcoming is None:
             return await self._finish(given, state, calls, thanks=worded)
         state["pending"] = upcoming.key
-        text = worded or f"{MOVE_ON}\n{upcoming.text}"
+        text = worded or f"{_(MOVE_ON)}\n{upcoming.text}"
         return BrainReply(text=text, state=state, question=upcoming, calls=tuple(calls))
 
     async def _acknowledge(
@@ -159,7 +161,7 @@ class OpenAIBrain:
         """The model's sentence on the answer, then the plan question word for word."""
         messages = prompts.ack_messages(given, key=key)
         ack = await self._send("ack", messages, calls, limit=ACK_TOKENS, read=prompts.read_ack)
-        return f"{ack or MOVE_ON}\n{upcoming.text}"
+        return f"{ack or _(MOVE_ON)}\n{upcoming.text}"
 
     async def _finish(
         self, given: BrainInput, state: dict[str, Any], calls: list[AiCall], *, thanks: str | None
@@ -173,7 +175,7 @@ class OpenAIBrain:
             summary = prompts.clip(str(found.pop("summary")), SUMMARY_CHARS) or summary
             dots |= _with_members_words(found, answers)
         state |= {"pending": None, "summary": summary}
-        text = thanks or f"Thanks, {given.member_name}! That's all for today. 🙌"
+        text = thanks or thank_you(given)
         return BrainReply(
             text=text, state=state, done=True, dots=dots, summary=summary, calls=tuple(calls)
         )

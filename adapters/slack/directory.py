@@ -1,5 +1,6 @@
 """A Slack workspace as a MemberDirectory: its people (users.list), one person
-(users.info) and channel members.
+(users.info) and channel members. Both ask for the user's locale (include_locale), the
+language a member gets when first seen.
 
 Needs the bot scopes users:read and users:read.email (emails), and channels:read /
 groups:read for conversations.members. Both lists are paged by cursor (users.list is
@@ -18,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.clients import SlackClients
+from core.i18n import language_of
 from core.ports import DirectoryError, MemberProfile
 
 log = logging.getLogger("vizdots.slack")
@@ -51,7 +53,9 @@ class SlackDirectory:
     async def list_members(self, org_external_id: str) -> list[MemberProfile]:
         """The people of the workspace (team id): no bots, deactivated users or guests."""
         client = await self._client(org_external_id)
-        users = await _all_pages(client.users_list, "members", method="users.list")
+        users = await _all_pages(
+            client.users_list, "members", method="users.list", include_locale=True
+        )
         return [_profile(user) for user in users if self._is_person(user)]
 
     async def member(self, org_external_id: str, external_id: str) -> MemberProfile | None:
@@ -59,7 +63,7 @@ class SlackDirectory:
         deactivated account, someone from another workspace or an unknown id."""
         client = await self._client(org_external_id)
         try:
-            answer = await client.users_info(user=external_id)
+            answer = await client.users_info(user=external_id, include_locale=True)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             if _code(error) == "user_not_found":
                 return None
@@ -119,6 +123,7 @@ def _profile(user: dict[str, Any]) -> MemberProfile:
         email=profile.get("email") or None,
         timezone=user.get("tz") or None,
         is_admin=bool(admin),
+        language=language_of(user.get("locale")),
     )
 
 

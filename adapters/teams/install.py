@@ -26,6 +26,7 @@ from adapters.teams.connector import Connector
 from adapters.teams.directory import profile_of, roster
 from adapters.teams.shapes import Arrival, Person
 from core.domain import Provider
+from core.i18n import language_of
 from core.install import (
     TRIAL,
     Workspace,
@@ -83,6 +84,8 @@ class TeamsInstaller:
             member.teams_unreachable = False
             if not member.timezone_chosen:  # a zone set with `timezone` stands
                 member.timezone = known_zone(arrival.timezone) or member.timezone
+            if member.language is None:  # first seen: the client's; a chosen one stands
+                member.language = language_of(arrival.locale)
             if new_org:
                 await self._welcome(db, member, arrival)
 
@@ -154,6 +157,7 @@ class TeamsInstaller:
             and not member.teams_unreachable
             and member.teams_conversation_ref == reference
             and (zone is None or zone == member.timezone or member.timezone_chosen)
+            and (member.language is not None or language_of(arrival.locale) is None)
         )
 
     async def _installed(

@@ -53,6 +53,8 @@ class Arrival:
     bot_name: str
     timezone: str | None
     team_id: str | None
+    #: The sender's client locale ("fr-FR"): the language a member gets when first seen.
+    locale: str | None = None
 
     def reference(self, person: Person, *, conversation_id: str | None) -> dict[str, Any]:
         """The stored address of `person` (members.teams_conversation_ref): enough to
@@ -100,6 +102,7 @@ def arrival_of(activity: Activity) -> Arrival:
         bot_name=(bot.name or "VizDots")[:100],
         timezone=timezone_of(activity),
         team_id=_team_of(activity),
+        locale=locale_of(activity),
     )
 
 
@@ -134,6 +137,17 @@ def _team_of(activity: Activity) -> str | None:
     data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
     team = data.get("team")
     return _id(str(team["id"])) if isinstance(team, dict) and team.get("id") else None
+
+
+def locale_of(activity: Activity) -> str | None:
+    """The sender's locale: the activity's own, else the clientInfo entity's."""
+    if activity.locale:
+        return str(activity.locale)[:32]
+    for entity in activity.entities or []:
+        if getattr(entity, "type", None) == "clientInfo":
+            locale = (entity.model_extra or {}).get("locale")
+            return str(locale)[:32] if locale else None
+    return None
 
 
 def timezone_of(activity: Activity) -> str | None:

@@ -24,11 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.web.checkin_view import CheckinView, load_view, render_view
 from adapters.web.links import BadLink, CheckinLink, LinkExpired, LinkSource
 from adapters.web.page import html_page, message_page
+from core.catalog import shown
+from core.i18n import N_, _, speaking
 from core.identity import email_sender
 from core.inbound import IncomingMessage
 from core.inbox import Inbox
 from core.ports import Clock
 from core.store.models import InboundEvent
+
+ENDED = N_("This check-in has ended")
+UNCHANGED = N_("Nothing was changed.")
+NOTHING_TO_SEND = N_("Nothing to send")
+HOW = N_("Type an answer or press one of the buttons, then send it.")
 
 Token = Annotated[str, Path(max_length=512, description="The signed link from the email.")]
 Nonce = Annotated[str, Form(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -58,9 +65,11 @@ def checkin_routes(
         view = await view_of(link)
         if view is None:
             return _gone()
-        body = render_view(view, say_url=f"/checkin/{token}/say")
-        refresh = 2 if view.reply_pending else None
-        return html_page(title=view.shown.agent_name, body=body, refresh_seconds=refresh)
+        with speaking(view.language):
+            body = render_view(view, say_url=f"/checkin/{token}/say")
+            refresh = 2 if view.reply_pending else None
+            title = shown(view.shown.agent_name)
+            return html_page(title=title, body=body, refresh_seconds=refresh)
 
     @router.post("/checkin/{token}/say", response_class=HTMLResponse)
     async def say(
@@ -80,16 +89,12 @@ def checkin_routes(
         if view.reply_pending:
             return back  # the previous answer is still being taken: the page shows it
         if not view.shown.state.is_open:
-            return message_page(
-                title="This check-in has ended", message="Nothing was changed.", status_code=409
-            )
+            with speaking(view.language):
+                return message_page(title=_(ENDED), message=_(UNCHANGED), status_code=409)
         incoming = _incoming(view, nonce=nonce, text=text, choice=choice)
         if incoming is None:
-            return message_page(
-                title="Nothing to send",
-                message="Type an answer or press one of the buttons, then send it.",
-                status_code=400,
-            )
+            with speaking(view.language):
+                return message_page(title=_(NOTHING_TO_SEND), message=_(HOW), status_code=400)
         if incoming.choice is not None and incoming.text == "":
             return back  # a button of a question answered meanwhile: nothing to take
         await inbox.accept(incoming)

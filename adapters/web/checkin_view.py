@@ -1,5 +1,6 @@
 """What the browser check-in page shows: one session's turns, the question waiting with
-its buttons, and how the check-in stands — read from the database, rendered to HTML."""
+its buttons, and how the check-in stands — read from the database, rendered to HTML, in
+the member's language (theirs, else their org's)."""
 
 from __future__ import annotations
 
@@ -8,23 +9,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
+from babel.dates import format_date
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.web.links import CheckinLink
+from core.catalog import shown as shown_text
 from core.domain import Provider, SessionState, Speaker
+from core.i18n import N_, _, current_language, member_language, speaking
 from core.identity import email_sender
 from core.markup import to_html
 from core.ports import Button
 from core.session_view import SessionView, view_session
-from core.store.models import CheckinSession, InboundEvent, Member
+from core.store.models import CheckinSession, InboundEvent, Member, Organization
 
 ENDED = {
-    SessionState.COMPLETED: "Done — thank you! You can close this page.",
-    SessionState.SKIPPED: "Skipped for today. See you next time!",
+    SessionState.COMPLETED: N_("Done — thank you! You can close this page."),
+    SessionState.SKIPPED: N_("Skipped for today. See you next time!"),
 }
-CLOSED = "This check-in has closed. The next one will come in a new email."
-IN_FLIGHT = "Your answer is saved; the reply appears in a moment."
+CLOSED = N_("This check-in has closed. The next one will come in a new email.")
+IN_FLIGHT = N_("Your answer is saved; the reply appears in a moment.")
+CHOOSE, YOUR_ANSWER, SEND = N_("Choose an answer"), N_("Your answer"), N_("Send")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,8 @@ class CheckinView:
     shown: SessionView
     #: A turn of the member's is stored but not answered yet (the inbox has it).
     reply_pending: bool
+    #: The language the page speaks (core.i18n).
+    language: str = "en"
 
     @property
     def answering(self) -> bool:
@@ -49,12 +56,17 @@ async def load_view(db: AsyncSession, link: CheckinLink, now: datetime) -> Check
     session = await db.get(CheckinSession, link.session_id)
     if member is None or session is None or not member.active or session.member_id != member.id:
         return None
+    org = await db.get_one(Organization, member.org_id)
+    language = member_language(member.language, org.language)
+    with speaking(language):  # the buttons' labels
+        shown = await view_session(db, session, now)
     return CheckinView(
         org_id=member.org_id,
         member_id=member.id,
         member_name=member.display_name,
-        shown=await view_session(db, session, now),
+        shown=shown,
         reply_pending=await _turn_in_flight(db, member),
+        language=language,
     )
 
 
@@ -70,11 +82,12 @@ async def _turn_in_flight(db: AsyncSession, member: Member) -> bool:
 
 
 def render_view(view: CheckinView, *, say_url: str) -> str:
-    """The page's body. Agent turns are core markup (to_html escapes them); member turns
-    are shown as typed, escaped."""
+    """The page's body, in the current language. Agent turns are core markup (to_html
+    escapes them); member turns are shown as typed, escaped."""
+    day = format_date(view.shown.local_date, "EEEE dd MMMM y", locale=current_language())
     parts = [
-        f"<h1>{escape(view.shown.agent_name)}</h1>",
-        f'<p class="sub">{escape(view.member_name)} · {view.shown.local_date:%A %d %B %Y}</p>',
+        f"<h1>{escape(shown_text(view.shown.agent_name))}</h1>",
+        f'<p class="sub">{escape(view.member_name)} · {escape(day)}</p>',
         '<section aria-label="Conversation" role="log">',
         *(_bubble(turn.speaker, turn.text) for turn in view.shown.turns),
         "</section>",
@@ -89,36 +102,38 @@ def _bubble(speaker: Speaker, text: str) -> str:
     if speaker is Speaker.AGENT:
         return f'<div class="bubble agent">{to_html(text)}</div>'
     shown = escape(text).replace("\n", "<br>\n")
-    return f'<div class="bubble member-turn"><span class="sr-only">You: </span>{shown}</div>'
+    you = escape(_("You:"))
+    return f'<div class="bubble member-turn"><span class="sr-only">{you} </span>{shown}</div>'
 
 
 def _status(view: CheckinView) -> str:
     if view.reply_pending:
-        return IN_FLIGHT
+        return _(IN_FLIGHT)
     if view.shown.state.is_open:
         return ""
-    return ENDED.get(view.shown.state, CLOSED)
+    return _(ENDED.get(view.shown.state, CLOSED))
 
 
 def _answer_forms(buttons: tuple[Button, ...], *, say_url: str) -> str:
     """A form per way of answering, each with its own nonce: one submit (or a double
     click, a resend) is one event; the button press and the typed answer are two."""
     action = escape(say_url)
+    choose, label, send = (escape(_(t)) for t in (CHOOSE, YOUR_ANSWER, SEND))
     chosen = "".join(
         f'<button type="submit" name="choice" value="{escape(b.value)}">{escape(b.label)}</button>'
         for b in buttons
     )
     press = (
         f'<form method="post" action="{action}"><fieldset class="buttons">'
-        f"<legend>Choose an answer</legend>{_nonce()}{chosen}</fieldset></form>"
+        f"<legend>{choose}</legend>{_nonce()}{chosen}</fieldset></form>"
         if buttons
         else ""
     )
     typed = (
         f'<form class="say" method="post" action="{action}">{_nonce()}'
-        '<label for="text">Your answer</label>'
+        f'<label for="text">{label}</label>'
         '<textarea id="text" name="text" required maxlength="4000"></textarea>'
-        '<button class="primary" type="submit">Send</button></form>'
+        f'<button class="primary" type="submit">{send}</button></form>'
     )
     return press + typed
 

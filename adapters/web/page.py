@@ -11,6 +11,8 @@ from html import escape
 
 from fastapi.responses import HTMLResponse
 
+from core.i18n import current_language
+
 #: No scripts at all; forms post only back here; never framed; the token in the address
 #: never leaves in a Referer; nothing cached or indexed.
 HEADERS = {
@@ -57,10 +59,11 @@ textarea { width:100%; min-height:80px; padding:10px 12px; border:1px solid var(
 
 
 def frame(*, title: str, body: str, refresh_seconds: int | None = None) -> str:
-    """A whole page; `title` is plain text, `body` HTML its caller escaped."""
+    """A whole page in the current language; `title` is plain text, `body` HTML its caller
+    escaped."""
     refresh = f'<meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
     return (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!doctype html>\n<html lang="{current_language()}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="robots" content="noindex">{refresh}\n'
         f"<title>{escape(title)} · VizDots</title>\n<style>{_STYLE}</style>\n</head>\n"

@@ -145,9 +145,13 @@ class FakeSlackApi:
         status_emoji: str = "",
         status_expiration: int = 0,
         display_name: str = "",
+        locale: str | None = None,
     ) -> dict[str, Any]:
-        """Add a Slack user object (`name` is the real name) and return it."""
+        """Add a Slack user object (`name` is the real name) and return it. Its `locale`
+        ("de-DE"; none unless given) is answered only to users.info / users.list with
+        include_locale=true, as Slack does."""
         handle = (email or name).split("@")[0].lower().replace(" ", ".")
+        locales = {"locale": locale} if locale else {}
         user = {
             "id": id,
             "team_id": self.team_id,
@@ -156,6 +160,7 @@ class FakeSlackApi:
             "real_name": name,
             "tz": tz,
             "tz_label": tz,
+            **locales,
             "is_admin": is_admin,
             "is_owner": is_owner,
             "is_primary_owner": False,
@@ -308,13 +313,15 @@ class FakeSlackApi:
 
     def _users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         page = self._page(self.users, params)
-        return {"ok": True, "members": copy.deepcopy(page.pop("items")), **page}
+        members = [_with_locale(user, params) for user in page.pop("items")]
+        return {"ok": True, "members": members, **page}
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._find_user(params.get("user"))
         if user is None:
             return _error("user_not_found")
-        return {"ok": True, "user": {**copy.deepcopy(user), "tz_offset": _offset(user["tz"])}}
+        shown = _with_locale(user, params)
+        return {"ok": True, "user": {**shown, "tz_offset": _offset(user["tz"])}}
 
     def _users_profile_get(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._find_user(params.get("user") or self.bot_user_id)
@@ -671,3 +678,11 @@ def slack_api() -> Iterator[FakeSlackApi]:
     """A started fake Slack workspace; `base_url` is like http://127.0.0.1:PORT/api/."""
     with FakeSlackApi() as server:
         yield server
+
+
+def _with_locale(user: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the user object, its locale only when the caller asked for it."""
+    shown = copy.deepcopy(user)
+    if str(params.get("include_locale", "")).lower() not in ("true", "1"):
+        shown.pop("locale", None)
+    return shown
