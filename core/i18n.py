@@ -19,7 +19,8 @@ when a shipped language misses one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import gettext
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -75,21 +76,24 @@ def _(message: str, /, **values: object) -> str:
 
 
 def n_(singular: str, plural: str, count: int, /, **values: object) -> str:
-    """The singular or plural form for `count` (also given to the text as {count})."""
+    """The form for `count` by the language's own plural rule (also given as {count})."""
     language = current_language()
     forms = plural_catalog(language).get(singular)
     if forms:
-        chosen = forms[_plural_index(language, count) if len(forms) > 1 else 0]
+        chosen = forms[min(plural_rule(language)(count), len(forms) - 1)]
     else:
         chosen = singular if count == 1 else plural
     return chosen.format(count=count, **values)
 
 
-def _plural_index(language: str, count: int) -> int:
-    """Every shipped language has two forms; French and Portuguese count 0 as singular."""
-    if language in ("fr", "pt"):
-        return 0 if count in (0, 1) else 1
-    return 0 if count == 1 else 1
+@cache
+def plural_rule(language: str) -> Callable[[int], int]:
+    """count → the index of its plural form, from the catalog's Plural-Forms header
+    (French and Portuguese count 0 as one; CLDR gives them a third form for millions)."""
+    for path in sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            return gettext.c2py(read_po(handle, locale=language).plural_expr)
+    return lambda count: 0 if count == 1 else 1
 
 
 @cache

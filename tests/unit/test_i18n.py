@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from core.i18n import _, current_language, language_of, n_, speaking
+from core.i18n import _, current_language, language_of, n_, plural_rule, speaking
 
 MOOD = "How are you feeling today, from 1 (rough) to 5 (great)?"
 
@@ -56,3 +56,8 @@ def test_tasks_started_while_speaking_keep_the_language() -> None:
         return await task
 
     assert asyncio.run(main()) == "es"
+
+
+@pytest.mark.parametrize(("language", "count", "index"), [("fr", 0, 0), ("fr", 2, 2), ("de", 0, 1)])
+def test_plural_forms_follow_each_languages_rule(language: str, count: int, index: int) -> None:
+    assert plural_rule(language)(count) == index
