@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -309,3 +310,19 @@ async def test_the_planning_triggers_exist_at_head(engine: AsyncEngine) -> None:
         found = set((await conn.exec_driver_sql(query)).scalars())
         assert await conn.run_sync(lambda sync: inspect(sync).has_table("plan_watermarks"))
     assert found >= PLANNING_TRIGGERS
+
+
+async def test_postgresql_bumps_an_org_once_a_transaction(engine: AsyncEngine) -> None:
+    """A sync adding members one statement each updates the org row once, not per row."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite bumps per row: it keeps no versions of the org row to walk")
+    org, _, _ = await _acme(engine)
+    generation = select(m.Organization.plan_generation).where(m.Organization.id == org)
+    async with engine.begin() as conn:
+        before = await conn.scalar(generation)
+    async with engine.begin() as conn:
+        for name in ("A", "B", "C"):
+            await _member(conn, org, display_name=name)
+        await conn.execute(update(m.Member).values(timezone="Asia/Tokyo"))
+    async with engine.connect() as conn:
+        assert await conn.scalar(generation) == before + 1
