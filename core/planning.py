@@ -5,6 +5,11 @@ Set-based for speed: Python computes due and expiry times only per distinct
 of members — and one INSERT … SELECT joins members and schedules to those computed
 slots (bound as arrays on PostgreSQL, as a VALUES list on SQLite).
 
+Incremental: a watermark per schedule (core/plan_watermark.py) records what was
+covered, and database triggers invalidate it whenever what planning reads changes; a
+run with nothing new reads one row a schedule, and a run whose horizon reaches new
+slots plans only those.
+
 Idempotent: rows that already exist are skipped by NOT EXISTS (so a rerun inserts,
 locks and sorts nothing), and ON CONFLICT (schedule_id, member_id, local_date) DO
 NOTHING settles the race with a concurrent planner. Rows go in key order, so two
@@ -55,6 +60,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.domain import ParticipantsKind, SessionState
 from core.plan_policy import delivering
+from core.plan_watermark import (
+    LONGEST_WAIT,
+    Coverage,
+    covered,
+    next_due_after,
+    plan_after,
+    record,
+)
 from core.public_holidays import PUBLIC_HOLIDAY, holiday_dates
 from core.schedule_time import candidate_slots
 from core.store.models import (
@@ -62,6 +75,7 @@ from core.store.models import (
     CheckinSession,
     Member,
     Organization,
+    PlanWatermark,
     Schedule,
     ScheduleParticipant,
 )
@@ -100,6 +114,18 @@ class _Schedule:
     org_id: int
     weekdays: int
     local_time: time
+    #: The org's plan_generation, read before anything else planning reads.
+    generation: int
+    #: Only slots due after this can be new (its watermark); None: plan every slot.
+    after: datetime | None
+
+
+class _Zones(dict[str, ZoneInfo]):
+    """Zones by name, each looked up once a run (ZoneInfo's own cache keeps only a few)."""
+
+    def __missing__(self, name: str) -> ZoneInfo:
+        zone = self[name] = _zone(name)
+        return zone
 
 
 async def plan_sessions(
@@ -116,13 +142,17 @@ async def plan_sessions(
     if now.tzinfo is None:
         raise ValueError("plan_sessions needs a timezone-aware `now`")
     async with sessions() as db:
-        schedules = await _eligible_schedules(db, now=now)
+        schedules = await _eligible_schedules(db, now=now, horizon=horizon, grace=grace)
+    by_start: dict[datetime | None, list[_Schedule]] = {}
+    for schedule in schedules:
+        by_start.setdefault(schedule.after, []).append(schedule)
     created = 0
-    for batch in _batches(schedules, SCHEDULE_BATCH):
-        created += await _plan_batch(
-            sessions, schedules=batch, now=now, horizon=horizon, grace=grace
-        )
-    log.info("planned %d new sessions for %d schedules", created, len(schedules))
+    for group in by_start.values():
+        for batch in _batches(group, SCHEDULE_BATCH):
+            created += await _plan_batch(
+                sessions, schedules=batch, now=now, horizon=horizon, grace=grace
+            )
+    log.info("planned %d new sessions for %d schedules not covered", created, len(schedules))
     return created
 
 
@@ -137,7 +167,11 @@ async def _plan_batch(
     async with sessions() as db:
         combos = await _combos(db, schedules=schedules)
         regions = await _regions(db, org_ids={schedule.org_id for schedule in schedules})
-    rows = _slot_rows(combos, now=now, horizon=horizon, grace=grace)
+    zones = _Zones()
+    every = set().union(*combos.values())
+    rows = _slot_rows(every, zones=zones, now=now, horizon=horizon, grace=grace)
+    if (after := schedules[0].after) is not None:  # a batch shares its watermark's end
+        rows = [row for row in rows if row[4] > after]
     days = {row[3] for row in rows}
     holidays = [(region, day) for region in regions for day in holiday_dates(region, days)]
     schedule_ids = [schedule.id for schedule in schedules]
@@ -150,21 +184,62 @@ async def _plan_batch(
             statement = _insert(dialect, schedule_ids=schedule_ids, rows=chunk, holidays=holidays)
             result = await db.execute(statement, execution_options=_COUNT_ROWS)
             created += int(result.rowcount)  # type: ignore[attr-defined]
+    coverage = _coverage(schedules, combos, zones=zones, now=now, horizon=horizon, grace=grace)
+    async with sessions.begin() as db:  # only once the sessions are committed
+        await record(db, dialect=(await db.connection()).dialect.name, coverage=coverage)
     return created
 
 
-async def _eligible_schedules(db: AsyncSession, *, now: datetime) -> list[_Schedule]:
-    """Active schedules of orgs whose plan delivers, whose agent the org has not disabled."""
+def _coverage(
+    schedules: Sequence[_Schedule],
+    combos: dict[int, set[_Combo]],
+    *,
+    zones: _Zones,
+    now: datetime,
+    horizon: timedelta,
+    grace: timedelta,
+) -> list[Coverage]:
+    """The watermark of each schedule just planned up to `now + horizon`."""
+    until = now + horizon
+    next_due: dict[_Combo, datetime] = {}
+    for combo in set().union(*combos.values()):
+        zone = zones[combo.timezone]
+        next_due[combo] = next_due_after(
+            weekdays=combo.weekdays, at=combo.at, zone=zone, after=until
+        )
+    return [
+        Coverage(
+            schedule_id=schedule.id,
+            generation=schedule.generation,
+            planned_from=now,
+            planned_until=until,
+            next_due_at=min(
+                (next_due[combo] for combo in combos[schedule.id]), default=until + LONGEST_WAIT
+            ),
+            grace_seconds=int(grace.total_seconds()),
+        )
+        for schedule in schedules
+    ]
+
+
+async def _eligible_schedules(
+    db: AsyncSession, *, now: datetime, horizon: timedelta, grace: timedelta
+) -> list[_Schedule]:
+    """Active schedules of orgs whose plan delivers, whose agent the org has not disabled,
+    and whose watermark does not cover `now + horizon` already."""
     query = (
         select(Schedule, Agent.slug, Organization.disabled_agents)
+        .add_columns(Organization.plan_generation, plan_after(now=now, grace=grace))
         .join(Organization, Organization.id == Schedule.org_id)
         .join(Agent, Agent.id == Schedule.agent_id)
+        .outerjoin(PlanWatermark, PlanWatermark.schedule_id == Schedule.id)
         .where(Schedule.active == true(), delivering(now))
+        .where(~covered(now=now, until=now + horizon, grace=grace))
         .order_by(Schedule.id)
     )
     return [
-        _Schedule(schedule.id, schedule.org_id, schedule.weekdays, schedule.local_time)
-        for schedule, slug, disabled in (await db.execute(query)).all()
+        _Schedule(s.id, s.org_id, s.weekdays, s.local_time, generation, after)
+        for s, slug, disabled, generation, after in (await db.execute(query)).all()
         if slug not in (disabled or ())
     ]
 
@@ -174,8 +249,8 @@ def _effective_time() -> ColumnElement[time]:
     return func.coalesce(Member.preferred_time, Schedule.local_time)
 
 
-async def _combos(db: AsyncSession, *, schedules: Sequence[_Schedule]) -> set[_Combo]:
-    """The distinct (timezone, local time, weekdays) the schedules' members need.
+async def _combos(db: AsyncSession, *, schedules: Sequence[_Schedule]) -> dict[int, set[_Combo]]:
+    """The distinct (timezone, local time, weekdays) each schedule's members need.
 
     The database only lists each org's distinct (timezone, preferred time): one scan
     of members, whatever the number of schedules.
@@ -188,11 +263,13 @@ async def _combos(db: AsyncSession, *, schedules: Sequence[_Schedule]) -> set[_C
         .where(Member.org_id.in_(by_org), Member.active == true())
         .distinct()
     )
-    return {
-        _Combo(timezone, preferred or schedule.local_time, schedule.weekdays)
-        for org_id, timezone, preferred in (await db.execute(query)).all()
-        for schedule in by_org[org_id]
-    }
+    found: dict[int, set[_Combo]] = {schedule.id: set() for schedule in schedules}
+    for org_id, timezone, preferred in (await db.execute(query)).all():
+        for schedule in by_org[org_id]:
+            found[schedule.id].add(
+                _Combo(timezone, preferred or schedule.local_time, schedule.weekdays)
+            )
+    return found
 
 
 async def _regions(db: AsyncSession, *, org_ids: set[int]) -> set[str]:
@@ -208,13 +285,16 @@ async def _regions(db: AsyncSession, *, org_ids: set[int]) -> set[str]:
 
 
 def _slot_rows(
-    combos: Iterable[_Combo], *, now: datetime, horizon: timedelta, grace: timedelta
+    combos: Iterable[_Combo],
+    *,
+    zones: _Zones,
+    now: datetime,
+    horizon: timedelta,
+    grace: timedelta,
 ) -> list[SlotRow]:
     rows: list[SlotRow] = []
-    zones: dict[str, ZoneInfo] = {}  # ZoneInfo's own cache keeps only a few alive
     for combo in combos:
-        if (zone := zones.get(combo.timezone)) is None:
-            zone = zones[combo.timezone] = _zone(combo.timezone)
+        zone = zones[combo.timezone]
         slots = candidate_slots(
             weekdays=combo.weekdays, at=combo.at, zone=zone, now=now, horizon=horizon, grace=grace
         )

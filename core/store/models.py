@@ -95,6 +95,13 @@ class Organization(Base):
         server_default="en",
         doc="the org's default language (core.i18n.LANGUAGES) for members who have none",
     )
+    plan_generation: Mapped[int] = mapped_column(
+        Integer,
+        default=0,
+        server_default="0",
+        doc="bumped by database triggers (migration 0020) whenever what planning reads "
+        "changes: the org's plan, its members, schedules, participants, deleted sessions",
+    )
     created_at: Mapped[datetime] = _created()
 
 
@@ -254,6 +261,24 @@ class ScheduleParticipant(Base):
     member_id: Mapped[int] = mapped_column(
         Id, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class PlanWatermark(Base):
+    """What planning already covered for a schedule (core/plan_watermark.py): every slot
+    due from `planned_from` (as a run at that instant saw it) up to `planned_until` was
+    planned while the org's plan_generation was `generation`, and none of the schedule's
+    slots falls due between `planned_until` and `next_due_at`."""
+
+    __tablename__ = "plan_watermarks"
+
+    schedule_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("schedules.id", ondelete="CASCADE"), primary_key=True
+    )
+    generation: Mapped[int] = mapped_column(Integer)
+    planned_from: Mapped[datetime]
+    planned_until: Mapped[datetime]
+    next_due_at: Mapped[datetime]
+    grace_seconds: Mapped[int] = mapped_column(Integer)
 
 
 class CheckinSession(Base):

@@ -1,7 +1,7 @@
 """languages: the org's default language and each member's own
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-01 02:30:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0022'
-down_revision: str | Sequence[str] | None = '0019'
+down_revision: str | Sequence[str] | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -27,7 +27,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('members', schema=None) as batch_op:
-        batch_op.drop_column('language')
-    with op.batch_alter_table('organizations', schema=None) as batch_op:
-        batch_op.drop_column('language')
+    # Native DROP COLUMN (SQLite 3.35+ too): a batch rebuild on SQLite would drop the
+    # planning triggers of members and organizations (migration 0020).
+    op.execute('ALTER TABLE members DROP COLUMN language')
+    op.execute('ALTER TABLE organizations DROP COLUMN language')
