@@ -30,6 +30,7 @@ from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel
 
 from adapters.llm import prompts
+from adapters.llm.call_record import recorded_call
 from adapters.llm.prompts import Messages
 from core.continuity import for_session, recall_line
 from core.domain import AgentSpec, Question, QuestionKind, Speaker
@@ -244,36 +245,21 @@ class OpenAIBrain:
                 max_completion_tokens=limit + REASONING_TOKENS if self.reasoning else omit,
             )
         except openai.APIError as error:
-            calls.append(self._record(purpose, messages, started, error=error))
+            calls.append(self._recorded(purpose, messages, started, error=error))
             reason = f"{purpose} call failed: {type(error).__name__}"
             raise BrainUnavailable(reason, calls=tuple(calls)) from error
         value, problem = read(response)
-        calls.append(self._record(purpose, messages, started, response=response, problem=problem))
+        calls.append(self._recorded(purpose, messages, started, response=response, problem=problem))
         return value
 
-    def _record(
-        self,
-        purpose: str,
-        messages: Messages,
-        started: float,
-        *,
-        response: ChatCompletion | None = None,
-        error: openai.APIError | None = None,
-        problem: str | None = None,
-    ) -> AiCall:
-        usage = response.usage if response is not None else None
-        details = usage.prompt_tokens_details if usage is not None else None
-        return AiCall(
+    def _recorded(self, purpose: str, messages: Messages, started: float, **outcome: Any) -> AiCall:
+        return recorded_call(
             purpose=purpose,
             model=self.model,
-            outcome="error" if error is not None else "invalid" if problem else "ok",
-            tokens_in=usage.prompt_tokens if usage else 0,
-            tokens_out=usage.completion_tokens if usage else 0,
-            cached_tokens=(details.cached_tokens or 0) if details else 0,
-            latency_ms=round((time.perf_counter() - started) * 1000),
-            error=type(error).__name__ if error is not None else problem,
-            request_id=response._request_id if response else getattr(error, "request_id", None),
-            prompt_text=_as_text(messages) if self.include_text else None,
+            messages=messages,
+            started=started,
+            include_text=self.include_text,
+            **outcome,
         )
 
 
@@ -331,7 +317,3 @@ def _with_members_words(
 
 def _is_scale(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value <= 5
-
-
-def _as_text(messages: Messages) -> str:
-    return "\n\n".join(f"[{m['role']}]\n{m.get('content')}" for m in messages)

@@ -8,12 +8,14 @@ call is recorded (for ai_logs) and the digest goes without a summary.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import openai
 from openai import omit
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
+from adapters.llm.call_record import recorded_call
 from adapters.llm.openai_brain import REASONING_TOKENS, is_reasoning_model
+from adapters.llm.prompts import Messages
 from core.ports import AiCall, GroupSummary
 
 SUMMARY_TOKENS = 200
@@ -49,7 +51,7 @@ class OpenAISummariser:
 
     async def summarise(self, *, group: str, summaries: tuple[str, ...]) -> GroupSummary:
         said = "\n".join(f"- {text}" for text in summaries)
-        messages: list[ChatCompletionMessageParam] = [
+        messages: Messages = [
             {"role": "system", "content": INSTRUCTIONS},
             {"role": "user", "content": f"Group: {group}\nCheck-in summaries:\n{said}"},
         ]
@@ -62,33 +64,19 @@ class OpenAISummariser:
                 max_completion_tokens=SUMMARY_TOKENS + REASONING_TOKENS if self.reasoning else omit,
             )
         except openai.APIError as error:
-            return GroupSummary(None, (self._call(messages, started, error=error),))
+            return GroupSummary(None, (self._recorded(messages, started, error=error),))
         text = (response.choices[0].message.content or "").strip()[:SUMMARY_CHARS] or None
-        call = self._call(messages, started, response=response, problem=None if text else "empty")
+        call = self._recorded(
+            messages, started, response=response, problem=None if text else "empty"
+        )
         return GroupSummary(text, (call,))
 
-    def _call(
-        self,
-        messages: list[ChatCompletionMessageParam],
-        started: float,
-        *,
-        response: ChatCompletion | None = None,
-        error: openai.APIError | None = None,
-        problem: str | None = None,
-    ) -> AiCall:
-        usage = response.usage if response is not None else None
-        return AiCall(
+    def _recorded(self, messages: Messages, started: float, **outcome: Any) -> AiCall:
+        return recorded_call(
             purpose=PURPOSE,
             model=self.model,
-            outcome="error" if error is not None else "invalid" if problem else "ok",
-            tokens_in=usage.prompt_tokens if usage else 0,
-            tokens_out=usage.completion_tokens if usage else 0,
-            latency_ms=round((time.perf_counter() - started) * 1000),
-            error=type(error).__name__ if error is not None else problem,
-            request_id=response._request_id if response else getattr(error, "request_id", None),
-            prompt_text=_as_text(messages) if self.include_text else None,
+            messages=messages,
+            started=started,
+            include_text=self.include_text,
+            **outcome,
         )
-
-
-def _as_text(messages: list[ChatCompletionMessageParam]) -> str:
-    return "\n".join(str(message.get("content") or "") for message in messages)
