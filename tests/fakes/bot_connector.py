@@ -59,12 +59,20 @@ class FakeConnector:
     blocked: set[str] = field(default_factory=set)
     #: Proactive posts in team channels (POST /v3/conversations with channelData.channel).
     channel_posts: list[Sent] = field(default_factory=list)
+    down: bool = False
     _failures: dict[str, deque[int]] = field(default_factory=lambda: defaultdict(deque))
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(self, operation: str, status: int, times: int = 1) -> None:
         """The next `times` calls of `operation` (send, create, update, roster) fail."""
         self._failures[operation].extend([status] * times)
+
+    def go_down(self) -> None:
+        """Every call answers 503 until `come_back` (after the calls `fail_next` planned)."""
+        self.down = True
+
+    def come_back(self) -> None:
+        self.down = False
 
     def block(self, conversation_id: str) -> None:
         self.blocked.add(conversation_id)
@@ -145,6 +153,8 @@ class FakeConnector:
 
     def _failed(self, operation: str, request: Request) -> JSONResponse | None:
         status = self._failures[operation].popleft() if self._failures[operation] else 200
+        if status == 200 and self.down:
+            status = 503
         self.calls.append((operation, status, request.headers.get("authorization")))
         if status == 200:
             return None
