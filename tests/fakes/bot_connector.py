@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +60,7 @@ class FakeConnector:
     blocked: set[str] = field(default_factory=set)
     #: Proactive posts in team channels (POST /v3/conversations with channelData.channel).
     channel_posts: list[Sent] = field(default_factory=list)
-    down: bool = False
+    hooks: list[Callable[[Sent], Awaitable[None] | None]] = field(default_factory=list)
     _failures: dict[str, deque[int]] = field(default_factory=lambda: defaultdict(deque))
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -67,12 +68,10 @@ class FakeConnector:
         """The next `times` calls of `operation` (send, create, update, roster) fail."""
         self._failures[operation].extend([status] * times)
 
-    def go_down(self) -> None:
-        """Every call answers 503 until `come_back` (after the calls `fail_next` planned)."""
-        self.down = True
-
-    def come_back(self) -> None:
-        self.down = False
+    def on_send(self, hook: Callable[[Sent], Awaitable[None] | None]) -> None:
+        """Call (and await) `hook` with each message the connector took, before it
+        answers 201."""
+        self.hooks.append(hook)
 
     def block(self, conversation_id: str) -> None:
         self.blocked.add(conversation_id)
@@ -149,12 +148,13 @@ class FakeConnector:
             return failed
         activity_id = f"1:{next(self._ids)}"
         self.sent.append(Sent(conversation_id, activity_id, body))
+        for hook in self.hooks:
+            if (waiting := hook(self.sent[-1])) is not None:
+                await waiting
         return JSONResponse({"id": activity_id}, status_code=201)
 
     def _failed(self, operation: str, request: Request) -> JSONResponse | None:
         status = self._failures[operation].popleft() if self._failures[operation] else 200
-        if status == 200 and self.down:
-            status = 503
         self.calls.append((operation, status, request.headers.get("authorization")))
         if status == 200:
             return None
