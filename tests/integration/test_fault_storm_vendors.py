@@ -1,15 +1,17 @@
 """A storm of vendor faults against two `vizdots worker` processes on PostgreSQL: the Bot
 Framework connector answering 429 and 503 in bursts, SES throttling (400
 ThrottlingException, 429 TooManyRequestsException) and 503, Stripe answering 500 and
-429 while seats change, and the database restarted mid-run. Afterwards every Teams
-member got each reply once, every answer is one turn, each reminder email went out once
-per (session, slot), Stripe bills the members there are, and the same workers carry on.
+429 while seats change, and the database stopped the moment Teams has taken a reply
+(started again 3 s later). Afterwards every Teams member got each reply once, every
+answer is one turn, each reminder email went out once per (session, slot), Stripe bills
+the members there are, and the same workers carry on.
 
 Four Teams members (a team install's roster) answer their check-in three times through
 /api/messages, served in this process as Teams would reach it; four email-only members
-of another organisation, silent, get their check-in by email at once and a reminder at
-the 09:31 slot (REMINDER_SLOTS) a minute later. SES is moto behind a fault-injecting
-proxy. Faults are planned before each phase; the waits read the database.
+of another organisation, silent, get their check-in by email (a reminders run here)
+and a reminder at the 09:31 slot (REMINDER_SLOTS) from the workers. SES is moto behind
+a fault-injecting proxy. Faults are planned before each phase; the waits read the
+database.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def vendor_env(db_url: str, *, ses_url: str, stripe_url: str) -> dict[str, str]:
         "STRIPE_SEAT_PRICE_ID": SEAT_PRICE, "STRIPE_API_BASE": stripe_url,
         "SEAT_SYNC_DELAY_SECONDS": "1", "REMINDER_SLOTS": SLOT, "REMINDER_WEEKDAYS": "mon-fri",
         "CLAIM_TIMEOUT_SECONDS": "30", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
-    }  # fmt: skip
+    }  # fmt: skip  # the claim outlasts a connector call (20 s): none is taken over in flight
 
 
 def ses_settings(ses_url: str) -> dict[str, Any]:
