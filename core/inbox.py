@@ -166,6 +166,10 @@ class Inbox:
                     await asyncio.sleep(idle)
             if running:
                 await asyncio.wait(running)
+        except Exception:  # a claim failed (the database went): the turns under way end
+            if running:  # by themselves, never cut off mid-send (only a shutdown does)
+                await asyncio.wait(running)
+            raise
         finally:
             for task in running:
                 task.cancel()

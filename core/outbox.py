@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, Table, and_, delete, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.backoff import Backoff
@@ -63,6 +64,9 @@ _CLAIMED = (
     OutboxMessage.claimed_at,
 )  # fmt: skip
 
+
+#: How soon recording a message the channel took is tried again after a database error.
+RECORD_RETRY = Backoff(first=timedelta(milliseconds=500), cap=timedelta(seconds=10))
 
 #: Keys whose text is not kept once sent: a command's reply may hold a secret (an admin
 #: API token is shown once) and is never needed again.
@@ -222,8 +226,25 @@ class Outbox:
             log.exception("outbox %s: send crashed", row.id)
             failure = DeliveryError(f"internal error: {type(error).__name__}", retryable=True)
             return await self._failed(row, failure)
-        await self._sent(row, sent)
+        await self._record_sent(row, sent)
         return Sent.SENT
+
+    async def _record_sent(self, row: Row[Any], sent: SentMessage) -> None:
+        """Record what the channel took, again across a database outage while this
+        worker's claim holds: left 'sending', the row would be claimed in doubt, and a
+        channel that cannot look a message up (Teams) would post it once more."""
+        waited, tries = timedelta(0), 0
+        while True:
+            try:
+                return await self._sent(row, sent)
+            except DBAPIError:
+                tries += 1
+                wait = RECORD_RETRY.delay(tries)
+                waited += wait
+                if waited >= self.claim_timeout:
+                    raise
+                log.warning("outbox %s: sent, not recorded (database); again in %s", row.id, wait)
+                await asyncio.sleep(wait.total_seconds())
 
     async def _route(self, row: Row[Any]) -> tuple[MemberAddress, Channel]:
         async with self.sessions() as db:

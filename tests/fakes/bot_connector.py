@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,12 +60,18 @@ class FakeConnector:
     blocked: set[str] = field(default_factory=set)
     #: Proactive posts in team channels (POST /v3/conversations with channelData.channel).
     channel_posts: list[Sent] = field(default_factory=list)
+    hooks: list[Callable[[Sent], Awaitable[None] | None]] = field(default_factory=list)
     _failures: dict[str, deque[int]] = field(default_factory=lambda: defaultdict(deque))
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(self, operation: str, status: int, times: int = 1) -> None:
         """The next `times` calls of `operation` (send, create, update, roster) fail."""
         self._failures[operation].extend([status] * times)
+
+    def on_send(self, hook: Callable[[Sent], Awaitable[None] | None]) -> None:
+        """Call (and await) `hook` with each message the connector took, before it
+        answers 201."""
+        self.hooks.append(hook)
 
     def block(self, conversation_id: str) -> None:
         self.blocked.add(conversation_id)
@@ -141,6 +148,9 @@ class FakeConnector:
             return failed
         activity_id = f"1:{next(self._ids)}"
         self.sent.append(Sent(conversation_id, activity_id, body))
+        for hook in self.hooks:
+            if (waiting := hook(self.sent[-1])) is not None:
+                await waiting
         return JSONResponse({"id": activity_id}, status_code=201)
 
     def _failed(self, operation: str, request: Request) -> JSONResponse | None:

@@ -41,7 +41,10 @@ class FakeStripe:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+    #: The status each prefix's planned failures answer (500 unless `fail_next` says).
+    failure_status: dict[str, int] = field(default_factory=dict)
     _replies: dict[str, Any] = field(default_factory=dict)
+    _refused: list[int] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- for tests -------------------------------------------------------------------------
@@ -49,8 +52,15 @@ class FakeStripe:
         """The calls to paths starting with `path_prefix`, replays of a key excluded."""
         return [c for c in self.calls if c.path.startswith(path_prefix) and not c.replayed]
 
-    def fail_next(self, path_prefix: str, times: int = 1) -> None:
+    def fail_next(self, path_prefix: str, times: int = 1, *, status: int = 500) -> None:
+        """The next `times` calls to paths under `path_prefix` answer `status`: 500 (an
+        api_error the SDK retries) or 429 (a rate_limit error it does not)."""
         self.failures[path_prefix] = times
+        self.failure_status[path_prefix] = status
+
+    def refused(self) -> list[int]:
+        """The statuses of the planned failures answered so far."""
+        return list(self._refused)
 
     def complete_checkout(self, session_id: str, *, status: str | None = None) -> dict[str, Any]:
         """The customer pays: a subscription with the session's items (trialing when the
@@ -72,6 +82,16 @@ class FakeStripe:
         }  # fmt: skip
         session.update(status="complete", subscription=sub_id)
         return self.subscriptions[sub_id]
+
+    def subscribed(self, customer: str, *, seats: int) -> dict[str, Any]:
+        """An active subscription (the base price and `seats` seats) a customer paid for
+        through a Checkout this fake made up."""
+        cs = self._new("cs")
+        items = {"0": {"price": BASE_PRICE, "quantity": "1"},
+                 "1": {"price": SEAT_PRICE, "quantity": str(seats)}}  # fmt: skip
+        self.sessions[cs] = {"id": cs, "object": "checkout.session", "customer": customer,
+                             "status": "open", "params": {"line_items": items}}  # fmt: skip
+        return self.complete_checkout(cs, status="active")
 
     def seat_quantity(self, sub_id: str) -> int:
         item = next(i for i in self.subscriptions[sub_id]["items"]["data"] if _seat(i))
@@ -104,8 +124,14 @@ class FakeStripe:
         for prefix, left in self.failures.items():
             if left and path.startswith(prefix):
                 self.failures[prefix] = left - 1
+                status = self.failure_status.get(prefix, 500)
+                self._refused.append(status)
+                if status == 429:
+                    error = {"type": "invalid_request_error", "code": "rate_limit",
+                             "message": "Too many requests hit the API too quickly."}  # fmt: skip
+                    return JSONResponse({"error": error}, status_code=429)
                 error = {"type": "api_error", "message": "Something went wrong on Stripe's end."}
-                return JSONResponse({"error": error}, status_code=500)
+                return JSONResponse({"error": error}, status_code=status)
         return None
 
     def _handle(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
