@@ -15,8 +15,9 @@ views.publish and oauth.v2.access; any other method gets {"ok": true}.
 Block Kit limits are checked the way Slack does (invalid_blocks). `fail_next` makes
 the next calls of a method fail: HTTP 429 with Retry-After, a 5xx, or an ok:false error.
 `latency` (seconds, 0 by default) delays every answer, as a remote API's round trip
-would (the benchmarks use 50 ms). `go_down` makes Slack unreachable (each connection is closed without an answer; the
-attempts are still recorded, with status 0) until `come_back`.
+would (the benchmarks use 50 ms). `go_down` makes Slack unreachable (each connection is
+closed without an answer; the attempts are still recorded, with status 0) until
+`come_back`.
 
 Message metadata (chat.postMessage / chat.update `metadata`, a JSON string or an object)
 is kept with the message; conversations.history returns a channel's messages newest

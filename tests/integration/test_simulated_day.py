@@ -34,7 +34,7 @@ def test_a_tiny_simulated_day_loses_no_answer_and_sends_nothing_twice(
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "duplicates 0, lost answers 0" in ran.stdout
-    completed = re.search(r"(\d+)/8 answering members' sessions completed", ran.stdout)
+    completed = re.search(r"(\d+)/\d+ answering members' sessions completed", ran.stdout)
     acknowledged = re.search(r"\((\d+) answers acknowledged, 0 refused\)", ran.stdout)
     assert completed and int(completed.group(1)) > 0, ran.stdout
     assert acknowledged and int(acknowledged.group(1)) >= 3 * int(completed.group(1))
