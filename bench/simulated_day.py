@@ -21,19 +21,23 @@ a daily check-in at 08:00 UTC. Processes, as in production:
     DM (the opening, then each reply) is answered with the member's next words, a
     signed Slack `message` event POSTed to /slack/events, three turns in all (mood,
     focus, blockers). The others stay silent.
-The day: the workers plan and deliver every check-in, the members answer until every
-answering member's session is completed (or `--max-seconds`); then the workers are
-restarted at 09:00, the reminder slot, and nudge the silent ones (until every one is
-nudged, or the cap).
+The day: planned the evening before (as in production, where planning looks 36 hours
+ahead; timed apart), the workers deliver every check-in at 08:00, the members answer
+until every answering member's session is completed (or `--max-seconds`); once the
+inbox and the outbox are empty (or another cap) the workers are restarted at 14:00, the
+first reminder slot an hour after delivery, and nudge the silent ones (until every one
+is nudged, nothing new comes for 15 s, or the cap).
 
 Figures per run: sessions completed a second (from the workers' start to the last
-completion: planning, delivery and three turns each), the acknowledgement p99 of the
-POSTs, the inbox lag (event received to processed, p50 / p99), duplicates (posts in
-Slack carrying the same outbox key: the same opening, reply or nudge twice; must be 0)
-and lost answers (acknowledged events whose member turn is not stored; must be 0), then
-the 2-worker / 1-worker throughput ratio (goal ≥ 1.6). On a 2-core machine the database,
-the fakes, the web process and this client share the two cores with the workers: the
-ratio says how far a second worker helps there, not on a machine with a core each.
+completion: delivery and three turns each), openings and replies posted a second, the
+acknowledgement p99 of the POSTs, the inbox lag (event received to processed, p50 / p99),
+duplicates (posts in Slack carrying the same outbox key: the same opening, reply or
+nudge twice; must be 0), lost answers (acknowledged events whose member turn is not
+stored; must be 0), each process's CPU per opening or reply, then the 2-worker /
+1-worker throughput ratio (goal ≥ 1.6) and its ceiling when the CPU is the limit. On a
+2-core machine the database, the fakes, the web process and this client share the two
+cores with the workers: the ratio says how far a second worker helps there, not on a
+machine with a core each.
 Exit 1 when a goal is not met.
 """
 
@@ -389,6 +393,8 @@ class RunFigures:
     given_up: int = 0
     steps: int = 0  # openings and replies posted in the answering window
     drained: bool = False  # nothing left in the inbox and the outbox after the day
+    planned: int = 0
+    plan_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     progress: list[str] = field(default_factory=lambda: ["seconds,posts,acknowledged,completed"])
     cpu: dict[str, float] = field(default_factory=dict)  # seconds of the answering phase
@@ -514,6 +520,7 @@ def measure_run(server: str, shape: Shape, workers: int, workdir: Path) -> RunFi
     figures = RunFigures(workers=workers)
     with scratch(server) as database_url, ExitStack() as stack:
         seed(database_url, shape)
+        figures.planned, figures.plan_seconds = asyncio.run(plan_the_day(database_url))
         latency = ["--latency-ms", str(shape.latency * 1000)]
         fakes = stack.enter_context(child(__file__, "fakes", workdir / "fakes.log", *latency))
         urls = fakes.read()
@@ -545,6 +552,25 @@ def measure_run(server: str, shape: Shape, workers: int, workdir: Path) -> RunFi
         asyncio.run(count_outcomes(database_url, members, posts, figures, shape))
     (started.workdir / "progress.csv").write_text("\n".join(figures.progress) + "\n")
     return figures
+
+
+async def plan_the_day(database_url: str) -> tuple[int, float]:
+    """Plan the day's check-ins the evening before, as the workers' planning (or the cron's)
+    does in production: workers starting at 08:00 then find the day planned, rather than
+    all planning the same 50,000 sessions at once. (sessions, seconds)"""
+    from core.planning import plan_sessions
+    from core.store.engine import make_async_engine, make_sessionmaker
+
+    engine = make_async_engine(database_url)
+    started = time.perf_counter()
+    try:
+        planned = await plan_sessions(
+            sessions=make_sessionmaker(engine), now=DAY_START - timedelta(hours=12),
+            grace=timedelta(hours=2),
+        )  # fmt: skip
+    finally:
+        await engine.dispose()
+    return planned, time.perf_counter() - started
 
 
 def remind(started: Processes, shape: Shape, posts: Posts, figures: RunFigures) -> None:
@@ -661,6 +687,7 @@ def describe(run: RunFigures, shape: Shape) -> list[str]:
         f"{run.step_rate:.1f} openings and replies/s "
         f"({window} {run.completed}/{shape.answering} answering members' sessions completed "
         f"in {run.seconds:.1f} s; {run.model_requests} model requests)",
+        f"  planned the evening before: {run.planned} sessions in {run.plan_seconds:.1f} s",
         f"  acknowledgement p50 {run.ack_p50:.1f} ms, p99 {run.ack_p99:.1f} ms "
         f"({run.answers} answers acknowledged, {run.refused} refused)",
         f"  inbox lag p50 {run.lag_p50:.0f} ms, p99 {run.lag_p99:.0f} ms",
