@@ -47,21 +47,22 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
+import processes
 from fastapi import Request, Response  # here: FastAPI reads route annotations from globals
+from processes import Child, announce, percentile, stdin_closed
 from slack_sdk.signature import SignatureVerifier
 
 SECRET = "bench-signing-secret"
@@ -213,12 +214,6 @@ class Figures:
     cpu_ms: float | None  # the server's CPU time per event
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest rank."""
-    ordered = sorted(values)
-    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
-
-
 def figures(results: Sequence[Result], cpu: float | None) -> Figures:
     latencies = [r.latency * 1000 for r in results]
     return Figures(
@@ -230,67 +225,10 @@ def figures(results: Sequence[Result], cpu: float | None) -> Figures:
     )
 
 
-# --- subprocesses -------------------------------------------------------------------------------
-class Child:
-    """This file run with --role: one JSON line on stdout when ready, stops at stdin EOF."""
-
-    def __init__(self, role: str, log: Path, *options: str, nice: int = 0) -> None:
-        self.log = log
-        self._log: TextIO = log.open("w")
-        command = [sys.executable, __file__, "--role", role, *options]
-        if nice:
-            command = ["nice", "-n", str(nice), *command]  # exec: the pid stays the child's
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True
-        )
-
-    def read(self) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            sys.exit(f"{self.log.stem} stopped early; its log:\n{self.log.read_text()[-3000:]}")
-        return dict(json.loads(line))
-
-    def ask(self, question: str) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write(question + "\n")
-        self.process.stdin.flush()
-        return self.read()
-
-    def cpu_seconds(self) -> float | None:
-        """User + system time so far (Linux); None elsewhere."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._log.close()
-
-
-@contextmanager
-def child(role: str, log: Path, *options: str, nice: int = 0) -> Iterator[Child]:
-    started = Child(role, log, *options, nice=nice)
-    try:
-        yield started
-    finally:
-        started.stop()
-
-
-def announce(payload: dict[str, Any]) -> None:
-    print(json.dumps(payload), flush=True)
-
-
-async def stdin_closed() -> None:
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+# --- subprocesses ---------------------------------------------------------------------------
+def child(role: str, log: Path, *options: str, nice: int = 0) -> AbstractContextManager[Child]:
+    """This file run with --role (bench/processes.py)."""
+    return processes.child(__file__, role, log, *options, nice=nice)
 
 
 # --- role: the fakes ----------------------------------------------------------------------------

@@ -34,7 +34,6 @@ import asyncio
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,10 +42,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from processes import Child, child
 from sqlalchemy import func, select
 
 from core.store.migrate import upgrade_to_head
@@ -93,49 +93,22 @@ def run_fakes(members: int, brain_seconds: float) -> None:
                 print(json.dumps(report), flush=True)
 
 
+@dataclass(frozen=True)
 class Fakes:
-    """The child process running `run_fakes`; one JSON line per question."""
+    """The child process running `run_fakes` (bench/processes.py) and its URLs."""
 
-    def __init__(self, log: Path, members: int, brain_seconds: float) -> None:
-        self._log: TextIO = log.open("w")
-        command = [sys.executable, __file__, "--role", "fakes", "--members", str(members),
-                   "--brain-seconds", str(brain_seconds)]  # fmt: skip
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True
-        )
-        self.urls = self._read()
-
-    def _read(self) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            sys.exit(f"the fakes stopped early; see {self._log.name}")
-        return dict(json.loads(line))
+    child: Child
+    urls: dict[str, Any]
 
     def report(self) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write("report\n")
-        self.process.stdin.flush()
-        return self._read()
-
-    def stop(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._log.close()
+        return self.child.ask("report")
 
 
 @contextmanager
 def fakes(log: Path, members: int, brain_seconds: float) -> Iterator[Fakes]:
-    started = Fakes(log, members, brain_seconds)
-    try:
-        yield started
-    finally:
-        started.stop()
+    options = ["--members", str(members), "--brain-seconds", str(brain_seconds)]
+    with child(__file__, "fakes", log, *options) as started:
+        yield Fakes(started, started.read())
 
 
 # --- one run ------------------------------------------------------------------------------------

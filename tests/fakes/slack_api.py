@@ -14,8 +14,10 @@ views.publish and oauth.v2.access; any other method gets {"ok": true}.
 
 Block Kit limits are checked the way Slack does (invalid_blocks). `fail_next` makes
 the next calls of a method fail: HTTP 429 with Retry-After, a 5xx, or an ok:false error.
-`go_down` makes Slack unreachable (each connection is closed without an answer; the
-attempts are still recorded, with status 0) until `come_back`.
+`latency` (seconds, 0 by default) delays every answer, as a remote API's round trip
+would (the benchmarks use 50 ms). `go_down` makes Slack unreachable (each connection is
+closed without an answer; the attempts are still recorded, with status 0) until
+`come_back`.
 
 Message metadata (chat.postMessage / chat.update `metadata`, a JSON string or an object)
 is kept with the message; conversations.history returns a channel's messages newest
@@ -34,6 +36,7 @@ import itertools
 import json
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -100,11 +103,14 @@ class FakeSlackApi:
         app_id: str = "A0TEST",
         page_size: int = 2,
         history_limit: int = 15,
+        latency: float = 0.0,
     ) -> None:
         self.team_id, self.team_name = team_id, team_name
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
         self.page_size = page_size
         self.history_limit = history_limit
+        #: Seconds each answer waits before it is sent (a remote API's round trip).
+        self.latency = latency
         #: While True, every connection is closed without an answer (Slack unreachable).
         self.down = False
         #: Who installs in oauth.v2.access; None: the first owner or admin added, else U0OWNER.
@@ -628,6 +634,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status, payload, headers = fake.answer(method, params, token, client_id)
+        if fake.latency:
+            time.sleep(fake.latency)  # on this connection's thread, outside the fake's lock
         self._send(status, payload, headers)
 
     def _body_params(self, body: bytes) -> dict[str, Any]:
