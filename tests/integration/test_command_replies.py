@@ -16,8 +16,8 @@ from core.domain import Provider
 from core.identity import email_sender
 from core.inbound import CommandRequest, Sender
 from core.ports import MemberProfile
-from core.store.models import AuditEntry, Member, Organization, Schedule
-from tests.integration.test_commands import ANA, BO, TODAY, World, world
+from core.store.models import AuditEntry, CheckinSession, Member, Organization, Schedule
+from tests.integration.test_commands import ANA, BO, TODAY, World, add_session, world
 
 __all__ = ["world"]
 YESTERDAY = TODAY - timedelta(days=1)
@@ -170,6 +170,22 @@ async def test_members_sync_of_an_empty_listing_changes_nothing(world: World) ->
     assert await details(world) == []
 
 
+async def test_members_sync_audits_what_it_counted(world: World) -> None:
+    for email, name in ((ANA, "Ana"), (BO, "Bo R.")):
+        world.directory.add_person("acme", MemberProfile(email, name, email, None))
+    world.directory.add_person("acme", MemberProfile("di@example.com", "Di", None, None))
+    await world.say(ANA, "members sync")
+    assert await details(world) == [("members.sync", {"added": 1, "updated": 1, "deactivated": 1})]
+
+
+async def test_a_partial_listing_deactivates_nobody(world: World) -> None:
+    world.directory.complete_listing = False
+    world.directory.add_person("acme", MemberProfile(ANA, "Ana", ANA, None))
+    reply = await world.say(ANA, "members sync")
+    assert reply == "Members synced: 0 added, 0 updated, 0 deactivated."
+    assert all(member.active for member in await world.rows(Member))
+
+
 async def test_a_newcomer_without_a_zone_gets_the_syncing_admins(world: World) -> None:
     async with world.sessions.begin() as db:
         await db.execute(
@@ -183,6 +199,25 @@ async def test_a_newcomer_without_a_zone_gets_the_syncing_admins(world: World) -
 
 
 # --- vacation, time, chat --------------------------------------------------------------------
+async def test_vacation_names_its_last_day_and_the_check_ins_it_skipped(world: World) -> None:
+    ids = [await add_session(world, BO, on=TODAY + timedelta(days=d)) for d in range(3)]
+    reply = await world.say(BO, "vacation until 2026-11-27")
+    assert reply == (
+        "Enjoy! No check-ins for you up to and including 2026-11-27. "
+        "I skipped 3 check-in(s) already planned."
+    )
+    notes = {s.outcome_note for s in await world.rows(CheckinSession)}
+    assert notes == {"on vacation"}
+    assert await details(world) == [
+        ("member.vacation", {"until": "2026-11-27", "sessions": sorted(ids)})
+    ]
+
+
+async def test_vacation_with_nothing_planned_names_only_its_last_day(world: World) -> None:
+    reply = await world.say(BO, "vacation until 2026-11-27")
+    assert reply == "Enjoy! No check-ins for you up to and including 2026-11-27."
+
+
 async def test_vacation_off_ends_the_vacation_and_audits_it(world: World) -> None:
     await world.say(BO, "vacation until 2026-12-24")
     assert await world.say(BO, "vacation off") == (

@@ -1,11 +1,14 @@
-"""What a malformed command is told, word for word: the problem, then a correct example."""
+"""What a malformed command is told, word for word (the problem, then a correct example),
+and the other spellings a verb accepts."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 
 from core.commands.parser import parse_command
-from core.commands.types import CommandSyntaxError
+from core.commands.types import CommandSyntaxError, Vacation, VacationEnd
 
 
 def told(text: str) -> str:
@@ -58,4 +61,20 @@ def test_agents_list_takes_nothing_more() -> None:
 def test_agents_names_the_word_it_does_not_know() -> None:
     assert told("agents remove daily") == (
         "`agents` takes enable or disable, not 'remove'.\nFor example: agents disable retro"
+    )
+
+
+@pytest.mark.parametrize("word", ["off", "end", "over", "stop", "END", "Over", "STOP"])
+def test_each_word_for_back_from_vacation_ends_it(word: str) -> None:
+    assert parse_command(f"vacation {word}") == VacationEnd()
+
+
+@pytest.mark.parametrize("word", ["until", "till", "to", "TO"])
+def test_each_word_before_the_last_day_of_a_vacation_is_optional(word: str) -> None:
+    assert parse_command(f"vacation {word} 2030-08-31") == Vacation(until=date(2030, 8, 31))
+
+
+def test_a_vacation_without_its_last_day_asks_for_it() -> None:
+    assert told("vacation until") == (
+        "Give the last day of your vacation as YYYY-MM-DD.\nFor example: vacation until 2030-08-31"
     )
