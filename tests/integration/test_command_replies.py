@@ -199,6 +199,20 @@ async def test_a_newcomer_without_a_zone_gets_the_syncing_admins(world: World) -
 
 
 # --- vacation, time, chat --------------------------------------------------------------------
+async def test_skip_says_it_is_done_and_audits_the_day_and_the_session(world: World) -> None:
+    session_id = await add_session(world, BO)
+    reply = await world.say(BO, "skip")
+    assert reply == "Done: today's check-in is skipped. See you next time!"
+    assert await details(world) == [
+        ("member.skip", {"local_date": "2026-11-25", "sessions": [session_id]})
+    ]
+
+
+async def test_skip_with_nothing_to_skip_says_so_word_for_word(world: World) -> None:
+    assert await world.say(BO, "skip") == "You have no check-in left to skip today."
+    assert await details(world) == []
+
+
 async def test_vacation_names_its_last_day_and_the_check_ins_it_skipped(world: World) -> None:
     ids = [await add_session(world, BO, on=TODAY + timedelta(days=d)) for d in range(3)]
     reply = await world.say(BO, "vacation until 2026-11-27")
@@ -296,6 +310,12 @@ async def test_holidays_off_is_audited_as_no_region(world: World) -> None:
     assert await details(world) == [("member.holidays", {"region": None})]
 
 
+async def test_holidays_with_a_region_names_the_next_holiday_there(world: World) -> None:
+    assert await world.say(BO, "holidays us") == (
+        "Done: no check-ins on public holidays of US. Next: Thanksgiving Day on 2026-11-26."
+    )
+
+
 async def test_holidays_org_sets_the_orgs_region_names_the_next_holiday_and_audits_it(
     world: World,
 ) -> None:
@@ -326,6 +346,17 @@ async def test_holidays_org_of_an_unknown_country_says_why_and_changes_nothing(
 
 
 # --- schedules -------------------------------------------------------------------------------
+async def test_schedule_show_lists_the_agents_in_alphabetical_order(world: World) -> None:
+    await world.say(ANA, "schedule set retro fri 16:00")
+    await world.say(ANA, "schedule set daily mon-fri 09:30")
+    lines = (await world.say(BO, "schedule show")).split("\n")
+    assert lines[:3] == [
+        "Schedules:",
+        "• daily: weekdays at 09:30, everyone (active)",
+        "• retro: Fri at 16:00, everyone (active)",
+    ]
+
+
 async def test_a_channel_with_no_known_members_is_reported_and_changes_nothing(
     world: World,
 ) -> None:

@@ -78,3 +78,15 @@ def test_a_vacation_without_its_last_day_asks_for_it() -> None:
     assert told("vacation until") == (
         "Give the last day of your vacation as YYYY-MM-DD.\nFor example: vacation until 2030-08-31"
     )
+
+
+def test_skip_takes_nothing_but_today() -> None:
+    assert told("skip tomorrow") == (
+        "`skip` skips today's check-in and takes nothing else.\nFor example: skip"
+    )
+
+
+def test_timezone_takes_one_zone() -> None:
+    assert told("timezone") == (
+        "Give your time zone as Area/City.\nFor example: timezone Europe/Berlin"
+    )
