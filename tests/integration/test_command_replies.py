@@ -49,6 +49,27 @@ async def test_help_for_an_admin_adds_the_admin_commands_under_their_own_heading
     assert len(lines) == 24
 
 
+# --- refusals --------------------------------------------------------------------------------
+async def test_a_refusal_names_up_to_three_active_admins_by_name(world: World) -> None:
+    await add_people(world, ["Zed", "Dee", "Eve"], role="admin")
+    await add_people(world, ["Abe"], role="admin", active=False)
+    assert await world.say(BO, "report") == (
+        "Sorry, only admins can use `report`. If something should change, ask Ana, Dee, Eve. "
+        "Type `help` to see what you can do."
+    )
+
+
+async def test_a_refusal_where_no_admin_is_active_says_ask_an_admin(world: World) -> None:
+    async with world.sessions.begin() as db:
+        await db.execute(update(Member).where(Member.id == world.ids[ANA]).values(active=False))
+        other = Organization(slug="other", name="Other")
+        db.add(other)
+        await db.flush()
+        db.add(Member(org_id=other.id, display_name="Olga", email="o@x.io", role="owner"))
+    reply = await world.say(BO, "billing")
+    assert "ask an admin." in reply
+
+
 # --- email -----------------------------------------------------------------------------------
 async def test_email_off_says_how_to_turn_them_on_and_audits_it(world: World) -> None:
     reply = await world.say(BO, "email off")
@@ -355,6 +376,81 @@ async def test_schedule_show_lists_the_agents_in_alphabetical_order(world: World
         "• daily: weekdays at 09:30, everyone (active)",
         "• retro: Fri at 16:00, everyone (active)",
     ]
+
+
+async def test_schedule_show_without_schedules_says_how_an_admin_adds_one(world: World) -> None:
+    assert await world.say(BO, "schedule show") == (
+        "There are no schedules yet. An admin can add one: schedule set daily mon-fri 09:30"
+    )
+
+
+async def test_schedule_show_ends_with_the_time_zone_note_and_the_askers_next_check_in(
+    world: World,
+) -> None:
+    await world.say(ANA, "schedule set daily mon-fri 09:30")
+    lines = (await world.say(BO, "schedule show")).split("\n")
+    assert lines[-2:] == [
+        "Times are each person's own time zone.",
+        "Your next check-in (Daily check-in): Thu 09:30, UTC time.",
+    ]
+
+
+async def test_schedule_show_names_five_people_then_how_many_more(world: World) -> None:
+    await add_people(world, ["Di", "Ed", "Flo", "Gus"])
+    mentions = " ".join(f"@{name}@x.io" for name in ["Di", "Ed", "Flo", "Gus"])
+    await world.say(ANA, f"schedule set pulse fri 16:00 @bo@example.com @cy@example.com {mentions}")
+    reply = await world.say(BO, "schedule show")
+    assert "• pulse: Fri at 16:00, 6 people: Bo, Cy, Di, Ed, Flo and 1 more (active)" in reply
+
+
+async def test_schedule_show_marks_a_disabled_agents_schedule(world: World) -> None:
+    await world.say(ANA, "schedule set retro fri 16:00")
+    await world.say(ANA, "agents disable retro")
+    reply = await world.say(BO, "schedule show")
+    assert "• retro: Fri at 16:00, everyone (active, agent disabled)" in reply
+
+
+async def test_setting_a_paused_schedule_says_it_stays_paused(world: World) -> None:
+    await world.say(ANA, "schedule set daily mon-fri 09:30")
+    await world.say(ANA, "schedule pause daily")
+    assert await world.say(ANA, "schedule set daily mon-fri 10:00") == (
+        "daily check-ins: weekdays at 10:00, for everyone. The schedule is paused; "
+        "`schedule resume daily` starts it. Times are each person's own time zone."
+    )
+
+
+async def test_setting_a_disabled_agents_schedule_says_how_to_enable_it(world: World) -> None:
+    await world.say(ANA, "agents disable retro")
+    assert await world.say(ANA, "schedule set retro fri 16:00") == (
+        "retro check-ins: Fri at 16:00, for everyone. The agent is disabled; "
+        "`agents enable retro` turns it on. Times are each person's own time zone."
+    )
+
+
+async def test_pause_says_how_to_resume_and_pausing_again_says_it_already_is(
+    world: World,
+) -> None:
+    await world.say(ANA, "schedule set daily mon-fri 09:30")
+    assert await world.say(ANA, "schedule pause daily") == (
+        "The daily schedule is paused. `schedule resume daily` starts it again."
+    )
+    assert await world.say(ANA, "schedule pause daily") == "The daily schedule is already paused."
+    assert await world.say(ANA, "schedule resume daily") == "The daily schedule is resumed."
+    assert [action for action, _ in await details(world)] == [
+        "schedule.set", "schedule.pause", "schedule.resume",
+    ]  # fmt: skip
+
+
+async def test_pausing_an_agent_without_a_schedule_gives_the_line_to_set_one(world: World) -> None:
+    assert await world.say(ANA, "schedule pause retro") == (
+        "retro has no schedule yet. Set one first: schedule set retro mon-fri 09:30"
+    )
+
+
+async def test_resuming_an_unknown_agent_names_the_agents(world: World) -> None:
+    assert await world.say(ANA, "schedule resume standup") == (
+        "There is no agent called 'standup'. The agents are: daily, pulse, retro."
+    )
 
 
 async def test_a_channel_with_no_known_members_is_reported_and_changes_nothing(
