@@ -460,3 +460,36 @@ async def test_a_channel_with_no_known_members_is_reported_and_changes_nothing(
     reply = await world.say(ANA, "schedule set daily mon-fri 09:30 #empty")
     assert reply == "Nothing changed: #empty has no members I know."
     assert await world.rows(Schedule) == []
+
+
+# --- report ----------------------------------------------------------------------------------
+async def test_report_of_a_month_shows_each_groups_digest_in_agent_order_then_the_counts(
+    world: World,
+) -> None:
+    await world.say(ANA, "schedule set retro fri 16:00")
+    await world.say(ANA, "schedule set daily mon-fri 09:30")
+    parts = (await world.say(ANA, "report month")).split("\n\n")
+    assert [part.split("\n")[0] for part in parts] == [
+        "**Daily check-in digest, 2026-10-28 to 2026-11-26**",
+        "**Retro digest, 2026-10-28 to 2026-11-26**",
+        "Check-ins from 2026-10-28 to 2026-11-26",
+        "daily (Daily check-in): 0 planned, 0 delivered, 0 completed, 0 skipped, 0 expired",
+        "retro (Retro): 0 planned, 0 delivered, 0 completed, 0 skipped, 0 expired",
+    ]
+
+
+async def test_report_of_one_agent_shows_its_groups_digest_only(world: World) -> None:
+    await world.say(ANA, "schedule set daily mon-fri 09:30")
+    await world.say(ANA, "schedule set retro fri 16:00")
+    parts = (await world.say(ANA, "report retro")).split("\n\n")
+    assert [part.split("\n")[0] for part in parts] == [
+        "**Retro digest, 2026-11-20 to 2026-11-26**",
+        "Check-ins from 2026-11-20 to 2026-11-26",
+        "retro (Retro): 0 planned, 0 delivered, 0 completed, 0 skipped, 0 expired",
+    ]
+
+
+async def test_report_of_an_unknown_agent_names_the_agents(world: World) -> None:
+    assert await world.say(ANA, "report standup") == (
+        "There is no agent called 'standup'. The agents are: daily, pulse, retro."
+    )
