@@ -22,6 +22,7 @@ keep their verdicts. Write tests from the survivors, then check that they kill t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -64,7 +65,7 @@ def main() -> int:
         return 0
     _prepare(targets, tests, postgres=args.postgres)
     _run(args)
-    return _report(_results())
+    return _report(_keep(_results()))
 
 
 def _run(args: argparse.Namespace, mutants: list[str] | None = None) -> None:
@@ -77,7 +78,8 @@ def _run(args: argparse.Namespace, mutants: list[str] | None = None) -> None:
 
 def _again(args: argparse.Namespace) -> int:
     """The last run's survivors, run again against the tests as they are now."""
-    before = _results()
+    kept = WORKSPACE / "verdicts.json"
+    before = json.loads(kept.read_text()) if kept.exists() else _results()
     if not before:
         print("no earlier run in build/mutation: run tools/mutate.py first", file=sys.stderr)
         return 1
@@ -91,7 +93,14 @@ def _again(args: argparse.Namespace) -> int:
     again = {
         name: after[name] for name in survivors if after.get(name, "not checked") not in NOT_RUN
     }
-    return _report(before | again)
+    return _report(_keep(before | again))
+
+
+def _keep(verdicts: dict[str, str]) -> dict[str, str]:
+    """Write the verdicts where `--again` finds them (mutmut forgets its own when the test
+    selection changes)."""
+    (WORKSPACE / "verdicts.json").write_text(json.dumps(verdicts, indent=0, sort_keys=True))
+    return verdicts
 
 
 def _refresh_tests(extra: list[str]) -> None:
