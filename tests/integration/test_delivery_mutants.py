@@ -9,11 +9,13 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.conversation import ALREADY_DONE
+from core.scripted_brain import ScriptedBrain
 from core.store.models import CheckinSession
 from tests.fakes.brain import DownBrain, GatedOpeningBrain
 from tests.fakes.channel import FakeChannel
 from tests.fakes.clock import FakeClock
-from tests.fakes.world import add_member, add_org, add_schedule, agent_id
+from tests.fakes.world import add_due_session, add_member, add_org, add_schedule, agent_id
 from tests.integration.test_conversation import ANA, NOW, build
 from tests.integration.test_delivery import delivery_on, with_members
 
@@ -73,3 +75,29 @@ async def test_a_start_taken_over_resumes_todays_on_demand_check_in_not_another(
         opened = await db.scalar(select(CheckinSession).where(CheckinSession.state == "delivered"))
     assert opened is not None
     assert (opened.agent_id, opened.local_date, opened.schedule_id) == (daily, TODAY, None)
+
+
+async def test_start_after_todays_planned_check_in_was_completed_opens_no_other(
+    engine: AsyncEngine,
+) -> None:
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
+    session_id = await add_due_session(world.sessions, ANA, due=NOW - timedelta(hours=1))
+    async with world.sessions.begin() as db:
+        (await db.get_one(CheckinSession, session_id)).state = "completed"
+    [reply] = await world.say("start")
+    assert reply.text.startswith(ALREADY_DONE) and len(world.channel.sent) == 1
+    assert await world.count(CheckinSession) == 1
+
+
+async def test_the_opening_a_start_answers_with_is_the_one_recorded_for_sending(
+    engine: AsyncEngine,
+) -> None:
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
+    [reply] = await world.say("start")
+    assert reply.key == f"opening:{reply.session_id}"
+    [(_to, sent)] = world.channel.sent
+    assert sent.key == reply.key
