@@ -6,7 +6,7 @@ Acme has Ana (owner), Bo and Cy (members); the clock says Wednesday 2026-11-25, 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -17,7 +17,15 @@ from core.identity import email_sender
 from core.inbound import CommandRequest, Sender
 from core.ports import MemberProfile
 from core.store.models import AuditEntry, CheckinSession, Member, Organization, Schedule
-from tests.integration.test_commands import ANA, BO, TODAY, World, add_session, world
+from tests.integration.test_commands import (
+    ANA,
+    BO,
+    TODAY,
+    World,
+    add_session,
+    daily_agent_id,
+    world,
+)
 
 __all__ = ["world"]
 YESTERDAY = TODAY - timedelta(days=1)
@@ -436,8 +444,8 @@ async def test_pause_says_how_to_resume_and_pausing_again_says_it_already_is(
     )
     assert await world.say(ANA, "schedule pause daily") == "The daily schedule is already paused."
     assert await world.say(ANA, "schedule resume daily") == "The daily schedule is resumed."
-    assert [action for action, _ in await details(world)] == [
-        "schedule.set", "schedule.pause", "schedule.resume",
+    assert [(action, detail) for action, detail in await details(world)][1:] == [
+        ("schedule.pause", {"agent": "daily"}), ("schedule.resume", {"agent": "daily"}),
     ]  # fmt: skip
 
 
@@ -445,6 +453,19 @@ async def test_pausing_an_agent_without_a_schedule_gives_the_line_to_set_one(wor
     assert await world.say(ANA, "schedule pause retro") == (
         "retro has no schedule yet. Set one first: schedule set retro mon-fri 09:30"
     )
+
+
+async def test_pausing_finds_only_this_orgs_schedule(world: World) -> None:
+    async with world.sessions.begin() as db:
+        other = Organization(slug="other", name="Other")
+        db.add(other)
+        await db.flush()
+        daily = await daily_agent_id(world)
+        db.add(Schedule(org_id=other.id, agent_id=daily, weekdays=31, local_time=time(9)))
+    assert await world.say(ANA, "schedule pause daily") == (
+        "daily has no schedule yet. Set one first: schedule set daily mon-fri 09:30"
+    )
+    assert [s.active for s in await world.rows(Schedule)] == [True]
 
 
 async def test_resuming_an_unknown_agent_names_the_agents(world: World) -> None:
