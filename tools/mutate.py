@@ -2,7 +2,7 @@
 
     python tools/mutate.py [--since REV | --all | PATH ...] [--jobs N] [--minutes M]
                            [--postgres] [--tests TEST_PATH ...]
-    python tools/mutate.py --again [--tests TEST_PATH ...] [--jobs N] [--minutes M]
+    python tools/mutate.py --resume | --again [--tests TEST_PATH ...] [--workspace DIR] ...
 
 Mutates the Python files of core/ and adapters/ changed since REV (default origin/main,
 else HEAD~1), the whole of core/ with --all, or the files named. mutmut records which
@@ -14,9 +14,11 @@ diffs go to build/mutation/survivors.txt).
 Only the SQLite half of the database tests runs unless --postgres is given (then one
 throwaway PostgreSQL cluster serves the whole run).
 
---again runs only the survivors of the last run once more, against the checkout's tests
-as they are now (test files named with --tests join the selection); the other mutants
-keep their verdicts. Write tests from the survivors, then check that they kill them.
+--resume goes on with the mutants the last run did not reach, in its workspace (mutmut
+keeps which tests cover what, so nothing is collected twice). --again runs only the
+survivors of the last run once more, against the checkout's tests as they are now (test
+files named with --tests join the selection); the other mutants keep their verdicts.
+Write tests from the survivors, then check that they kill them.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def main() -> int:
     WORKSPACE = ROOT / args.workspace
     if args.again:
         return _again(args)
+    if args.resume:
+        _run(args)
+        return _report(_keep(_kept() | _checked(_results())))
     since = args.since or _default_since()
     targets = _targets(args, since)
     if not targets:
@@ -78,8 +83,7 @@ def _run(args: argparse.Namespace, mutants: list[str] | None = None) -> None:
 
 def _again(args: argparse.Namespace) -> int:
     """The last run's survivors, run again against the tests as they are now."""
-    kept = WORKSPACE / "verdicts.json"
-    before = json.loads(kept.read_text()) if kept.exists() else _results()
+    before = _kept() or _results()
     if not before:
         print("no earlier run in build/mutation: run tools/mutate.py first", file=sys.stderr)
         return 1
@@ -94,6 +98,15 @@ def _again(args: argparse.Namespace) -> int:
         name: after[name] for name in survivors if after.get(name, "not checked") not in NOT_RUN
     }
     return _report(_keep(before | again))
+
+
+def _kept() -> dict[str, str]:
+    kept = WORKSPACE / "verdicts.json"
+    return dict(json.loads(kept.read_text())) if kept.exists() else {}
+
+
+def _checked(results: dict[str, str]) -> dict[str, str]:
+    return {name: status for name, status in results.items() if status not in NOT_RUN}
 
 
 def _keep(verdicts: dict[str, str]) -> dict[str, str]:
@@ -136,6 +149,9 @@ def _arguments() -> argparse.Namespace:
         "--workspace",
         default=str(WORKSPACE.relative_to(ROOT)),
         help="where to run (one per module lets --again check each later)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="go on with the mutants the last run did not reach"
     )
     parser.add_argument(
         "--again", action="store_true", help="run the last run's survivors again (new tests)"
