@@ -10,11 +10,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.conversation import HELP_HINT, NONE_PLANNED
+from core.conversation import HELP_HINT, NONE_PLANNED, UNKNOWN_SENDER
 from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
-from core.store.models import CheckinSession, Message, Schedule
+from core.scripted_brain import ScriptedBrain
+from core.store.models import CheckinSession, Installation, Message, Schedule
+from tests.fakes.channel import FakeChannel
+from tests.fakes.clock import FakeClock
+from tests.fakes.core_parts import core_parts
+from tests.fakes.world import add_org
 from tests.integration.test_conversation import ANA, NOW, Engine, delivered, world
 
 __all__ = ["world"]
@@ -134,3 +140,35 @@ async def test_a_question_waits_only_while_a_check_in_is_open(world: Engine) -> 
     await delivered(world)
     assert await world.conversations.question_waiting(SENDER)
     assert not await world.conversations.question_waiting(Sender(Provider.DEV, "acme", "x@y.z"))
+
+
+async def test_the_waiting_question_is_the_last_agent_turn_with_its_buttons(world: Engine) -> None:
+    assert await world.conversations.waiting_question(SENDER) is None
+    session_id = await delivered(world)
+    opening = await world.conversations.waiting_question(SENDER)
+    assert opening is not None and opening.text.startswith("Hi Ana!")
+    assert (opening.session_id, len(opening.buttons)) == (session_id, 6)
+    await world.say("4")
+    focus = await world.conversations.waiting_question(SENDER)
+    assert focus is not None and focus.text == "What's your main focus today?"
+
+
+# --- strangers -------------------------------------------------------------------------------
+async def test_a_stranger_in_a_workspace_nobody_installed_is_answered_not_messaged(
+    world: Engine,
+) -> None:
+    stranger = Sender(Provider.DEV, "nowhere", "who@x.io")
+    [reply] = await world.conversations.handle_message(IncomingMessage(stranger, "hi"))
+    assert reply.text == UNKNOWN_SENDER and world.channel.sent == []
+
+
+async def test_a_slack_stranger_is_told_in_a_dm_to_their_slack_user(engine: AsyncEngine) -> None:
+    channel = FakeChannel(provider=Provider.SLACK)
+    parts = core_parts(engine, ScriptedBrain(), channel, FakeClock(NOW))
+    async with parts.sessions.begin() as db:
+        org = await add_org(db)
+        db.add(Installation(org_id=org.id, provider="slack", external_id="T1"))
+    stranger = Sender(Provider.SLACK, "T1", "U0WHO")
+    await parts.conversations.handle_message(IncomingMessage(stranger, "hi"))
+    [(to, told)] = channel.sent
+    assert (to.org_id, to.slack_user_id, told.text) == (org.id, "U0WHO", UNKNOWN_SENDER)
