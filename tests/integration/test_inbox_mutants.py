@@ -107,3 +107,18 @@ async def test_a_notice_that_cannot_be_sent_still_gives_the_event_up_and_later_o
     assert failed.given_up and later.processed_at is not None and not later.given_up
     assert recorder.taken[-1] == (ANA, "later")
     assert "could not tell the member" in caplog.text
+
+
+async def test_flush_returns_once_every_accepted_event_is_stored(engine: AsyncEngine) -> None:
+    """A graceful shutdown: accepts still waiting for their group's INSERT are stored."""
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=Recorder(),  # type: ignore[arg-type]
+        clock=FakeClock(NOW),
+        accept_window=0.05,
+    )
+    accepting = [asyncio.create_task(inbox.accept(said(str(n), event=f"Ev{n}"))) for n in range(3)]
+    await asyncio.sleep(0)  # each accept is waiting for the window to close
+    await inbox.flush()
+    assert [row.event_id for row in await rows(engine)] == ["Ev0", "Ev1", "Ev2"]
+    assert await asyncio.gather(*accepting) == [True, True, True]
