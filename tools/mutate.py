@@ -50,6 +50,9 @@ def main() -> int:
     global WORKSPACE
     args = _arguments()
     WORKSPACE = ROOT / args.workspace
+    if (args.again or args.resume) and not (WORKSPACE / "mutants").is_dir():
+        print(f"no earlier run in {args.workspace}: run tools/mutate.py first", file=sys.stderr)
+        return 1
     if args.again:
         return _again(args)
     if args.resume:
@@ -84,9 +87,6 @@ def _run(args: argparse.Namespace, mutants: list[str] | None = None) -> None:
 def _again(args: argparse.Namespace) -> int:
     """The last run's survivors, run again against the tests as they are now."""
     before = _kept() or _results()
-    if not before:
-        print("no earlier run in build/mutation: run tools/mutate.py first", file=sys.stderr)
-        return 1
     survivors = [name for name, status in before.items() if status not in KILLED | NOT_RUN]
     if not survivors:
         return _report(before)
