@@ -151,6 +151,7 @@ async def test_the_waiting_question_is_the_last_agent_turn_with_its_buttons(worl
     await world.say("4")
     focus = await world.conversations.waiting_question(SENDER)
     assert focus is not None and focus.text == "What's your main focus today?"
+    assert await world.conversations.waiting_question(Sender(Provider.DEV, "acme", "x@y.z")) is None
 
 
 # --- strangers -------------------------------------------------------------------------------
