@@ -2,6 +2,7 @@
 
     python tools/mutate.py [--since REV | --all | PATH ...] [--jobs N] [--minutes M]
                            [--postgres] [--tests TEST_PATH ...]
+    python tools/mutate.py --resume | --again [--tests TEST_PATH ...] [--workspace DIR] ...
 
 Mutates the Python files of core/ and adapters/ changed since REV (default origin/main,
 else HEAD~1), the whole of core/ with --all, or the files named. mutmut records which
@@ -12,11 +13,18 @@ diffs go to build/mutation/survivors.txt).
 
 Only the SQLite half of the database tests runs unless --postgres is given (then one
 throwaway PostgreSQL cluster serves the whole run).
+
+--resume goes on with the mutants the last run did not reach, in its workspace (mutmut
+keeps which tests cover what, so nothing is collected twice). --again runs only the
+survivors of the last run once more, against the checkout's tests as they are now (test
+files named with --tests join the selection); the other mutants keep their verdicts.
+Write tests from the survivors, then check that they kill them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -39,7 +47,17 @@ NOT_RUN = {"not checked", "skipped", "check was interrupted by user"}
 
 
 def main() -> int:
+    global WORKSPACE
     args = _arguments()
+    WORKSPACE = ROOT / args.workspace
+    if (args.again or args.resume) and not (WORKSPACE / "mutants").is_dir():
+        print(f"no earlier run in {args.workspace}: run tools/mutate.py first", file=sys.stderr)
+        return 1
+    if args.again:
+        return _again(args)
+    if args.resume:
+        _run(args)
+        return _report(_keep(_kept() | _checked(_results())))
     since = args.since or _default_since()
     targets = _targets(args, since)
     if not targets:
@@ -54,12 +72,67 @@ def main() -> int:
     if args.list:
         return 0
     _prepare(targets, tests, postgres=args.postgres)
+    _run(args)
+    return _report(_keep(_results()))
+
+
+def _run(args: argparse.Namespace, mutants: list[str] | None = None) -> None:
     with ExitStack() as stack:
         env = dict(os.environ)
         if args.postgres:
             env["TEST_DATABASE_URL"] = stack.enter_context(_cluster())
-        _run_mutmut(env, jobs=args.jobs, minutes=args.minutes)
-    return _report(targets)
+        _run_mutmut(env, jobs=args.jobs, minutes=args.minutes, mutants=mutants or [])
+
+
+def _again(args: argparse.Namespace) -> int:
+    """The last run's survivors, run again against the tests as they are now."""
+    before = _kept() or _results()
+    survivors = [name for name, status in before.items() if status not in KILLED | NOT_RUN]
+    if not survivors:
+        return _report(before)
+    _refresh_tests(args.tests or [])
+    print(f"running the {len(survivors)} survivors of the last run again")
+    _run(args, survivors)
+    after = _results()
+    again = {
+        name: after[name] for name in survivors if after.get(name, "not checked") not in NOT_RUN
+    }
+    return _report(_keep(before | again))
+
+
+def _kept() -> dict[str, str]:
+    kept = WORKSPACE / "verdicts.json"
+    return dict(json.loads(kept.read_text())) if kept.exists() else {}
+
+
+def _checked(results: dict[str, str]) -> dict[str, str]:
+    return {name: status for name, status in results.items() if status not in NOT_RUN}
+
+
+def _keep(verdicts: dict[str, str]) -> dict[str, str]:
+    """Write the verdicts where `--again` finds them (mutmut forgets its own when the test
+    selection changes)."""
+    (WORKSPACE / "verdicts.json").write_text(json.dumps(verdicts, indent=0, sort_keys=True))
+    return verdicts
+
+
+def _refresh_tests(extra: list[str]) -> None:
+    """The checkout's tests copied over the workspace's; new test files join the selection
+    (which makes mutmut forget its verdicts: `_again` keeps them itself)."""
+    files = _git("ls-files", "--cached", "--others", "--exclude-standard", "--", "tests")
+    for name in files.splitlines():
+        if (ROOT / name).is_file() and not name.startswith("tests/browser/"):
+            (WORKSPACE / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, WORKSPACE / name)
+    pyproject = WORKSPACE / "pyproject.toml"
+    text = pyproject.read_text()
+    key = "pytest_add_cli_args_test_selection"
+    match = re.search(rf"^{key} = (\[.*\])$", text, re.M)
+    if match is None or not extra:
+        return
+    selected = re.findall(r'"([^"]+)"', match[1])
+    selected += [test for test in extra if test not in selected]
+    pyproject.write_text(text.replace(match[0], f"{key} = {_toml(selected)}"))
 
 
 def _arguments() -> argparse.Namespace:
@@ -72,6 +145,17 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=60, help="stop after this long")
     parser.add_argument("--list", action="store_true", help="say what would run, run nothing")
     parser.add_argument("--postgres", action="store_true", help="run the PostgreSQL tests too")
+    parser.add_argument(
+        "--workspace",
+        default=str(WORKSPACE.relative_to(ROOT)),
+        help="where to run (one per module lets --again check each later)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="go on with the mutants the last run did not reach"
+    )
+    parser.add_argument(
+        "--again", action="store_true", help="run the last run's survivors again (new tests)"
+    )
     return parser.parse_args()
 
 
@@ -179,11 +263,12 @@ def _cluster():  # type: ignore[no-untyped-def]
     return throwaway_cluster(bindir)
 
 
-def _run_mutmut(env: dict[str, str], *, jobs: int, minutes: float) -> None:
-    """mutmut, niced, stopped (its results kept) once `minutes` have passed."""
+def _run_mutmut(env: dict[str, str], *, jobs: int, minutes: float, mutants: list[str]) -> None:
+    """mutmut (on `mutants` only, if named), niced, stopped (its results kept) once
+    `minutes` have passed."""
     mutmut = Path(sys.executable).with_name("mutmut")
-    command = ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(jobs)]
-    log = (WORKSPACE / "mutmut.log").open("w")
+    command = ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(jobs), *mutants]
+    log = (WORKSPACE / "mutmut.log").open("a" if mutants else "w")
     process = subprocess.Popen(command, cwd=WORKSPACE, env=env, stdout=log, stderr=log)
     try:
         process.wait(timeout=minutes * 60)
@@ -211,8 +296,7 @@ def _module_of(mutant: str) -> str:
     return re.split(r"\.x(?:ǁ|_)", mutant, maxsplit=1)[0]
 
 
-def _report(targets: list[str]) -> int:
-    results = _results()
+def _report(results: dict[str, str]) -> int:
     if not results:
         print("mutmut produced no results; see build/mutation/mutmut.log", file=sys.stderr)
         return 1

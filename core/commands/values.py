@@ -94,14 +94,6 @@ def read_time(word: str) -> time:
     return time(hour, minute)
 
 
-def looks_like_time(word: str) -> bool:
-    try:
-        read_time(word)
-    except WordError:
-        return False
-    return True
-
-
 def read_date(word: str) -> date:
     """An ISO date, YYYY-MM-DD."""
     match = _DATE.fullmatch(word)

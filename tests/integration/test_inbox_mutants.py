@@ -1,0 +1,124 @@
+"""The inbox's routes and endings the surviving mutants showed untested (see
+docs/mutation.md): typed chats, an idle worker, edits and notices that fail."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.domain import Provider
+from core.inbound import EditedMessage, IncomingMessage, Sender
+from core.inbox import Inbox
+from core.store.engine import make_sessionmaker
+from tests.fakes.clock import FakeClock
+from tests.integration.test_inbox import (
+    ANA,
+    BACKOFF,
+    NOW,
+    Recorder,
+    drain_all,
+    inbox_on,
+    rows,
+    said,
+)
+
+
+@dataclass
+class TypedRecorder:
+    """Stands in for TypedChat: records the messages it is given."""
+
+    taken: list[str] = field(default_factory=list)
+
+    async def handle(self, incoming: IncomingMessage, *, apologise: bool) -> None:
+        assert apologise is False  # the inbox retries; it never apologises at once
+        self.taken.append(incoming.text)
+
+
+class FailingEdits(Recorder):
+    async def handle_edit(self, edited: EditedMessage) -> bool:
+        raise RuntimeError("the correction cannot be applied")
+
+
+class UntellableRecorder(Recorder):
+    async def could_not_process(self, sender: Sender, *, event_id: str) -> None:
+        raise RuntimeError("the chat is down")
+
+
+async def test_a_typed_chats_messages_go_to_its_typed_chat_and_others_to_the_engine(
+    engine: AsyncEngine,
+) -> None:
+    recorder, typed = Recorder(), TypedRecorder()
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=recorder,  # type: ignore[arg-type]
+        clock=FakeClock(NOW),
+        typed={Provider.TEAMS: typed},  # type: ignore[dict-item]
+    )
+    teams = Sender(Provider.TEAMS, "tenant", "aad-1")
+    await inbox.accept(IncomingMessage(sender=teams, text="skip", event_id="T1"))
+    await inbox.accept(said("4", event="D1"))
+    await drain_all(inbox)
+    assert typed.taken == ["skip"] and recorder.taken == [(ANA, "4")]
+
+
+async def test_a_worker_left_idling_takes_an_event_that_arrives_later(
+    engine: AsyncEngine,
+) -> None:
+    recorder = Recorder()
+    inbox = inbox_on(engine, recorder)
+    worker = asyncio.create_task(inbox.drain(limit=None, idle=0.01))
+    try:
+        await asyncio.sleep(0.05)  # nothing pending: the worker keeps looking
+        assert not worker.done()
+        await inbox.accept(said("4", event="Ev1"))
+        for _ in range(500):
+            if recorder.taken:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        worker.cancel()
+    assert recorder.taken == [(ANA, "4")]
+
+
+async def test_an_edit_given_up_leaves_the_answer_and_tells_the_member_nothing(
+    engine: AsyncEngine,
+) -> None:
+    recorder = FailingEdits()
+    inbox = inbox_on(engine, recorder)
+    await inbox.accept(EditedMessage(Sender(Provider.DEV, "acme", ANA), "m1", "5", event_id="E1"))
+    await drain_all(inbox)
+    [row] = await rows(engine)
+    assert row.given_up and row.attempts == BACKOFF.max_attempts
+    assert recorder.told == []
+
+
+async def test_a_notice_that_cannot_be_sent_still_gives_the_event_up_and_later_ones_go_on(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = UntellableRecorder(failing={"boom"})
+    inbox = inbox_on(engine, recorder)
+    await inbox.accept(said("boom", event="Ev1"))
+    await inbox.accept(said("later", event="Ev2"))
+    await drain_all(inbox)
+    failed, later = await rows(engine)
+    assert failed.given_up and later.processed_at is not None and not later.given_up
+    assert recorder.taken[-1] == (ANA, "later")
+    assert "could not tell the member" in caplog.text
+
+
+async def test_flush_returns_once_every_accepted_event_is_stored(engine: AsyncEngine) -> None:
+    """A graceful shutdown: accepts still waiting for their group's INSERT are stored."""
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=Recorder(),  # type: ignore[arg-type]
+        clock=FakeClock(NOW),
+        accept_window=0.05,
+    )
+    accepting = [asyncio.create_task(inbox.accept(said(str(n), event=f"Ev{n}"))) for n in range(3)]
+    await asyncio.sleep(0)  # each accept is waiting for the window to close
+    await inbox.flush()
+    assert [row.event_id for row in await rows(engine)] == ["Ev0", "Ev1", "Ev2"]
+    assert await asyncio.gather(*accepting) == [True, True, True]
