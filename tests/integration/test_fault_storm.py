@@ -13,7 +13,6 @@ both workers run.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,26 +30,11 @@ from tests.crash_support import T0, Processes, Vizdots, iso, processes, seed_ser
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.world import add_due_session
-from tests.postgres import Cluster, find_bindir
+from tests.postgres import Cluster
 
 MEMBERS = [(f"U{n}", f"Member {n}", f"member{n}@storm.test") for n in range(1, 7)]
 ANSWERS = ("4, slept well and ready", "finishing the roadmap review", "waiting on legal")
 WAIT = 120.0  # seconds: back-offs after the bursts run on the real clock (2 s, 4 s, 8 s…)
-
-
-@pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    bindir = find_bindir()
-    if bindir is None:
-        if os.environ.get("VIZDOTS_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is required (VIZDOTS_REQUIRE_POSTGRES=1) but unavailable")
-        pytest.skip("no PostgreSQL binaries")
-    own = Cluster(bindir)
-    own.start()
-    try:
-        yield own
-    finally:
-        own.remove()
 
 
 @pytest.fixture

@@ -19,13 +19,12 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select, update
 
 from adapters.teams.shapes import event_id_of, parse
@@ -50,7 +49,7 @@ from tests.fakes.moto_ses import REGION, SENDER, MotoSes
 from tests.fakes.stripe_api import BASE_PRICE, SEAT_PRICE, FakeStripe
 from tests.fakes.teams_world import NOW, OLIVE, TEAM, TeamsWorld, teams_world
 from tests.fakes.world import add_due_session, add_member, add_org
-from tests.postgres import Cluster, find_bindir
+from tests.postgres import Cluster
 
 TEAM_PEOPLE = [OLIVE] + [(f"aad-m{n}", f"Member {n}", f"m{n}@t.io") for n in (1, 2, 3)]
 NEWCOMERS = [("aad-nia", "Nia New", "nia@t.io"), ("aad-oz", "Oz Late", "oz@t.io")]
@@ -71,22 +70,6 @@ SES_THROTTLED = Fault(400, {"message": "Rate exceeded"},
                       {"x-amzn-ErrorType": "ThrottlingException"}, SES_SEND)  # fmt: skip
 SES_UNAVAILABLE = Fault(503, {"message": "Service Unavailable"},
                         {"x-amzn-ErrorType": "ServiceUnavailable"}, SES_SEND)  # fmt: skip
-
-
-@pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    """This test's own PostgreSQL cluster (no other test sees it go down)."""
-    bindir = find_bindir()
-    if bindir is None:
-        if os.environ.get("VIZDOTS_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is required (VIZDOTS_REQUIRE_POSTGRES=1) but unavailable")
-        pytest.skip("no PostgreSQL binaries")
-    own = Cluster(bindir)
-    own.start()
-    try:
-        yield own
-    finally:
-        own.remove()
 
 
 def vendor_env(db_url: str, *, ses_url: str, stripe_url: str) -> dict[str, str]:
