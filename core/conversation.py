@@ -500,16 +500,18 @@ class Conversations:
     async def _mark_answered(
         self, convo: Conversation, address: MemberAddress, choice: Choice | None
     ) -> None:
-        """After a button press, the question message shows the choice and loses its buttons."""
+        """After a button press, the question message shows the choice and loses its buttons
+        (every question carries "Skip today": its press marks the question it was under)."""
         if choice is None or convo.pending is None:
             return
+        asked_key = convo.pending.key if choice.is_skip else choice.question_key
         async with self.sessions() as db:
             asked = await db.scalar(
                 select(Message)
                 .where(
                     Message.session_id == convo.session.id,
                     Message.speaker == Speaker.AGENT.value,
-                    Message.question_key == choice.question_key,
+                    Message.question_key == asked_key,
                     Message.channel_message_id.is_not(None),
                 )
                 .order_by(Message.id.desc())

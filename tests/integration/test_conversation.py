@@ -130,6 +130,19 @@ async def test_a_button_press_answers_and_updates_the_question(world: Engine) ->
     assert (await world.session(session_id)).brain_state["answers"] == {"mood": 4}
 
 
+async def test_the_skip_button_marks_the_question_skipped_and_takes_its_buttons(
+    world: Engine,
+) -> None:
+    session_id = await delivered(world)
+    [(_to, opening)] = world.channel.sent
+    skip = next(b for b in opening.buttons if b.label == "Skip today")
+    await world.say("Skip today", choice=skip.value)
+    [(message_id, updated)] = world.channel.updated
+    assert message_id == "m0"  # the opening, the first message sent
+    assert updated.text.endswith("Skipped") and updated.buttons == ()
+    assert (await world.session(session_id)).state == "skipped"
+
+
 async def test_two_presses_at_once_answer_one_question(world: Engine) -> None:
     session_id = await delivered(world)
     [(_to, opening)] = world.channel.sent
