@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.domain import Provider, Speaker
+from core.i18n import speaking
 from core.inbound import IncomingMessage, Sender
 from core.session_view import SessionView, view_session
 from core.store.models import CheckinSession, Member, Message, Organization
@@ -66,8 +67,10 @@ def dev_chat_routes(
 
     @router.get("/api/members/{member_id}/chat")
     async def conversation(member_id: MemberId) -> dict[str, Any]:
+        language = await chat.conversations.language_for(await _sender(sessions, member_id))
         async with sessions() as db:
-            recent = await _chat_json(db, member_id, now=chat.conversations.clock.now())
+            with speaking(language):  # the open question's buttons
+                recent = await _chat_json(db, member_id, now=chat.conversations.clock.now())
         return {**recent, "timeline": timeline(recent["sessions"], asides.of(member_id))}
 
     @router.post("/api/members/{member_id}/say")

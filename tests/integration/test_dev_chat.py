@@ -254,3 +254,12 @@ async def test_an_apology_for_a_turn_that_failed_is_shown(
     await say(client, ana, "resolved")  # her demo history's last blocker: now the brain's turn
     [*_, answer, apology] = bubbles(await timeline(client, ana))
     assert answer == ("member", "resolved") and "something went wrong" in apology[1]
+
+
+async def test_the_open_questions_buttons_come_in_the_members_language(
+    client: httpx.AsyncClient,
+) -> None:
+    ben = await member_id(client, "ben@demo.vizdots.dev")
+    await say(client, ben, "/vizdots language de")
+    [session] = (await client.get(f"/dev/api/members/{ben}/chat")).json()["sessions"]
+    assert session["buttons"][-1]["label"] == "Heute überspringen"
