@@ -167,8 +167,8 @@ class Inbox:
             if running:
                 await asyncio.wait(running)
         except Exception:  # a claim failed (the database went): the turns under way end
-            if running:  # by themselves, never cut off mid-send (only a shutdown does)
-                await asyncio.wait(running)
+            if running and not _cancelled():  # by themselves, never cut off mid-send
+                await asyncio.wait(running)  # (a shutdown cancels them, see below)
             raise
         finally:
             for task in running:
@@ -323,3 +323,9 @@ def item_of(row: Row[Any]) -> Item:
         message_id=row.message_id,
         choice=row.choice,
     )
+
+
+def _cancelled() -> bool:
+    """This task is being cancelled (a database driver may raise its own error for it)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
