@@ -11,13 +11,13 @@ import pytest
 
 from bot.app import create_app
 from bot.bootstrap import Services, build_services
-from bot.demo import create_demo
 from bot.settings import load_settings
 from core.commands.types import Command
 from core.markup import to_html
 from tests.admin_verbs import ADMIN_VERBS, all_rows, is_refusal, line_of
 from tests.fakes.brain import BuggyBrain
 from tests.fakes.clock import FakeClock
+from tests.fakes.demo_app import demo_client
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
@@ -34,12 +34,8 @@ def services(db_url: str, clock: FakeClock) -> Services:
 
 @pytest.fixture
 async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(services)
-    async with app.router.lifespan_context(app):
-        await create_demo(services)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with demo_client(services) as client:
+        yield client
 
 
 async def member_id(client: httpx.AsyncClient, email: str) -> int:

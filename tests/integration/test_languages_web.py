@@ -8,12 +8,11 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from bot.app import create_app
 from bot.bootstrap import Services, build_services
-from bot.demo import create_demo
 from bot.settings import load_settings
 from core.store.models import Member
 from tests.fakes.clock import FakeClock
+from tests.fakes.demo_app import demo_client
 from tests.integration.test_web_checkin import BEN, NOW, SECRET, ben, buttons, path_of
 
 
@@ -26,12 +25,8 @@ def services(db_url: str) -> Services:
 
 @pytest.fixture
 async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(services)
-    async with app.router.lifespan_context(app):
-        await create_demo(services)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with demo_client(services) as client:
+        yield client
 
 
 async def speaks(services: Services, language: str) -> None:

@@ -11,9 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import create_app
 from bot.bootstrap import Services, build_services
-from bot.demo import create_demo
 from bot.settings import load_settings
 from core.store.models import (
     AuditEntry,
@@ -25,6 +23,7 @@ from core.store.models import (
     OutboxMessage,
 )
 from tests.fakes.clock import FakeClock
+from tests.fakes.demo_app import demo_client
 from tests.fakes.world import outbox_settled
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -46,12 +45,8 @@ def services(db_url: str, clock: FakeClock) -> Services:
 
 @pytest.fixture
 async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(services)
-    async with app.router.lifespan_context(app):
-        await create_demo(services)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with demo_client(services) as client:
+        yield client
 
 
 async def ben(services: Services) -> tuple[int, int]:
