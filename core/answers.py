@@ -34,6 +34,11 @@ NONE_WORDS = frozenset(
     | {"nada", "ninguno", "ninguna", "ningún", "todo bien"}
     | {"nenhum", "nenhuma", "não", "nao", "tudo bem"}
 )
+#: Words that deny the label after them ("not resolved", "nicht gelöst", "pas résolu").
+_NEGATIONS = frozenset(
+    {"not", "no", "never", "isn't", "isnt", "nicht", "kein", "keine", "nie", "pas", "non"}
+    | {"jamais", "nunca", "não", "nao"}
+)
 _EMOJI = {
     "😫": 1, "😣": 1, "😞": 1, "☹️": 1, "☹": 1, ":tired_face:": 1, ":disappointed:": 1,
     "😕": 2, "🙁": 2, "😟": 2, ":confused:": 2, ":slightly_frowning_face:": 2,
@@ -99,8 +104,18 @@ def read_choice(question: Question, text: str) -> str | None:
             return choice
     if cleaned.isdigit() and 1 <= int(cleaned) <= len(question.choices):
         return question.choices[int(cleaned) - 1]
-    matches = [c for c in question.choices if any(label in cleaned for label in labels[c])]
+    matches = [c for c in question.choices if any(_says(cleaned, label) for label in labels[c])]
     return matches[0] if len(matches) == 1 else None
+
+
+def _says(cleaned: str, label: str) -> bool:
+    """Whether the text holds the label as whole words, not denied by one of the two words
+    before it ("resolved" is not in "unresolved"; "not yet resolved" does not say it)."""
+    for found in re.finditer(rf"(?<!\w){re.escape(label)}(?!\w)", cleaned):
+        before = re.findall(r"[\w']+", cleaned[: found.start()])[-2:]
+        if not _NEGATIONS.intersection(before):
+            return True
+    return False
 
 
 def read_answer(question: Question, text: str) -> int | str | None:

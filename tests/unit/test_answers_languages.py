@@ -65,3 +65,21 @@ def test_a_choice_typed_as_its_translated_label_is_its_canonical_value(
 @pytest.mark.parametrize("text", ["heute nicht", "pas aujourd'hui", "hoy no", "hoje não"])
 def test_not_today_skips_in_every_language(text: str) -> None:
     assert is_skip(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["not resolved", "not yet resolved", "nicht gelöst", "noch nicht gelöst", "pas résolu",
+     "non résolu", "no resuelto", "não resolvido", "unresolved"],
+)  # fmt: skip
+def test_a_denied_choice_label_is_not_read_as_that_choice(text: str) -> None:
+    assert read_answer(BLOCKER_STATUS, text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("it is resolved now", "resolved"), ("ist gelöst, danke", "resolved"),
+     ("c'est résolu", "resolved"), ("leider noch blockiert", "still blocked")],
+)  # fmt: skip
+def test_a_choice_label_inside_a_sentence_is_read(text: str, value: str) -> None:
+    assert read_answer(BLOCKER_STATUS, text) == value
