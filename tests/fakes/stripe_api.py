@@ -4,8 +4,12 @@ webhook events signed exactly as Stripe signs them.
 The real stripe SDK reaches it through STRIPE_API_BASE. Every call is recorded with its
 Idempotency-Key (`calls`); a key seen before answers the first response again, as Stripe
 does. `fail_next(path)` makes the next call to a path answer 500. Subscriptions live
-here: `complete_checkout` turns a Checkout session into one (as a customer paying
-would), and `subscription` / `set_status` read and change it.
+here: `complete_checkout` turns an open Checkout session into one (as a customer paying
+would; an expired or completed page cannot be paid) and records the invoice it paid.
+Checkout Sessions are listed (filtered by customer and status, paged), retrieved and
+expired; a subscription is canceled (DELETE), with `prorate` and `invoice_now` crediting
+the unused part of its paid period to the customer's balance by a final invoice, as
+Stripe does. `net_paid` is what a customer paid less that credit.
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 BASE_PRICE, SEAT_PRICE = "price_base_29", "price_seat_3"
+#: Unit amounts in cents: $29 a month, $3 a seat.
+AMOUNTS = {BASE_PRICE: 2900, SEAT_PRICE: 300}
+
+
+class SessionNotOpen(Exception):
+    """Checkout shows an expired or completed page: nobody can pay it."""
 
 
 @dataclass
@@ -40,6 +50,7 @@ class FakeStripe:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
     #: The status each prefix's planned failures answer (500 unless `fail_next` says).
     failure_status: dict[str, int] = field(default_factory=dict)
@@ -64,23 +75,31 @@ class FakeStripe:
 
     def complete_checkout(self, session_id: str, *, status: str | None = None) -> dict[str, Any]:
         """The customer pays: a subscription with the session's items (trialing when the
-        session carried a trial end)."""
+        session carried a trial end) and its first invoice, paid. SessionNotOpen when the
+        page is expired or already paid."""
         session = self.sessions[session_id]
+        if session["status"] != "open":
+            raise SessionNotOpen(f"{session_id} is {session['status']}")
         data = session["params"].get("subscription_data", {})
         trial_end = int(data["trial_end"]) if "trial_end" in data else None
-        sub_id = self._new("sub")
+        sub_id, now = self._new("sub"), int(time.time())
         items = [
             {"id": self._new("si"), "object": "subscription_item", "quantity": int(li["quantity"]),
-             "price": {"id": li["price"]}, "current_period_end": int(time.time()) + 30 * 86400}
+             "price": {"id": li["price"]}, "current_period_start": now,
+             "current_period_end": now + 30 * 86400}
             for li in session["params"]["line_items"].values()
         ]  # fmt: skip
         self.subscriptions[sub_id] = {
             "id": sub_id, "object": "subscription", "customer": session["customer"],
-            "status": status or ("trialing" if trial_end else "active"),
+            "status": status or ("trialing" if trial_end else "active"), "created": now,
             "trial_end": trial_end, "metadata": data.get("metadata", {}),
-            "items": {"object": "list", "data": items},
+            "items": {"object": "list", "data": items}, "canceled_at": None,
+            "ended_at": None, "cancellation_details": None,
         }  # fmt: skip
         session.update(status="complete", subscription=sub_id)
+        charged = 0 if trial_end else sum(AMOUNTS.get(i["price"]["id"], 0) * i["quantity"]
+                                          for i in items)  # fmt: skip
+        self._invoice(session["customer"], sub_id, charged)
         return self.subscriptions[sub_id]
 
     def subscribed(self, customer: str, *, seats: int) -> dict[str, Any]:
@@ -93,6 +112,16 @@ class FakeStripe:
                              "status": "open", "params": {"line_items": items}}  # fmt: skip
         return self.complete_checkout(cs, status="active")
 
+    def live(self, customer: str) -> list[str]:
+        """The customer's subscriptions not canceled (nor expired unpaid)."""
+        return [sid for sid, sub in self.subscriptions.items()
+                if sub["customer"] == customer and sub["status"] not in ENDED]  # fmt: skip
+
+    def net_paid(self, customer: str) -> int:
+        """Cents the customer paid on invoices, less the credit Stripe holds for them."""
+        paid = sum(i["amount_paid"] for i in self.invoices.values() if i["customer"] == customer)
+        return paid + int(self.customers.get(customer, {}).get("balance", 0))
+
     def seat_quantity(self, sub_id: str) -> int:
         item = next(i for i in self.subscriptions[sub_id]["items"]["data"] if _seat(i))
         return int(item["quantity"])
@@ -104,7 +133,7 @@ class FakeStripe:
         @app.api_route("/v1/{path:path}", methods=["GET", "POST", "DELETE"])
         async def any_call(path: str, request: Request) -> JSONResponse:
             params = _nested(dict(await request.form())) if request.method == "POST" else {}
-            params |= dict(request.query_params)
+            params |= _nested(dict(request.query_params))
             key = request.headers.get("idempotency-key")
             full = f"/v1/{path}"
             replay = key is not None and (request.method, key) in self._replies
@@ -137,7 +166,7 @@ class FakeStripe:
     def _handle(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
         if method == "POST" and path == "/v1/customers":
             cus = {"id": self._new("cus"), "object": "customer", "name": params.get("name"),
-                   "metadata": params.get("metadata", {})}  # fmt: skip
+                   "metadata": params.get("metadata", {}), "balance": 0}  # fmt: skip
             self.customers[cus["id"]] = cus
             return 200, cus
         if method == "GET" and path == "/v1/customers/search":
@@ -145,12 +174,8 @@ class FakeStripe:
             found = [c for c in self.customers.values()
                      if all(c["metadata"].get(k) == v for k, v in wanted)]  # fmt: skip
             return 200, {"object": "search_result", "data": found, "has_more": False}
-        if method == "POST" and path == "/v1/checkout/sessions":
-            cs = self._new("cs")
-            self.sessions[cs] = {"id": cs, "object": "checkout.session", "params": params,
-                                 "customer": params.get("customer"), "status": "open",
-                                 "url": f"https://checkout.stripe.test/c/pay/{cs}"}  # fmt: skip
-            return 200, {k: v for k, v in self.sessions[cs].items() if k != "params"}
+        if path == "/v1/checkout/sessions" or path.startswith("/v1/checkout/sessions/"):
+            return self._checkout(method, path, params)
         if method == "POST" and path == "/v1/billing_portal/sessions":
             bps = self._new("bps")
             return 200, {"id": bps, "object": "billing_portal.session",
@@ -159,9 +184,86 @@ class FakeStripe:
         if method == "GET" and path.startswith("/v1/subscriptions/"):
             sub = self.subscriptions.get(path.rsplit("/", 1)[1])
             return (200, sub) if sub else _missing("subscription")
+        if method == "DELETE" and path.startswith("/v1/subscriptions/"):
+            return self._cancel(path.rsplit("/", 1)[1], params)
         if method == "POST" and path.startswith("/v1/subscription_items/"):
             return self._update_item(path.rsplit("/", 1)[1], params)
         return _missing(path)
+
+    def _checkout(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        parts = path.split("/")[4:]  # after /v1/checkout/sessions
+        if method == "POST" and not parts:
+            cs, now = self._new("cs"), int(time.time())
+            self.sessions[cs] = {
+                "id": cs, "object": "checkout.session", "params": params, "created": now,
+                "expires_at": now + 86400, "mode": params.get("mode"),
+                "client_reference_id": params.get("client_reference_id"),
+                "customer": params.get("customer"), "metadata": params.get("metadata", {}),
+                "status": "open", "subscription": None,
+                "url": f"https://checkout.stripe.test/c/pay/{cs}",
+            }  # fmt: skip
+            return 200, _shown(self.sessions[cs])
+        if method == "GET" and not parts:
+            return 200, self._list_sessions(params)
+        session = self.sessions.get(parts[0]) if parts else None
+        if session is None:
+            return _missing("checkout.session")
+        if method == "GET" and len(parts) == 1:
+            return 200, _shown(session)
+        if method == "POST" and parts[1:] == ["expire"]:
+            if session["status"] != "open":
+                return _refused(f"This Checkout Session is {session['status']}; only an open "
+                                "Checkout Session can be expired.")  # fmt: skip
+            session.update(status="expired", url=None)
+            return 200, _shown(session)
+        return _missing(path)
+
+    def _list_sessions(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, filtered by customer and status, `limit` a page (10 by default)."""
+        found = [_shown(s) for s in reversed(self.sessions.values())
+                 if params.get("customer") in (None, s["customer"])
+                 and params.get("status") in (None, s["status"])]  # fmt: skip
+        if after := params.get("starting_after"):
+            found = found[[s["id"] for s in found].index(after) + 1 :]
+        limit = int(params.get("limit", 10))
+        return {"object": "list", "url": "/v1/checkout/sessions", "data": found[:limit],
+                "has_more": len(found) > limit}  # fmt: skip
+
+    def _cancel(self, sub_id: str, params: dict[str, Any]) -> tuple[int, Any]:
+        sub = self.subscriptions.get(sub_id)
+        if sub is None:
+            return _missing("subscription")
+        if sub["status"] in ENDED:
+            return _refused(f"The subscription {sub_id} is already {sub['status']}.")
+        now = int(time.time())
+        details = params.get("cancellation_details") or {}
+        sub.update(status="canceled", canceled_at=now, ended_at=now, cancellation_details={
+            "comment": details.get("comment"), "feedback": None,
+            "reason": "cancellation_requested"})  # fmt: skip
+        if params.get("prorate") == "true" and params.get("invoice_now") == "true":
+            self._credit_unused(sub, now)
+        return 200, sub
+
+    def _credit_unused(self, sub: dict[str, Any], now: int) -> None:
+        """The final invoice: the unused time of the paid period, credited to the balance."""
+        paid = sum(
+            i["amount_paid"] for i in self.invoices.values() if i["subscription"] == sub["id"]
+        )
+        item = sub["items"]["data"][0]
+        start, end = item["current_period_start"], item["current_period_end"]
+        credit = round(paid * max(end - now, 0) / (end - start))
+        self._invoice(sub["customer"], sub["id"], 0, total=-credit)
+        customer = self.customers.setdefault(
+            sub["customer"], {"id": sub["customer"], "object": "customer", "metadata": {}}
+        )
+        customer["balance"] = int(customer.get("balance", 0)) - credit
+
+    def _invoice(self, customer: str, sub_id: str, paid: int, *, total: int | None = None) -> None:
+        inv = self._new("in")
+        self.invoices[inv] = {
+            "id": inv, "object": "invoice", "customer": customer, "subscription": sub_id,
+            "status": "paid", "amount_paid": paid, "total": paid if total is None else total,
+        }  # fmt: skip
 
     def _update_item(self, item_id: str, params: dict[str, Any]) -> tuple[int, Any]:
         for sub in self.subscriptions.values():
@@ -177,6 +279,17 @@ class FakeStripe:
 
 def _seat(item: dict[str, Any]) -> bool:
     return bool(item["price"]["id"] == SEAT_PRICE)
+
+
+ENDED = {"canceled", "incomplete_expired"}
+
+
+def _shown(session: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in session.items() if k != "params"}
+
+
+def _refused(message: str) -> tuple[int, Any]:
+    return 400, {"error": {"type": "invalid_request_error", "message": message}}
 
 
 def _missing(what: str) -> tuple[int, Any]:
