@@ -6,6 +6,12 @@ the call is made with that key, and its result is recorded. A retry, a double cl
 second worker reads the recorded result, or repeats the call with the same key (Stripe
 answers it with the first object, for 24 hours); a customer intent left unfinished for
 longer is looked up by its metadata before it is created again.
+
+One subscription per organisation: before a new Checkout Session is made, the customer's
+sessions still open (but the one being made) are expired, each expiry recorded the same
+way, so an older page can no longer be paid. A second subscription that gets paid all the
+same (a page paid before the webhook told us, two tabs at once) is canceled by
+`cancel_duplicate`, which core calls when a webhook names it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import stripe
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.billing import ENDED
 from core.domain import PlanStatus
 from core.ports import BillingUnavailable
 from core.store.models import BillingCall, Organization
@@ -32,6 +39,12 @@ KEYS_KEPT = timedelta(hours=23)
 #: Checkout refuses a trial end closer than 48 hours; a shorter rest is billed at once.
 MIN_TRIAL_LEFT = timedelta(hours=48, minutes=5)
 ORG_METADATA = "vizdots_org_id"
+#: The idempotency key a Checkout Session was made under (in its metadata): the page a
+#: take-over is about to return is never one it expires.
+KEY_METADATA = "vizdots_checkout_key"
+#: Why VizDots canceled a subscription (its cancellation_details.comment): a look-up after
+#: a crash tells our cancellation from one made elsewhere.
+DUPLICATE_COMMENT = "VizDots: a second subscription of an organisation that already has one"
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,35 @@ class StripeBilling:
         except stripe.StripeError as error:
             raise BillingUnavailable(_why(error)) from None
 
+    async def cancel_duplicate(self, *, org_id: int, subscription_id: str, now: datetime) -> bool:
+        """Cancel at once, with `prorate` and `invoice_now` (Stripe's documented way to
+        settle a period paid in advance): Stripe issues a final invoice crediting the unused
+        time of the period just paid — all of it, minutes after paying — to the customer's
+        credit balance, which pays the kept subscription's next invoices. Nothing goes back
+        to the card (that would be a Refund, which VizDots does not make); a trialing
+        duplicate was charged nothing. A crashed attempt is looked up before it is repeated:
+        canceled with our comment is ours."""
+        key = f"vizdots-cancel-{subscription_id}"
+
+        async def cancel() -> str:
+            found = await self.client.v1.subscriptions.retrieve_async(subscription_id)
+            if found["status"] in ENDED:
+                details = found.to_dict().get("cancellation_details") or {}
+                return "canceled" if details.get("comment") == DUPLICATE_COMMENT else "ended"
+            await self.client.v1.subscriptions.cancel_async(
+                subscription_id,
+                {"prorate": True, "invoice_now": True,
+                 "cancellation_details": {"comment": DUPLICATE_COMMENT}},
+                {"idempotency_key": key},
+            )  # fmt: skip
+            return "canceled"
+
+        try:
+            result = await self._once(org_id=org_id, kind="cancel", key=key, now=now, create=cancel)
+        except stripe.StripeError as error:
+            raise BillingUnavailable(_why(error)) from None
+        return result == "canceled"
+
     # --- the create calls --------------------------------------------------------------------
     async def _customer(self, org_id: int, name: str, now: datetime) -> str:
         key = f"vizdots-customer-org-{org_id}"
@@ -139,9 +181,7 @@ class StripeBilling:
     ) -> str:
         carried = trial_end if trial_end is not None and trial_end - now >= MIN_TRIAL_LEFT else None
         trial = int(carried.timestamp()) if carried else 0
-        # one session per org, customer, seats, trial end and day: a double click or a
-        # retry gets the same page; tomorrow's link is a fresh one (sessions expire in 24 h)
-        key = f"vizdots-checkout-{org_id}-{customer}-{seats}-{trial}-{now:%Y%m%d}"
+        key, earlier = await self._checkout_key(org_id, f"{customer}-{seats}-{trial}", now)
         params: dict[str, Any] = {
             "mode": "subscription",
             "customer": customer,
@@ -151,7 +191,7 @@ class StripeBilling:
                 {"price": self.config.seat_price_id, "quantity": max(seats, 1)},
             ],
             "subscription_data": {"metadata": {ORG_METADATA: str(org_id)}},
-            "metadata": {ORG_METADATA: str(org_id)},
+            "metadata": {ORG_METADATA: str(org_id), KEY_METADATA: key},
             "success_url": self.config.return_url,
             "cancel_url": self.config.return_url,
         }
@@ -159,6 +199,8 @@ class StripeBilling:
             params["subscription_data"]["trial_end"] = trial
 
         async def create() -> str:
+            if earlier:  # an older page must not be payable once this one exists
+                await self._expire_open(org_id, customer, keep=key, now=now)
             made = await self.client.v1.checkout.sessions.create_async(
                 params,  # type: ignore[arg-type]
                 {"idempotency_key": key},
@@ -166,6 +208,48 @@ class StripeBilling:
             return str(made["url"])
 
         return await self._once(org_id=org_id, kind="checkout", key=key, now=now, create=create)
+
+    async def _checkout_key(self, org_id: int, terms: str, now: datetime) -> tuple[str, bool]:
+        """The key of the org's latest Checkout when it was made on the same terms
+        (customer, seats, trial end) less than KEYS_KEPT ago — a double click, a retry or a
+        take-over gets that page — else a new one, numbered after all the org's earlier
+        ones (so no expired page's key comes back). And whether there are earlier ones."""
+        async with self.sessions() as db:
+            rows = (
+                await db.execute(
+                    select(BillingCall.key, BillingCall.created_at)
+                    .where(BillingCall.org_id == org_id, BillingCall.kind == "checkout")
+                    .order_by(BillingCall.created_at.desc(), BillingCall.key.desc())
+                )
+            ).all()
+        key = f"vizdots-checkout-{org_id}-{len(rows) + 1}-{terms}"
+        if rows and rows[0].key.endswith(f"-{terms}") and now - rows[0].created_at < KEYS_KEPT:
+            key = rows[0].key
+        return key, any(row.key != key for row in rows)
+
+    async def _expire_open(self, org_id: int, customer: str, *, keep: str, now: datetime) -> None:
+        """Expire the customer's Checkout Sessions still open, but the one made under
+        `keep`: Stripe lets nobody pay an expired one."""
+        found = await self.client.v1.checkout.sessions.list_async(
+            {"customer": customer, "status": "open", "limit": 100}
+        )
+        async for session in found.auto_paging_iter():
+            if (session.to_dict().get("metadata") or {}).get(KEY_METADATA) != keep:
+                await self._expire(org_id, str(session["id"]), now)
+
+    async def _expire(self, org_id: int, session_id: str, now: datetime) -> None:
+        key = f"vizdots-expire-{session_id}"
+
+        async def expire() -> str:
+            try:
+                done = await self.client.v1.checkout.sessions.expire_async(
+                    session_id, options={"idempotency_key": key}
+                )
+            except stripe.InvalidRequestError:  # paid or expired meanwhile: not open any more
+                return "not_open"
+            return str(done["status"])
+
+        await self._once(org_id=org_id, kind="expire", key=key, now=now, create=expire)
 
     async def _portal(self, org_id: int, customer: str, now: datetime) -> str:
         key = f"vizdots-portal-{customer}-{now:%Y%m%dT%H%M}"  # portal sessions live minutes

@@ -78,7 +78,9 @@ def billing_webhook_router(services: Services) -> APIRouter:
     rules = billing_rules(settings)
 
     async def apply(said: StripeSaid) -> str:
-        return await apply_billing(services.sessions, said, rules=rules, now=services.clock.now())
+        return await apply_billing(
+            services.sessions, said, rules=rules, now=services.clock.now(), billing=services.billing
+        )
 
     secrets = secret_values(settings.stripe_webhook_secret)
     return billing_webhook_routes(secrets=secrets, apply=apply)

@@ -10,9 +10,17 @@ organisation's current billing state (`billing_state_at`, the `created` time of 
 event that last set it) is ignored, as is any event about another subscription that is
 not newer, and a canceled subscription stays canceled (resubscribing makes a new one).
 
+One subscription per organisation: an event naming a live subscription other than the
+org's live one (a second Checkout paid) rolls back unrecorded, the newcomer is canceled
+through the Billing port outside any transaction, and the event is then recorded with
+that outcome; the first subscription is kept. The port does the cancel once however often
+it is asked, so a replayed or later event about the newcomer cancels nothing twice, and
+news about it once it has ended changes nothing.
+
 Admins are told in chat, once per key (`billing_notices` keeps the keys past the outbox's
 retention): a failed payment (check-ins go on through the grace period), a pause
-(canceled, or a trial over without a subscription) and a trial about to end.
+(canceled, or a trial over without a subscription), a trial about to end and a second
+subscription canceled.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.domain import PlanStatus, Role
 from core.outbox import record_intent
 from core.plan_policy import delivers
-from core.ports import OutgoingMessage
+from core.ports import Billing, BillingUnavailable, OutgoingMessage
 from core.records import address_of
 from core.store.models import BillingEvent, BillingNotice, Member, Organization
 from core.store.seed import dialect_insert
@@ -58,6 +66,8 @@ STRIPE_STATUS = {
     "canceled": PlanStatus.CANCELED,
     "incomplete_expired": PlanStatus.CANCELED,
 }
+#: Stripe statuses of a subscription with nothing left to cancel.
+ENDED = {"canceled", "incomplete_expired"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +99,38 @@ async def apply_billing(
     *,
     rules: BillingRules,
     now: datetime,
+    billing: Billing | None = None,
 ) -> str:
-    """Record the event and apply it in one transaction; the result as stored."""
+    """Record the event and apply it in one transaction; the result as stored. An event
+    about a second live subscription is recorded only once `billing` has canceled it."""
+    try:
+        return await _record(sessions, said, rules=rules, now=now, settled=None)
+    except _Newcomer as found:
+        newcomer = found  # rolled back: the event stays unrecorded until it is canceled
+    if billing is None:  # Stripe answers 500 (and retries) until billing is configured
+        raise BillingUnavailable("a second subscription to cancel, but billing is off")
+    settled = await billing.cancel_duplicate(
+        org_id=newcomer.org_id, subscription_id=newcomer.subscription_id, now=now
+    )
+    return await _record(sessions, said, rules=rules, now=now, settled=settled)
+
+
+class _Newcomer(Exception):
+    """The event names a second live subscription: cancel it, then record the event."""
+
+    def __init__(self, org_id: int, subscription_id: str) -> None:
+        super().__init__(subscription_id)
+        self.org_id, self.subscription_id = org_id, subscription_id
+
+
+async def _record(
+    sessions: async_sessionmaker[AsyncSession],
+    said: StripeSaid,
+    *,
+    rules: BillingRules,
+    now: datetime,
+    settled: bool | None,
+) -> str:
     async with sessions.begin() as db:
         org = await _org_of(db, said)
         if not await _first_time(db, said, org):
@@ -99,6 +139,8 @@ async def apply_billing(
             result = "ignored"
         elif org is None:
             result = "unknown_org"
+        elif _second(said, org):
+            result = await _second_subscription(db, said, org, settled, rules=rules, now=now)
         else:
             result = await _apply(db, said, org, rules=rules, now=now)
         await db.execute(
@@ -140,6 +182,49 @@ async def _org_of(db: AsyncSession, said: StripeSaid) -> Organization | None:
     return org
 
 
+def _other(said: StripeSaid, org: Organization) -> bool:
+    """The event names a subscription other than the org's live one."""
+    return (
+        said.subscription_id is not None
+        and org.stripe_subscription_id is not None
+        and said.subscription_id != org.stripe_subscription_id
+        and org.plan_status != PlanStatus.CANCELED.value
+    )
+
+
+def _second(said: StripeSaid, org: Organization) -> bool:
+    """A second subscription that may still be live (a checkout names no status)."""
+    subscribing = said.said in {Said.CHECKOUT, Said.SUBSCRIPTION, Said.TRIAL_ENDING}
+    return subscribing and said.status not in ENDED and _other(said, org)
+
+
+async def _second_subscription(
+    db: AsyncSession,
+    said: StripeSaid,
+    org: Organization,
+    settled: bool | None,
+    *,
+    rules: BillingRules,
+    now: datetime,
+) -> str:
+    """The first subscription is kept; the newcomer is canceled (the port credits what was
+    paid for it) and the admins are told once."""
+    assert said.subscription_id is not None
+    if settled is None:
+        raise _Newcomer(org.id, said.subscription_id)
+    if not settled:
+        return "other_subscription"  # it had ended by itself
+    text = (
+        "**A second VizDots subscription was canceled.** Your organisation already had "
+        "one, so the one paid for just now was canceled at once; what was paid for it is "
+        "credited to your Stripe balance and pays your next invoices. Type "
+        f"`{rules.command}` to see your plan."
+    )
+    key = f"billing:duplicate:{org.id}:{said.subscription_id}"
+    await tell_admins(db, org, key=key, text=text, now=now)
+    return "duplicate_canceled"
+
+
 async def _apply(
     db: AsyncSession, said: StripeSaid, org: Organization, *, rules: BillingRules, now: datetime
 ) -> str:
@@ -147,6 +232,8 @@ async def _apply(
         return await _trial_ending(db, said, org, rules=rules, now=now)
     if (stale := _stale(said, org)) is not None:
         return stale
+    if _other(said, org):
+        return "other_subscription"  # news of an ended newcomer never moves the org
     status = _new_status(said, org, now)
     if status is None:
         return "no_change"

@@ -261,6 +261,13 @@ class Billing(Protocol):
         bills. Raises BillingUnavailable."""
         ...
 
+    async def cancel_duplicate(self, *, org_id: int, subscription_id: str, now: datetime) -> bool:
+        """Cancel at once a second subscription of an org that already has a live one,
+        crediting what was paid for it (the provider's docstring says how). Done once
+        however often asked (a replayed webhook, a take-over). True when it is canceled by
+        VizDots; False when it had ended otherwise. Raises BillingUnavailable."""
+        ...
+
 
 # --- the brain -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
