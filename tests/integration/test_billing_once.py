@@ -36,6 +36,7 @@ from tests.fakes.stripe_api import (
     signed,
 )
 from tests.fakes.world import add_member, add_org, outbox_settled
+from tests.faults import inserts_refused
 
 SECRET = "whsec_test_secret_for_vizdots"
 MONDAY = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -78,14 +79,18 @@ class World:
         ]
         return found
 
-    async def send(self, evt: dict[str, Any]) -> str:
+    async def deliver(self, evt: dict[str, Any]) -> httpx.Response:
         payload = body_of(evt)
         headers = signed(payload, SECRET)
-        response = await self.client.post("/api/billing/webhook", content=payload, headers=headers)
+        return await self.client.post("/api/billing/webhook", content=payload, headers=headers)
+
+    async def send(self, evt: dict[str, Any]) -> str:
+        """Deliver an event that must be processed; its result."""
+        response = await self.deliver(evt)
         assert response.status_code == 200, response.text
         return str(response.json()["result"])
 
-    async def paid(self, session_id: str) -> dict[str, Any]:
+    def paid(self, session_id: str) -> dict[str, Any]:
         """The customer pays a Checkout page; Stripe's webhook is not delivered yet."""
         return self.stripe.complete_checkout(session_id)
 
@@ -154,8 +159,8 @@ async def test_a_link_asked_again_the_next_day_expires_the_earlier_page_first(
     first, second = world.creates()
     assert first < world.position("POST", f"/v1/checkout/sessions/{monday}/expire") < second
     with pytest.raises(SessionNotOpen):
-        await world.paid(monday)  # Monday's page can no longer be paid
-    sub = await world.paid(tuesday)
+        world.paid(monday)  # Monday's page can no longer be paid
+    sub = world.paid(tuesday)
     assert world.stripe.live(sub["customer"]) == [sub["id"]]
 
 
@@ -182,8 +187,8 @@ async def test_a_double_click_gets_the_same_page_and_expires_nothing(world: Worl
 async def test_two_paid_checkouts_leave_one_subscription_and_bill_the_org_once(
     world: World,
 ) -> None:
-    kept, newcomer, _ = await _paid_twice(world)
-    customer = kept["customer"]
+    twice = await _duplicate_canceled(world)
+    kept, newcomer, customer = twice.kept, twice.newcomer, twice.kept["customer"]
     (cancel,) = world.cancels(newcomer)
     assert (cancel.params["prorate"], cancel.params["invoice_now"]) == ("true", "true")
     assert world.stripe.live(customer) == [kept["id"]]
@@ -201,9 +206,9 @@ async def test_two_paid_checkouts_leave_one_subscription_and_bill_the_org_once(
 
 
 async def test_a_replayed_webhook_of_the_duplicate_cancels_once(world: World) -> None:
-    kept, newcomer, completed = await _paid_twice(world)
-    at = ts(TUESDAY) + 100
-    assert await world.send(completed) == "duplicate"
+    twice = await _duplicate_canceled(world)
+    kept, newcomer, at = twice.kept, twice.newcomer, ts(TUESDAY) + 100
+    assert await world.send(twice.second) == "duplicate"
     created = event("customer.subscription.created", dict(newcomer, status="active"), created=at)
     assert await world.send(created) == "duplicate_canceled"
     deleted = event("customer.subscription.deleted", newcomer, created=at + 1)
@@ -215,10 +220,42 @@ async def test_a_replayed_webhook_of_the_duplicate_cancels_once(world: World) ->
 
 
 async def test_a_cancel_stripe_fails_is_retried_by_stripe_and_done_once(world: World) -> None:
-    _, newcomer, _ = await _paid_twice(world, cancel_fails=True)
-    assert world.stripe.subscriptions[newcomer["id"]]["status"] == "canceled"
-    assert len(world.cancels(newcomer)) == 1
+    twice = await _paid_twice(world)
+    newcomer = twice.newcomer["id"]
+    world.stripe.fail_next(f"/v1/subscriptions/{newcomer}", times=3)  # the SDK retries twice
+    assert (await world.deliver(twice.second)).status_code == 500  # so Stripe retries it
+    assert world.stripe.subscriptions[newcomer]["status"] == "active"
+    assert await world.notices() == []
+    assert await world.send(twice.second) == "duplicate_canceled"  # Stripe's retry
+    assert world.stripe.subscriptions[newcomer]["status"] == "canceled"
+    assert len(world.cancels(twice.newcomer)) == 1 and len(await world.notices()) == 2
+
+
+async def test_a_take_over_after_a_crash_after_the_cancel_looks_it_up_and_tells_once(
+    world: World,
+) -> None:
+    twice = await _paid_twice(world)
+    async with inserts_refused(world.services.engine, "billing_notices"):
+        assert (await world.deliver(twice.second)).status_code == 500  # after the cancel
+    async with world.services.sessions.begin() as db:  # and killed before recording it
+        await db.execute(
+            update(BillingCall)
+            .where(BillingCall.org_id == world.org_id, BillingCall.kind == "cancel")
+            .values(result=None)
+        )
+    assert await world.send(twice.second) == "duplicate_canceled"  # Stripe's retry
+    assert len(world.cancels(twice.newcomer)) == 1  # looked up, found canceled by us
     assert len(await world.notices()) == 2
+
+
+async def test_a_second_subscription_already_ended_elsewhere_is_left_alone(
+    world: World,
+) -> None:
+    twice = await _paid_twice(world)
+    world.stripe.subscriptions[twice.newcomer["id"]]["status"] = "canceled"  # in the Dashboard
+    assert await world.send(twice.second) == "other_subscription"
+    assert world.cancels(twice.newcomer) == [] and await world.notices() == []
+    assert (await world.org()).stripe_subscription_id == twice.kept["id"]
 
 
 async def test_a_take_over_after_a_crash_between_intent_and_call_makes_one_session(
@@ -267,30 +304,32 @@ async def _checkout_intent(world: World) -> BillingCall:
         return latest
 
 
-async def _paid_twice(
-    world: World, *, cancel_fails: bool = False
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+@dataclass
+class PaidTwice:
+    kept: dict[str, Any]
+    newcomer: dict[str, Any]
+    #: checkout.session.completed of the newcomer, not delivered yet
+    second: dict[str, Any]
+
+
+async def _paid_twice(world: World) -> PaidTwice:
     """Monday's page is paid before its webhook arrives, so Tuesday's link is a new page
-    (Monday's is complete, not open), and it is paid too; then the webhooks come."""
+    (Monday's is complete, not open), and it is paid too; then Monday's webhooks come."""
     await world.link()
     (monday,) = world.open_sessions()
-    kept = await world.paid(monday)
+    kept = world.paid(monday)
     world.clock.advance(timedelta(days=1))
     await world.link()
     (tuesday,) = world.open_sessions()
-    newcomer = await world.paid(tuesday)
+    newcomer = world.paid(tuesday)
     at = ts(TUESDAY)
     assert await world.send(world.completed(monday, kept, at=at)) == "trialing->active"
     created = event("customer.subscription.created", kept, created=at)
     assert await world.send(created) == "active->active"
-    second = world.completed(tuesday, newcomer, at=at + 10)
-    if cancel_fails:
-        world.stripe.fail_next(f"/v1/subscriptions/{newcomer['id']}", times=3)
-        payload = body_of(second)
-        refused = await world.client.post(
-            "/api/billing/webhook", content=payload, headers=signed(payload, SECRET)
-        )
-        assert refused.status_code == 500  # Stripe retries it
-        assert world.stripe.subscriptions[newcomer["id"]]["status"] == "active"
-    assert await world.send(second) == "duplicate_canceled"
-    return kept, newcomer, second
+    return PaidTwice(kept, newcomer, world.completed(tuesday, newcomer, at=at + 10))
+
+
+async def _duplicate_canceled(world: World) -> PaidTwice:
+    twice = await _paid_twice(world)
+    assert await world.send(twice.second) == "duplicate_canceled"
+    return twice
