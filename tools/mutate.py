@@ -40,8 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = ROOT / "build" / "mutation"
 MUTABLE = ("core/", "adapters/")
 SOURCES = ["core", "adapters", "bot", "billing"]
-ALSO_COPY = ["migrations", "alembic.ini", "pytest.ini", "manifest.yml"]
-ALL_TESTS = ["tests/unit", "tests/integration"]
+ALSO_COPY = ["migrations", "alembic.ini", "pytest.ini", "manifest.yml", "babel.cfg", "README.md", "docs"]
+#: A test file that starts processes (`vizdots` commands, workers) or runs a subprocess.
+STARTS_PROCESSES = re.compile(r"\bprocesses\(|subprocess|sys\.executable")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 NOT_RUN = {"not checked", "skipped", "check was interrupted by user"}
 
@@ -63,7 +64,7 @@ def main() -> int:
     if not targets:
         print(f"no Python file of core/ or adapters/ changed since {since}: nothing to mutate")
         return 0
-    tests = args.tests or (ALL_TESTS if args.all else _tests_for(targets, since))
+    tests = args.tests or _in_process_tests()
     if not tests:
         print("no test covers " + ", ".join(targets) + ": nothing to run", file=sys.stderr)
         return 1
@@ -184,40 +185,16 @@ def _changed(since: str) -> list[str]:
     return sorted(set(names))
 
 
-def _module(path: str) -> str:
-    return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-
-
-def _tests_for(targets: list[str], since: str) -> list[str]:
-    """Test files that import a target (else that import a module of ours importing one),
-    and the test files changed since `since`."""
-    modules = {_module(t) for t in targets}
-    found = _importing_tests(modules)
-    if not found:
-        importers = set(modules)
-        for path in [*(ROOT / "core").rglob("*.py"), *(ROOT / "adapters").rglob("*.py")]:
-            if _imports_any(path.read_text(), modules):
-                importers.add(_module(str(path.relative_to(ROOT))))
-        found = _importing_tests(importers)
-    found |= {p for p in _changed(since) if re.match(r"tests/(unit|integration)/test_", p)}
-    return sorted(p for p in found if (ROOT / p).exists())
-
-
-def _importing_tests(modules: set[str]) -> set[str]:
+def _in_process_tests() -> list[str]:
+    """Every test file that runs our code in its own process: mutmut's first run records
+    which of their tests execute each mutated function, and each mutant then runs only
+    those. (Tests that start `vizdots` processes run the installed package, not the
+    mutated copy, so they could kill nothing and are left out.)"""
     tests = [*(ROOT / "tests" / "unit").glob("test_*.py"),
              *(ROOT / "tests" / "integration").glob("test_*.py")]  # fmt: skip
-    return {str(p.relative_to(ROOT)) for p in tests if _imports_any(p.read_text(), modules)}
-
-
-def _imports_any(source: str, modules: set[str]) -> bool:
-    for module in modules:
-        package, _, name = module.rpartition(".")
-        if re.search(rf"^\s*(from|import) {re.escape(module)}\b", source, re.M):
-            return True
-        named = rf"^\s*from {re.escape(package)} import .*\b{name}\b"
-        if package and re.search(named, source, re.M):
-            return True
-    return False
+    return sorted(
+        str(p.relative_to(ROOT)) for p in tests if not STARTS_PROCESSES.search(p.read_text())
+    )
 
 
 def _prepare(targets: list[str], tests: list[str], *, postgres: bool) -> None:
@@ -239,6 +216,9 @@ def _prepare(targets: list[str], tests: list[str], *, postgres: bool) -> None:
         "pytest_add_cli_args_test_selection": tests,
         "pytest_add_cli_args": pytest_args,
         "use_git_change_detection": False,
+        # mypy (strict, core/ only, as in `make test`) rejects some mutants outright: a
+        # mutant `make test` would fail without running a test
+        "type_check_command": ["mypy", "--output", "json", "--no-warn-unused-ignores"],
     }
     lines = ["", "[tool.mutmut]"] + [f"{key} = {_toml(value)}" for key, value in config.items()]
     with (WORKSPACE / "pyproject.toml").open("a") as pyproject:
@@ -267,6 +247,7 @@ def _run_mutmut(env: dict[str, str], *, jobs: int, minutes: float, mutants: list
     """mutmut (on `mutants` only, if named), niced, stopped (its results kept) once
     `minutes` have passed."""
     mutmut = Path(sys.executable).with_name("mutmut")
+    env = env | {"PATH": f"{mutmut.parent}{os.pathsep}{env.get('PATH', '')}"}  # its mypy
     command = ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(jobs), *mutants]
     log = (WORKSPACE / "mutmut.log").open("a" if mutants else "w")
     process = subprocess.Popen(command, cwd=WORKSPACE, env=env, stdout=log, stderr=log)
