@@ -22,13 +22,14 @@ import aiohttp
 from microsoft_agents.hosting.core.connector.client import ConnectorClient
 
 from adapters.teams.config import CONNECTOR_RESOURCE, CONNECTOR_SCOPES, TeamsSettings
+from adapters.teams.timeouts import CALL_TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS
 from core.ports import DeliveryError
 
 log = logging.getLogger("vizdots.teams")
 
 RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
 UNREACHABLE = frozenset({403, 404})
-TIMEOUT = aiohttp.ClientTimeout(total=20, connect=5)
+TIMEOUT = aiohttp.ClientTimeout(total=CALL_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
 
 
 class ConnectorTokens(Protocol):
