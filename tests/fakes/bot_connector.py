@@ -53,7 +53,8 @@ class Sent:
 
 @dataclass(frozen=True)
 class Received:
-    """A call the connector answered: what, to which conversation, how, and when."""
+    """A call the connector answered: what, to which conversation (None: a new chat),
+    the failure status it answered (200: the call went through), and when."""
 
     operation: str
     conversation_id: str | None
