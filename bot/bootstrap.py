@@ -435,7 +435,7 @@ def build_reminders(
         sessions=sessions,
         channels=channels,
         outbox=outbox,
-        mailer=build_mailer(settings, metrics=metrics),
+        mailer=build_mailer(settings, clock=clock, metrics=metrics),
         composer=TemplateComposer(),
         clock=clock,
         slots=settings.reminder_slot_rules(),
@@ -448,9 +448,9 @@ def build_reminders(
     )
 
 
-def build_mailer(settings: Settings, *, metrics: AppMetrics | None = None) -> Mailer:
+def build_mailer(settings: Settings, *, clock: Clock, metrics: AppMetrics | None = None) -> Mailer:
     """SES (credentials set) or .eml files; counted by outcome when `metrics` is given."""
-    mailer = _mailer(settings)
+    mailer = _mailer(settings, clock)
     if metrics is None:
         return mailer
     from adapters.metrics.observed import ObservedMailer
@@ -458,11 +458,12 @@ def build_mailer(settings: Settings, *, metrics: AppMetrics | None = None) -> Ma
     return ObservedMailer(mailer, metrics)
 
 
-def _mailer(settings: Settings) -> Mailer:
+def _mailer(settings: Settings, clock: Clock) -> Mailer:
     if not settings.integrations()["email"]:
         from adapters.email.outbox_mailer import OutboxMailer
 
-        return OutboxMailer(directory=settings.email_outbox_dir, sender=settings.email_from)
+        directory, sender = settings.email_outbox_dir, settings.email_from
+        return OutboxMailer(directory=directory, sender=sender, clock=clock)
     from adapters.email.ses import SesConfig, SesMailer
 
     assert settings.aws_ses_access_key_id and settings.aws_ses_secret_access_key

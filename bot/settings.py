@@ -16,11 +16,14 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from adapters.slack.timeouts import CALL_TIMEOUT_SECONDS as SLACK_CALL_SECONDS
+from adapters.teams.timeouts import CALL_TIMEOUT_SECONDS as TEAMS_CALL_SECONDS
 from core.reminder_slots import ReminderSlots, parse_slots
 
 log = logging.getLogger("vizdots.settings")
@@ -71,7 +74,8 @@ class Settings(BaseSettings):
     #: connection, so this can be far above the pool size).
     worker_concurrency: int = Field(default=64, ge=1, le=1000)
     #: A claimed inbound event or outgoing message whose worker went silent this long is
-    #: taken over by another worker.
+    #: taken over by another worker: longer than any outside call a claim covers
+    #: (`outside_calls`), or a send still in flight would be sent twice.
     claim_timeout_seconds: float = Field(default=120.0, gt=0)
     #: Processed inbox rows and finished outbox rows are kept this long, then purged.
     retention_days: int = Field(default=7, ge=1, le=365)
@@ -189,6 +193,33 @@ class Settings(BaseSettings):
             )
         return value
 
+    @model_validator(mode="after")
+    def _claims_outlast_outside_calls(self) -> Settings:
+        calls = self.outside_calls()
+        if calls:
+            longest = max(calls, key=calls.__getitem__)
+            if self.claim_timeout_seconds <= calls[longest]:
+                raise ValueError(
+                    f"CLAIM_TIMEOUT_SECONDS: must be more than {calls[longest]:g} seconds, not "
+                    f"{self.claim_timeout_seconds:g} ({longest} may take that long; a shorter "
+                    "claim lets a second worker take over work in flight and do it twice)"
+                )
+        return self
+
+    def outside_calls(self) -> dict[str, float]:
+        """How long (seconds) one call a claim covers may take, per configured service."""
+        tries = self.openai_max_retries + 1
+        calls = {
+            "teams": ("a Teams connector call", TEAMS_CALL_SECONDS),
+            "slack": ("a Slack Web API call", SLACK_CALL_SECONDS),
+            "openai": (
+                f"an OpenAI call of {tries} tries of {self.openai_timeout_seconds:g} s",
+                self.openai_timeout_seconds * tries,
+            ),
+        }
+        on = self.integrations()
+        return dict(call for service, call in calls.items() if on[service])
+
     def embedded_default(self) -> bool:
         """SQLite and a loopback APP_BASE_URL: one machine, its data in one folder."""
         return _embedded_default(self.model_dump(include={"database_url", "app_base_url"}))
@@ -301,7 +332,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "?"
             reason = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"invalid setting {name}: {reason}")
+            if error["loc"]:  # a check of several variables names them in its reason
+                reason = f"{str(error['loc'][0]).upper()}: {reason}"
+            lines.append(f"invalid setting {reason}")
         raise SettingsError("; ".join(lines)) from None

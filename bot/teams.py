@@ -88,7 +88,7 @@ def build_teams_parts(
     )  # fmt: skip
     return TeamsParts(
         settings=config,
-        channel=TeamsChannel(connector=connector, sessions=sessions),
+        channel=TeamsChannel(connector=connector, sessions=sessions, clock=clock),
         installer=installer,
         directory=TeamsDirectory(sessions=sessions, connector=connector),
         poster=TeamsChannelPoster(connector=connector, sessions=sessions),

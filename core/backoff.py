@@ -20,11 +20,12 @@ class Backoff:
     give_up_after: timedelta = timedelta(hours=1)
     rng: random.Random = field(default_factory=random.Random, compare=False)
 
-    def delay(self, attempts: int) -> timedelta:
-        """The wait after the `attempts`-th failed try (1 = the first)."""
+    def delay(self, attempts: int, *, at_least: timedelta | None = None) -> timedelta:
+        """The wait after the `attempts`-th failed try (1 = the first); never shorter than
+        `at_least`, the wait the peer asked for (a rate limit's Retry-After)."""
         ceiling: timedelta = min(self.first * 2 ** max(attempts - 1, 0), self.cap)
         half = ceiling / 2
-        return half + half * self.rng.random()
+        return max(half + half * self.rng.random(), at_least or timedelta(0))
 
     def exhausted(self, *, attempts: int, age: timedelta) -> bool:
         return attempts >= self.max_attempts or age >= self.give_up_after

@@ -3,8 +3,10 @@
 `record_intent` runs inside the caller's transaction, beside the turn or opening the message
 belongs to, under a unique key: work that is retried records the same intent once.
 Sending claims the row ('pending' → 'sending'), calls the channel and records what
-happened: 'sent' with the channel's message id; 'pending' again with a back-off; or
-'failed' once the retries are spent (logged and counted, never dropped silently).
+happened: 'sent' with the channel's message id; 'pending' again with a back-off (never
+shorter than a rate limit's Retry-After the channel reports); or 'failed' once the
+retries are spent (logged and counted, never dropped silently). Until a message tried
+once is finished, later messages to the same member wait behind it: none overtakes it.
 
 A row a dead worker left in 'sending' is claimed again after the claim timeout with
 `in_doubt` set: a channel that can look a message up (Slack, through the key it put in
@@ -22,9 +24,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, delete, exists, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from core.backoff import Backoff
 from core.channels import ChannelSet
@@ -121,6 +124,20 @@ async def _still_held(db: AsyncSession, row: Row[Any], values: dict[str, Any]) -
     return False
 
 
+def _behind_a_retry() -> ColumnElement[bool]:
+    """An earlier message to the same member was tried and is not finished: it waits for
+    its retry (a rate limit's Retry-After, a back-off) or is being sent. Later messages
+    wait behind it, so none overtakes it: the chat is not called before the time it
+    asked for, and the member reads the messages in the order they were decided."""
+    earlier = aliased(OutboxMessage)
+    return exists().where(
+        earlier.member_id == OutboxMessage.member_id,
+        earlier.id < OutboxMessage.id,
+        earlier.attempts > 0,
+        earlier.status.in_((Sent.RETRYING.value, Sent.IN_FLIGHT.value)),
+    )
+
+
 def payload_of(message: OutgoingMessage) -> dict[str, Any]:
     buttons = [[b.label, b.value] for b in message.buttons]
     return {"text": message.text, "buttons": buttons, "session_id": message.session_id}
@@ -184,12 +201,18 @@ class Outbox:
     # --- claiming --------------------------------------------------------------------------
     async def _claim(self, *, limit: int, key: str | None = None) -> Sequence[Row[Any]]:
         now = self.clock.now()
-        free = or_(
-            and_(OutboxMessage.status == Sent.RETRYING.value, OutboxMessage.next_attempt_at <= now),
-            and_(
-                OutboxMessage.status == Sent.IN_FLIGHT.value,
-                OutboxMessage.claimed_at < now - self.claim_timeout,
+        free = and_(
+            or_(
+                and_(
+                    OutboxMessage.status == Sent.RETRYING.value,
+                    OutboxMessage.next_attempt_at <= now,
+                ),
+                and_(
+                    OutboxMessage.status == Sent.IN_FLIGHT.value,
+                    OutboxMessage.claimed_at < now - self.claim_timeout,
+                ),
             ),
+            ~_behind_a_retry(),
         )
         candidates = select(OutboxMessage.id).where(free).order_by(OutboxMessage.next_attempt_at)
         if key is not None:
@@ -298,7 +321,7 @@ class Outbox:
                 error = DeliveryError(f"{error}; another chat reaches the member", retryable=True)
         spent = self.backoff.exhausted(attempts=row.attempts, age=now - row.created_at)
         if error.retryable and not spent:
-            delay = self.backoff.delay(row.attempts)
+            delay = self.backoff.delay(row.attempts, at_least=error.retry_after)
             log.warning(
                 "outbox %s: try %d failed (%s); again in %s", row.id, row.attempts, error, delay
             )

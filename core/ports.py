@@ -121,12 +121,22 @@ class DeliveryError(Exception):
     """A channel could not deliver; `retryable` says whether trying later may succeed.
 
     `learned`: what the failure taught about the member's address, stored like
-    `SentMessage.learned` (a member who blocked the bot: unreachable in that chat)."""
+    `SentMessage.learned` (a member who blocked the bot: unreachable in that chat).
+    `retry_after`: how long the peer asked to be left alone (a rate limit's Retry-After);
+    the message is not tried again sooner."""
 
-    def __init__(self, reason: str, *, retryable: bool, learned: Learned | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retryable: bool,
+        learned: Learned | None = None,
+        retry_after: timedelta | None = None,
+    ) -> None:
         super().__init__(reason)
         self.retryable = retryable
         self.learned: Learned = dict(learned or {})
+        self.retry_after = retry_after
 
 
 @runtime_checkable

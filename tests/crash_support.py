@@ -68,7 +68,8 @@ def vizdots_env(
         env |= {
             "OPENAI_API_KEY": "sk-crash-test",
             "OPENAI_BASE_URL": model.base_url,
-            "OPENAI_TIMEOUT_SECONDS": "60",  # a hung call is killed, never timed out
+            # a hung call is killed, never timed out; and shorter than the claim (settings check)
+            "OPENAI_TIMEOUT_SECONDS": "50",
             "OPENAI_MAX_RETRIES": "0",
         }
     return env | extra

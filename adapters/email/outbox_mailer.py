@@ -10,36 +10,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from adapters.email.headers import list_unsubscribe
-from core.ports import DeliveryError, Email
+from core.ports import Clock, DeliveryError, Email
 
 log = logging.getLogger("vizdots.email")
 
 
 class OutboxMailer:
-    def __init__(self, *, directory: Path, sender: str) -> None:
+    def __init__(self, *, directory: Path, sender: str, clock: Clock) -> None:
         self.directory = directory
         self.sender = sender
+        self.clock = clock
 
     async def send(self, email: Email) -> str:
         message_id = f"outbox-{uuid.uuid4().hex}"
         try:
-            path = await asyncio.to_thread(self._write, email, message_id)
+            path = await asyncio.to_thread(self._write, email, message_id, self.clock.now())
         except OSError as error:
             raise DeliveryError(f"cannot write to the email outbox ({error.strerror})",
                                 retryable=True) from error  # fmt: skip
         log.info("email written to %s (no SES configured)", path)
         return message_id
 
-    def _write(self, email: Email, message_id: str) -> Path:
+    def _write(self, email: Email, message_id: str, now: datetime) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{message_id}.eml"
-        path.write_bytes(bytes(as_mime(email, sender=self.sender)))
+        path.write_bytes(bytes(as_mime(email, sender=self.sender, now=now)))
         return path
 
 
@@ -48,13 +50,13 @@ class OutboxMailer:
 _LONG_LINES = policy.default.clone(max_line_length=998)
 
 
-def as_mime(email: Email, *, sender: str) -> EmailMessage:
-    """The email as MIME: text, with an HTML alternative when there is one."""
+def as_mime(email: Email, *, sender: str, now: datetime) -> EmailMessage:
+    """The email as MIME, dated `now`: text, with an HTML alternative when there is one."""
     message = EmailMessage(policy=_LONG_LINES)
     message["From"] = sender
     message["To"] = email.to
     message["Subject"] = email.subject
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     for name, value in list_unsubscribe(email).items():
         message[name] = value

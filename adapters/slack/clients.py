@@ -25,6 +25,8 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.timeouts import CALL_TIMEOUT_SECONDS
+
 TokenForOrg = Callable[[int], Awaitable[str | None]]
 TokenForTeam = Callable[[str], Awaitable[str | None]]
 
@@ -50,7 +52,7 @@ class SlackClients:
         rate_limit_retries: int = 3,
         server_error_retries: int = 2,
         retry_backoff: float = 0.5,
-        timeout: int = 15,
+        timeout: int = CALL_TIMEOUT_SECONDS,
     ) -> None:
         """`api_url` overrides https://slack.com/api/ (tests, staging); it must end with "/".
 

@@ -25,7 +25,14 @@ from adapters.teams.cards import message_activity
 from adapters.teams.connector import Connector, TeamsDeliveryError, translated
 from adapters.teams.pacing import Pacer
 from core.domain import Provider
-from core.ports import DeliveryError, MemberAddress, OutgoingMessage, SentMessage
+from core.ports import (
+    Clock,
+    DeliveryError,
+    MemberAddress,
+    OutgoingMessage,
+    SentMessage,
+    SystemClock,
+)
 from core.store.models import Installation
 
 log = logging.getLogger("vizdots.teams")
@@ -40,10 +47,13 @@ class TeamsChannel:
         connector: Connector,
         sessions: async_sessionmaker[AsyncSession],
         pacer: Pacer | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        """`clock`: the time a call is made, to read a Retry-After given as a date."""
         self._connector = connector
         self._sessions = sessions
         self._pacer = pacer or Pacer()
+        self._clock = clock or SystemClock()
 
     async def can_reach(self, to: MemberAddress) -> bool:
         reference = to.teams_conversation_ref
@@ -75,7 +85,7 @@ class TeamsChannel:
             )
             activity = Activity.model_validate(message_activity(message))
             try:
-                with translated("send", member_id=to.member_id):
+                with translated("send", member_id=to.member_id, now=self._clock.now()):
                     posted = await client.conversations.send_to_conversation(
                         reference["conversationId"], activity
                     )
@@ -96,12 +106,14 @@ class TeamsChannel:
                 tenant=reference["tenantId"], conversation=reference["conversationId"]
             )
             try:
-                with translated("update", member_id=to.member_id):
+                with translated("update", member_id=to.member_id, now=self._clock.now()):
                     await client.conversations.update_activity(
                         reference["conversationId"], message_id, activity
                     )
             except TeamsDeliveryError as error:  # a message gone is not a member gone
-                raise DeliveryError(str(error), retryable=error.retryable) from None
+                raise DeliveryError(
+                    str(error), retryable=error.retryable, retry_after=error.retry_after
+                ) from None
 
     async def _open_chat(
         self, client: Any, to: MemberAddress, reference: Mapping[str, Any]
@@ -116,7 +128,7 @@ class TeamsChannel:
                 "channelData": {"tenant": {"id": reference["tenantId"]}},
             }
         )
-        with translated("create conversation", member_id=to.member_id):
+        with translated("create conversation", member_id=to.member_id, now=self._clock.now()):
             created = await client.conversations.create_conversation(parameters)
         if not created.id:
             raise DeliveryError("Teams created a chat without an id", retryable=True)

@@ -5,7 +5,8 @@ A token for the connector comes from the SDK's MSAL provider (client credentials
 MICROSOFT_APP_ID in MICROSOFT_APP_TENANT_ID; MSAL caches it until it expires); the
 emulator takes none. Retryable answers — 412, 429, 502, 503, 504, a timeout, a
 connection refused — become DeliveryError(retryable=True) and the outbox tries again
-after its exponential back-off with jitter; 403 (the member blocked or uninstalled the
+after its exponential back-off with jitter, never before the connector's Retry-After
+(seconds or an HTTP date: `DeliveryError.retry_after`); 403 (the member blocked or uninstalled the
 bot) and 404 (the chat no longer exists) are permanent and mark the member unreachable
 in Teams. Logs name the operation, the status and the member id, never a token or text.
 """
@@ -14,21 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 import aiohttp
 from microsoft_agents.hosting.core.connector.client import ConnectorClient
 
 from adapters.teams.config import CONNECTOR_RESOURCE, CONNECTOR_SCOPES, TeamsSettings
+from adapters.teams.timeouts import CALL_TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS
 from core.ports import DeliveryError
 
 log = logging.getLogger("vizdots.teams")
 
 RETRYABLE = frozenset({408, 412, 429, 500, 502, 503, 504})
 UNREACHABLE = frozenset({403, 404})
-TIMEOUT = aiohttp.ClientTimeout(total=20, connect=5)
+TIMEOUT = aiohttp.ClientTimeout(total=CALL_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
 
 
 class ConnectorTokens(Protocol):
@@ -90,15 +94,41 @@ class Connector:
 
 
 class TeamsDeliveryError(DeliveryError):
-    def __init__(self, reason: str, *, status: int, retryable: bool, unreachable: bool) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status: int,
+        retryable: bool,
+        unreachable: bool,
+        retry_after: timedelta | None = None,
+    ) -> None:
         learned = {"teams_unreachable": True} if unreachable else None
-        super().__init__(reason, retryable=retryable, learned=learned)
+        super().__init__(reason, retryable=retryable, learned=learned, retry_after=retry_after)
         self.status = status
 
 
+def retry_after(headers: Mapping[str, str] | None, *, now: datetime | None) -> timedelta | None:
+    """The wait a Retry-After header asks for: delay-seconds, or an HTTP date (then measured
+    from `now`, the time the call was made; without `now` a date is not read)."""
+    value = (headers or {}).get("Retry-After", "").strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    if not value or now is None:
+        return None
+    try:
+        until = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(until - now, timedelta(0)) if until.tzinfo else None
+
+
 @contextmanager
-def translated(operation: str, *, member_id: int | None) -> Iterator[None]:
-    """Connector and network failures as TeamsDeliveryError, logged without content."""
+def translated(
+    operation: str, *, member_id: int | None, now: datetime | None = None
+) -> Iterator[None]:
+    """Connector and network failures as TeamsDeliveryError, logged without content.
+    `now`: when the call is made, to read a Retry-After given as a date."""
     try:
         yield
     except aiohttp.ClientResponseError as error:
@@ -111,6 +141,7 @@ def translated(operation: str, *, member_id: int | None) -> Iterator[None]:
             status=status,
             retryable=status in RETRYABLE,
             unreachable=unreachable,
+            retry_after=retry_after(error.headers, now=now),
         ) from None
     except (TimeoutError, aiohttp.ClientError) as error:
         log.warning("teams %s failed for member %s: %s", operation, member_id,

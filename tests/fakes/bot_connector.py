@@ -7,7 +7,8 @@ proactive sends (POST /v3/conversations/{id}/activities[/{id}]), 1:1 chats creat
 `channel_posts`), card updates (PUT …/activities/{id}) and serves a team's roster page
 by page (GET /v3/conversations/{id}/pagedmembers). `fail_next` makes the next calls of
 an operation answer 429 (with Retry-After), 412, 503…; `block` makes every send to a
-member's chat (or post in a channel) answer 403, as when they blocked the bot.
+member's chat (or post in a channel) answer 403, as when they blocked the bot. With a
+`clock`, `received` tells when each call came in (the test's FakeClock time).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import itertools
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,6 +51,17 @@ class Sent:
         return self.edits[-1] if self.edits else self.activity
 
 
+@dataclass(frozen=True)
+class Received:
+    """A call the connector answered: what, to which conversation (None: a new chat),
+    the failure status it answered (200: the call went through), and when."""
+
+    operation: str
+    conversation_id: str | None
+    status: int
+    at: datetime | None
+
+
 @dataclass
 class FakeConnector:
     base_url: str = ""
@@ -61,12 +74,24 @@ class FakeConnector:
     #: Proactive posts in team channels (POST /v3/conversations with channelData.channel).
     channel_posts: list[Sent] = field(default_factory=list)
     hooks: list[Callable[[Sent], Awaitable[None] | None]] = field(default_factory=list)
-    _failures: dict[str, deque[int]] = field(default_factory=lambda: defaultdict(deque))
+    #: What time it is when a call comes in (a FakeClock's `now`); None: not noted.
+    clock: Callable[[], datetime] | None = None
+    received: list[Received] = field(default_factory=list)
+    _failures: dict[str, deque[tuple[int, str | None]]] = field(
+        default_factory=lambda: defaultdict(deque)
+    )
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    def fail_next(self, operation: str, status: int, times: int = 1) -> None:
-        """The next `times` calls of `operation` (send, create, update, roster) fail."""
-        self._failures[operation].extend([status] * times)
+    def fail_next(
+        self, operation: str, status: int, times: int = 1, *, retry_after: str | None = None
+    ) -> None:
+        """The next `times` calls of `operation` (send, create, update, roster) fail, with
+        a Retry-After header of `retry_after` (seconds or an HTTP date; a 429's default: 1)."""
+        header = retry_after if retry_after is not None or status != 429 else "1"
+        self._failures[operation].extend([(status, header)] * times)
+
+    def received_by(self, conversation_id: str) -> list[Received]:
+        return [r for r in self.received if r.conversation_id == conversation_id]
 
     def on_send(self, hook: Callable[[Sent], Awaitable[None] | None]) -> None:
         """Call (and await) `hook` with each message the connector took, before it
@@ -143,6 +168,7 @@ class FakeConnector:
         body = await request.json()
         if conversation_id in self.blocked:
             self.calls.append(("send", 403, request.headers.get("authorization")))
+            self._note("send", request, 403)
             return JSONResponse({"error": {"code": "BotDisabledByAdmin"}}, status_code=403)
         if failed := self._failed("send", request):
             return failed
@@ -154,12 +180,19 @@ class FakeConnector:
         return JSONResponse({"id": activity_id}, status_code=201)
 
     def _failed(self, operation: str, request: Request) -> JSONResponse | None:
-        status = self._failures[operation].popleft() if self._failures[operation] else 200
+        failures = self._failures[operation]
+        status, retry_after = failures.popleft() if failures else (200, None)
         self.calls.append((operation, status, request.headers.get("authorization")))
+        self._note(operation, request, status)
         if status == 200:
             return None
-        headers = {"Retry-After": "1"} if status == 429 else {}
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
         return JSONResponse({"error": {"code": "Throttled"}}, status_code=status, headers=headers)
+
+    def _note(self, operation: str, request: Request, status: int) -> None:
+        at = self.clock() if self.clock is not None else None
+        conversation = request.path_params.get("conversation_id")
+        self.received.append(Received(operation, conversation, status, at))
 
 
 def roster_entry(aad: str, name: str, email: str) -> dict[str, Any]:

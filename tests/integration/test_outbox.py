@@ -8,10 +8,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.backoff import Backoff
 from core.outbox import Outbox, Sent, record_intent
 from core.ports import DeliveryError, MemberAddress, OutgoingMessage
 from core.scripted_brain import ScriptedBrain
-from core.store.models import Member, OutboxMessage
+from core.store.models import Member, Organization, OutboxMessage
 from tests.fakes.channel import FakeChannel
 from tests.fakes.world import add_member, add_org
 from tests.integration.test_conversation import ANA, NOW, Engine, build
@@ -112,3 +113,70 @@ async def test_a_late_outcome_of_a_claim_taken_over_changes_nothing(engine: Asyn
     await slow
     [row] = await rows(built)
     assert row.status == "sent" and row.last_error is None  # the new holder's outcome stands
+
+
+def throttled(seconds: int) -> DeliveryError:
+    """What a channel reports when the chat answered 429 with Retry-After: `seconds`."""
+    return DeliveryError("rate limited", retryable=True, retry_after=timedelta(seconds=seconds))
+
+
+async def test_a_rate_limited_message_is_not_tried_before_its_retry_after(
+    engine: AsyncEngine,
+) -> None:
+    built, ana = await ana_world(engine)
+    assert isinstance(built.channel, FakeChannel)
+    built.channel.failures.append(throttled(600))  # far longer than the first back-off
+    await recorded(built, ana, "notice:Ev1")
+    assert await built.outbox.send("notice:Ev1") is Sent.RETRYING
+    built.clock.advance(timedelta(seconds=599))
+    assert await built.outbox.send_due() == 0
+    built.clock.advance(timedelta(seconds=1))
+    assert await built.outbox.send_due() == 1
+    assert built.channel.texts_to(ana.member_id) == ["Hello"]
+
+
+async def test_a_later_message_to_the_member_waits_behind_one_being_retried(
+    engine: AsyncEngine,
+) -> None:
+    built, ana = await ana_world(engine)
+    assert isinstance(built.channel, FakeChannel)
+    built.channel.failures.append(throttled(30))
+    await recorded(built, ana, "notice:first", "first")
+    assert await built.outbox.send("notice:first") is Sent.RETRYING
+    await recorded(built, ana, "notice:second", "second")
+    assert await built.outbox.send("notice:second") is Sent.RETRYING  # left waiting
+    assert built.channel.sent == []
+    built.clock.advance(timedelta(seconds=30))
+    assert await built.outbox.send_due() == 2
+    assert built.channel.texts_to(ana.member_id) == ["first", "second"]
+
+
+async def test_a_retry_holds_back_no_other_members_messages(engine: AsyncEngine) -> None:
+    built, ana = await ana_world(engine)
+    assert isinstance(built.channel, FakeChannel)
+    async with built.sessions.begin() as db:
+        org = await db.get_one(Organization, ana.org_id)
+        ben = await add_member(db, org, "ben@acme.io")
+    built.channel.failures.append(throttled(30))
+    await recorded(built, ana, "notice:ana")
+    await built.outbox.send("notice:ana")
+    await recorded(built, MemberAddress(ben.id, ben.org_id, "Ben"), "notice:ben", "to Ben")
+    assert await built.outbox.send("notice:ben") is Sent.SENT
+    assert built.channel.texts_to(ben.id) == ["to Ben"]
+
+
+async def test_a_message_given_up_holds_back_the_later_ones_no_longer(
+    engine: AsyncEngine,
+) -> None:
+    built, ana = await ana_world(engine)
+    assert isinstance(built.channel, FakeChannel)
+    outbox = Outbox(sessions=built.sessions, channels=built.outbox.channels, clock=built.clock,
+                    backoff=Backoff(max_attempts=2))  # fmt: skip
+    built.channel.failures += [DeliveryError("Slack is down", retryable=True)] * 2
+    await recorded(built, ana, "notice:first", "first")
+    await recorded(built, ana, "notice:second", "second")
+    assert await outbox.send("notice:first") is Sent.RETRYING
+    built.clock.advance(timedelta(minutes=1))
+    assert await outbox.send_due() == 2  # the first given up, then the second sent
+    assert [r.status for r in await rows(built)] == ["failed", "sent"]
+    assert built.channel.texts_to(ana.member_id) == ["second"]

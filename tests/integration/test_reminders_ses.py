@@ -6,7 +6,9 @@ import asyncio
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from email import message_from_bytes
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from adapters.email.outbox_mailer import OutboxMailer
 from adapters.email.ses import SesConfig, SesMailer, TokenBucket
 from core.ports import Email
 from core.store.engine import make_async_engine
+from tests.fakes.clock import FakeClock
 from tests.fakes.http_server import serving
 from tests.fakes.moto_ses import SENDER, MotoSes
 from tests.fakes.reminder_world import add_members, build_world
@@ -146,12 +149,14 @@ async def test_the_token_bucket_keeps_the_rate() -> None:
 
 #: As long as a signed unsubscribe link: too long for one folded header line.
 LONG_LINK = "https://vizdots.test/email/unsubscribe/" + "t0k3n" * 24
+#: Not today, whatever day the tests run: a Date from the real clock cannot match it.
+WRITTEN_AT = datetime(2026, 3, 2, 9, 15, 30, tzinfo=UTC)
 
 
 async def test_without_ses_each_email_is_an_eml_file(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mailer = OutboxMailer(directory=tmp_path / "outbox", sender=SENDER)
+    mailer = OutboxMailer(directory=tmp_path / "outbox", sender=SENDER, clock=FakeClock(WRITTEN_AT))
     email = Email(
         to="eve@acme.io",
         subject="Your check-in",
@@ -169,3 +174,12 @@ async def test_without_ses_each_email_is_an_eml_file(
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert [p.get_content_type() for p in parsed.walk()][1:] == ["text/plain", "text/html"]
     assert len(caplog.records) == 1 and "eve@" not in caplog.text and "How are" not in caplog.text
+
+
+async def test_an_eml_file_is_dated_by_the_clock_passed_in(tmp_path: Path) -> None:
+    clock = FakeClock(WRITTEN_AT)
+    mailer = OutboxMailer(directory=tmp_path / "outbox", sender=SENDER, clock=clock)
+    await mailer.send(Email(to="eve@acme.io", subject="Your check-in", text="How are you?"))
+    [path] = (tmp_path / "outbox").glob("*.eml")
+    written = message_from_bytes(path.read_bytes())["Date"]
+    assert parsedate_to_datetime(written) == clock.now()
