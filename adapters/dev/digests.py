@@ -35,7 +35,7 @@ class DevChannelPoster:
         return None  # posting again only names the message again
 
 
-async def digests_page(sessions: async_sessionmaker[AsyncSession]) -> str:
+async def digests_page(sessions: async_sessionmaker[AsyncSession], *, back_to: str = "/dev") -> str:
     """The page of GET /dev/digests: the latest digests the dev chat "posted"."""
     async with sessions() as db:
         rows = (
@@ -47,7 +47,7 @@ async def digests_page(sessions: async_sessionmaker[AsyncSession]) -> str:
                 .limit(SHOWN)
             )
         ).all()
-    return _page([_article(digest, slug) for digest, slug in rows])
+    return _page([_article(digest, slug) for digest, slug in rows], back_to=back_to)
 
 
 def _article(digest: Digest, org_slug: str) -> str:
@@ -55,7 +55,7 @@ def _article(digest: Digest, org_slug: str) -> str:
     return f'<article class="digest"><h2>{where}</h2><p>{to_html(digest.text or "")}</p></article>'
 
 
-def _page(articles: list[str]) -> str:
+def _page(articles: list[str], *, back_to: str) -> str:
     none = html.escape(_("No digest has been posted yet."))
     body = "\n".join(articles) or f'<p class="empty">{none}</p>'
     title, back = html.escape(_("Team digests")), html.escape(_("Back to the chat"))
@@ -70,6 +70,6 @@ def _page(articles: list[str]) -> str:
   .digest h2 {{ font-size:13px; color:#6b7385; margin:0 0 8px; overflow-wrap:anywhere; }}
   .empty {{ color:#6b7385; }}
 </style></head>
-<body><h1>{title}</h1><p><a href="/dev">{back}</a></p>
+<body><h1>{title}</h1><p><a href="{html.escape(back_to)}">{back}</a></p>
 {body}
 </body></html>"""

@@ -57,7 +57,8 @@ def dev_chat_routes(
     @router.get("/digests", response_class=HTMLResponse)
     async def digests(member: OpenedFor = None) -> str:
         with speaking(await _language_of(sessions, member)):
-            return await digests_page(sessions)
+            back_to = f"/dev?member={member}" if member else "/dev"
+            return await digests_page(sessions, back_to=back_to)
 
     @router.get("/api/members")
     async def members() -> list[dict[str, Any]]:

@@ -300,3 +300,4 @@ async def test_the_digests_page_speaks_the_language_of_the_member_it_is_opened_f
     await say(client, ben, "/vizdots language fr")
     page = (await client.get(f"/dev/digests?member={ben}")).text
     assert '<html lang="fr">' in page and "<h1>Résumés d&#x27;équipe</h1>" in page
+    assert f'<a href="/dev?member={ben}">Retour au chat</a>' in page
