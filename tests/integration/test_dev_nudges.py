@@ -187,3 +187,15 @@ async def test_a_nudge_sent_while_the_terminal_chat_waits_is_printed_once(
         await asyncio.wait_for(chatting, timeout=10)
     await printed.until(lambda text: True)
     assert printed.text.count(NUDGE) == 1
+
+
+async def test_reopening_the_terminal_chat_does_not_repeat_a_reply_to_the_members_own_line(
+    client: httpx.AsyncClient, services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hint = "(I took that as your answer."
+    await chat_until_eof(services, io.StringIO("help\n"))  # a command word while a question waits
+    assert capsys.readouterr().out.count(hint) == 1
+    await chat_until_eof(services, io.StringIO(""))
+    assert hint not in capsys.readouterr().out
+    shown = bubbles(await timeline(client, await member_id(client, BEN)))
+    assert sum(hint in html for _, html in shown) == 1  # /dev shows it, once
