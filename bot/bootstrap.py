@@ -263,7 +263,7 @@ def build_services(
     if dev_chat:  # beside a real chat, only for organisations without one (the demo's)
         from adapters.dev.channel import DevChannel
 
-        channels.append(DevChannel(beside_chats=sessions if channels else None))
+        channels.append(DevChannel(sessions=sessions, beside_chats=bool(channels)))
     from adapters.web.channel import WebChannel
 
     channels.append(WebChannel())  # last: members no chat reaches, answering by email link

@@ -3,6 +3,10 @@
 The calendars come from the `holidays` package (offline, maintained). An org has a
 region; a member may have their own, or have holidays off. Planning asks once per
 distinct region for the dates it plans, never once per member.
+
+Holidays are named in the language being spoken (core.i18n: the member's, or the org's
+for an org-wide text) where the package has that language for the country, else in
+English — always explicitly: left to itself the package reads the process's locale.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from functools import lru_cache
 
 import holidays
 
-from core.i18n import N_, _
+from core.i18n import DEFAULT_LANGUAGE, N_, _, current_language
 from core.store.models import Member, Organization
 
 #: Why a session on a public holiday is skipped (planning and delivery say the same).
@@ -50,23 +54,43 @@ def effective_region(org: Organization, member: Member) -> str | None:
 
 
 def holiday_name(region: str | None, day: date) -> str | None:
-    """The public holiday on `day` in `region`, or None (also for no or unknown region)."""
+    """The public holiday on `day` in `region`, or None (also for no or unknown region),
+    named in the current language where the calendar has it, else in English."""
     if region is None:
         return None
-    return _calendar(region, day.year).get(day)
+    return _calendar(region, day.year, current_language()).get(day)
 
 
 def holiday_dates(region: str, days: Iterable[date]) -> set[date]:
     """Those of `days` that are public holidays in `region`."""
-    return {day for day in days if holiday_name(region, day) is not None}
+    return {day for day in days if _calendar(region, day.year, DEFAULT_LANGUAGE).get(day)}
 
 
 @lru_cache(maxsize=512)
-def _calendar(region: str, year: int) -> dict[date, str]:
+def _calendar(region: str, year: int, language: str) -> dict[date, str]:
     """One region's holidays of one year (an unknown stored region has none)."""
     country, _dash, subdivision = region.partition("-")
     try:
-        found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+        entity = holidays.country_holidays(country, subdiv=subdivision or None)
     except NotImplementedError:
         return {}
-    return dict(found.items())
+    named = holidays.country_holidays(
+        country, subdiv=subdivision or None, years=year, language=_named_in(entity, language)
+    )
+    return dict(named.items())
+
+
+def _named_in(entity: holidays.HolidayBase, language: str) -> str | None:
+    """The calendar's own code for `language` ("pt" → "pt_BR" in Brazil), else its
+    English, else None (its original language: no English to fall back on)."""
+    supported = sorted(entity.supported_languages)
+    default = entity.default_language or ""
+    for wanted in (language, DEFAULT_LANGUAGE):
+        if default.split("_")[0] == wanted:
+            return default
+        if wanted == DEFAULT_LANGUAGE and "en_US" in supported:
+            return "en_US"
+        matching = [code for code in supported if code.split("_")[0] == wanted]
+        if matching:
+            return matching[0]
+    return None

@@ -2,7 +2,8 @@
 
 The digests table is the transport, as the messages table is for the dev chat's DMs:
 posting only names the message, and GET /dev/digests lists what was posted, newest
-first. Served with the dev chat (only when no real chat is configured).
+first. Served with the dev chat (only when no real chat is configured); its own words in the
+current language (the caller's `speaking`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.digest_posting import POSTED
 from core.domain import Provider
+from core.i18n import _, current_language
 from core.markup import to_html
 from core.ports import ChatPlace, OutgoingMessage, SentMessage
 from core.store.models import Digest, Organization
@@ -33,7 +35,7 @@ class DevChannelPoster:
         return None  # posting again only names the message again
 
 
-async def digests_page(sessions: async_sessionmaker[AsyncSession]) -> str:
+async def digests_page(sessions: async_sessionmaker[AsyncSession], *, back_to: str = "/dev") -> str:
     """The page of GET /dev/digests: the latest digests the dev chat "posted"."""
     async with sessions() as db:
         rows = (
@@ -45,7 +47,7 @@ async def digests_page(sessions: async_sessionmaker[AsyncSession]) -> str:
                 .limit(SHOWN)
             )
         ).all()
-    return _page([_article(digest, slug) for digest, slug in rows])
+    return _page([_article(digest, slug) for digest, slug in rows], back_to=back_to)
 
 
 def _article(digest: Digest, org_slug: str) -> str:
@@ -53,12 +55,14 @@ def _article(digest: Digest, org_slug: str) -> str:
     return f'<article class="digest"><h2>{where}</h2><p>{to_html(digest.text or "")}</p></article>'
 
 
-def _page(articles: list[str]) -> str:
-    body = "\n".join(articles) or '<p class="empty">No digest has been posted yet.</p>'
+def _page(articles: list[str], *, back_to: str) -> str:
+    none = html.escape(_("No digest has been posted yet."))
+    body = "\n".join(articles) or f'<p class="empty">{none}</p>'
+    title, back = html.escape(_("Team digests")), html.escape(_("Back to the chat"))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{current_language()}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>VizDots · team digests</title>
+<title>VizDots · {title}</title>
 <style>
   body {{ margin:0 auto; max-width:760px; padding:16px; font:15px/1.45 system-ui, sans-serif;
           color:#1d2433; }}
@@ -66,6 +70,6 @@ def _page(articles: list[str]) -> str:
   .digest h2 {{ font-size:13px; color:#6b7385; margin:0 0 8px; overflow-wrap:anywhere; }}
   .empty {{ color:#6b7385; }}
 </style></head>
-<body><h1>Team digests</h1><p><a href="/dev">Back to the chat</a></p>
+<body><h1>{title}</h1><p><a href="{html.escape(back_to)}">{back}</a></p>
 {body}
 </body></html>"""

@@ -1,11 +1,12 @@
 """What the /dev page shows for a member: one ordered timeline, rendered on the server.
 
-The stored check-in turns are the backbone. Around them sit the asides: what the member
-typed that was not stored as a turn (a command, `start`, a word with no check-in open)
-and what was said back outside a check-in (command replies, notices). The router keeps
-a member's last asides in memory, each anchored after the last stored message at the
-moment it was said, so a refresh shows them in place. They are a display aid of the
-local chat only: a restart forgets them, the check-ins themselves are in the database.
+The stored check-in turns are the backbone. Around them sit the asides, each anchored
+after the stored message that was the member's last when it was said: what was sent to
+the member outside the turns (nudges, notices — read back from the outbox, see
+adapters.dev.sent, so a restart keeps them), and, in the router's memory, what the
+member typed that was not stored as a turn (a command, `start`, a word with no check-in
+open) and the replies to their commands (whose text the outbox does not keep). A
+restart forgets only those; a refresh shows everything in place.
 
 Every text is core's neutral markup rendered to escaped HTML here (core.markup.to_html);
 the page inserts it as is and never inserts text of its own making unescaped.
@@ -16,16 +17,32 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from core.i18n import N_, _
 from core.markup import to_html
+
+#: A check-in's state as its heading names it (the same words as Slack's App Home).
+STATE_WORDS = {
+    "scheduled": N_("scheduled"),
+    "delivering": N_("delivering"),
+    "delivered": N_("delivered"),
+    "in_progress": N_("in progress"),
+    "completed": N_("completed"),
+    "expired": N_("expired"),
+    "skipped": N_("skipped"),
+    "failed": N_("failed"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Aside:
-    """A line shown outside the stored turns, after the stored message `after` (0: none)."""
+    """A line shown outside the stored turns, after the stored message `after` (0: none),
+    said `at`: the lines after one message are in that order (stable: as given)."""
 
     after: int
+    at: datetime
     speaker: str
     text: str
 
@@ -53,8 +70,9 @@ def timeline(
     sessions: Sequence[Mapping[str, Any]], asides: Sequence[Aside]
 ) -> list[dict[str, Any]]:
     """The page's items in order: a `session` heading before each check-in's first turn,
-    its `turn`s, then its `buttons` (open question) and `summary`; asides in between."""
-    waiting = deque(sorted(asides, key=lambda aside: aside.after))  # stable: said order
+    its `turn`s, then its `buttons` (open question) and `summary`; asides in between.
+    Headings come out in the current language (core.i18n.speaking)."""
+    waiting = deque(sorted(asides, key=lambda aside: (aside.after, aside.at)))
     items: list[dict[str, Any]] = []
     for session in sessions:
         messages = session["messages"]
@@ -76,11 +94,12 @@ def _asides_up_to(waiting: deque[Aside], message_id: int) -> Iterator[dict[str, 
 
 
 def _heading(session: Mapping[str, Any]) -> dict[str, Any]:
-    state = str(session["state"]).replace("_", " ")
+    state = str(session["state"])
+    shown = _(STATE_WORDS[state]) if state in STATE_WORDS else state.replace("_", " ")
     return {
         "kind": "session",
         "session": session["id"],
-        "title": f"{session['agent']} · {session['local_date']} · {state}",
+        "title": f"{_(session['agent'])} · {session['local_date']} · {shown}",
     }
 
 

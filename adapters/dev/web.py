@@ -4,28 +4,31 @@ Mounted only when no Slack or Teams credentials are set (the embedded default), 
 is never exposed beside a real chat integration. It speaks to core exactly as the other
 channels do: each typed line or button press goes through TypedChat, which reads it as
 a command or as the member's turn. What the page shows is built in adapters.dev.timeline.
+The page (templates/chat.html, Jinja2 with core.i18n's `_`) speaks the language of the
+member it is opened for (`/dev?member=ID`), as their check-in does; English without one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from importlib.resources import files
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.domain import Provider, Speaker
-from core.i18n import speaking
+from core.i18n import DEFAULT_LANGUAGE, _, member_language, n_, speaking
 from core.inbound import IncomingMessage, Sender
 from core.session_view import SessionView, view_session
 from core.store.models import CheckinSession, Member, Message, Organization
 from core.typed import Said, TypedChat
 
 from .digests import digests_page
+from .sent import last_message_id, sent_notices
 from .timeline import Aside, Asides, timeline
 
 #: A member id in the database's range: anything else is a 400, never a database error.
@@ -44,42 +47,49 @@ def dev_chat_routes(
 ) -> APIRouter:
     router = APIRouter(prefix="/dev", include_in_schema=False)
     asides = Asides()
-    page = files("adapters.dev").joinpath("chat.html").read_text(encoding="utf-8")
+    page = _template("chat.html")
 
     @router.get("", response_class=HTMLResponse)
-    async def chat_page() -> str:
-        return page
+    async def chat_page(member: OpenedFor = None) -> str:
+        with speaking(await _language_of(sessions, member)) as language:
+            return page.render(language=language)
 
     @router.get("/digests", response_class=HTMLResponse)
-    async def digests() -> str:
-        return await digests_page(sessions)
+    async def digests(member: OpenedFor = None) -> str:
+        with speaking(await _language_of(sessions, member)):
+            back_to = f"/dev?member={member}" if member else "/dev"
+            return await digests_page(sessions, back_to=back_to)
 
     @router.get("/api/members")
     async def members() -> list[dict[str, Any]]:
         async with sessions() as db:
             rows = await db.execute(
-                select(Member, Organization.slug)
+                select(Member, Organization)
                 .join(Organization, Organization.id == Member.org_id)
                 .where(Member.active.is_(True), Member.email.is_not(None))
                 .order_by(Organization.slug, Member.display_name)
             )
-            return [_member_json(member, slug) for member, slug in rows]
+            return [_member_json(member, org) for member, org in rows]
 
     @router.get("/api/members/{member_id}/chat")
     async def conversation(member_id: MemberId) -> dict[str, Any]:
         language = await chat.conversations.language_for(await _sender(sessions, member_id))
         async with sessions() as db:
-            with speaking(language):  # the open question's buttons
+            with speaking(language):  # the open question's buttons, the headings
                 recent = await _chat_json(db, member_id, now=chat.conversations.clock.now())
-        return {**recent, "timeline": timeline(recent["sessions"], asides.of(member_id))}
+                sent = await _sent_asides(db, member_id, since=recent.pop("since"))
+                shown = timeline(recent["sessions"], [*asides.of(member_id), *sent])
+        return {**recent, "language": language, "timeline": shown}
 
     @router.post("/api/members/{member_id}/say")
     async def say(member_id: MemberId, said: Typed) -> dict[str, Any]:
         sender = await _sender(sessions, member_id)
         incoming = IncomingMessage(sender=sender, text=said.text, choice=said.choice)
-        before = await _last_message_id(sessions, member_id)
+        async with sessions() as db:
+            before = await last_message_id(db, member_id)
+        at = chat.conversations.clock.now()
         result = await chat.handle(incoming)
-        for aside in await _asides_of(sessions, member_id, said, result, before=before):
+        for aside in await _asides_of(sessions, member_id, said, result, before=before, at=at):
             asides.add(member_id, aside)
         texts = [r.text for r in result.replies]
         return {"command_reply": "\n".join(texts)} if result.command else {"replies": texts}
@@ -87,14 +97,45 @@ def dev_chat_routes(
     return router
 
 
-def _member_json(member: Member, org_slug: str) -> dict[str, Any]:
+#: `?member=ID` of the pages: whose language they speak (anything else: English).
+OpenedFor = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+
+
+def _template(name: str) -> Template:
+    environment = Environment(
+        loader=PackageLoader("adapters.dev", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_callables(gettext=_, ngettext=n_, newstyle=False)  # type: ignore[attr-defined]
+    environment.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return environment.get_template(name)
+
+
+async def _language_of(sessions: async_sessionmaker[AsyncSession], member_id: int | None) -> str:
+    """The language of the member a page is opened for (English for none, or no such one)."""
+    if member_id is None:
+        return DEFAULT_LANGUAGE
+    async with sessions() as db:
+        row = await db.execute(
+            select(Member.language, Organization.language)
+            .join(Organization, Organization.id == Member.org_id)
+            .where(Member.id == member_id)
+        )
+        found = row.first()
+    return member_language(found[0], found[1]) if found else DEFAULT_LANGUAGE
+
+
+def _member_json(member: Member, org: Organization) -> dict[str, Any]:
     return {
         "id": member.id,
         "name": member.display_name,
         "email": member.email,
-        "org": org_slug,
+        "org": org.slug,
         "timezone": member.timezone,
         "role": member.role,
+        "language": member_language(member.language, org.language),
     }
 
 
@@ -111,15 +152,13 @@ async def _sender(sessions: async_sessionmaker[AsyncSession], member_id: int) ->
     return Sender(provider=Provider.DEV, workspace=found[1], user=found[0])
 
 
-async def _last_message_id(sessions: async_sessionmaker[AsyncSession], member_id: int) -> int:
-    """The id of the member's latest stored message (0: none): where an aside sits."""
-    async with sessions() as db:
-        found = await db.scalar(
-            select(func.max(Message.id))
-            .join(CheckinSession, CheckinSession.id == Message.session_id)
-            .where(CheckinSession.member_id == member_id)
-        )
-    return found or 0
+async def _sent_asides(db: AsyncSession, member_id: int, *, since: datetime | None) -> list[Aside]:
+    """What was sent to the member outside the turns since the first check-in shown."""
+    agent = Speaker.AGENT.value
+    return [
+        Aside(after=sent.after, at=sent.at, speaker=agent, text=sent.text)
+        for sent in await sent_notices(db, member_id, since=since)
+    ]
 
 
 async def _asides_of(
@@ -129,19 +168,21 @@ async def _asides_of(
     result: Said,
     *,
     before: int,
+    at: datetime,
 ) -> list[Aside]:
-    """What the page must show beside the stored turns: the typed line unless it was
-    stored as the member's turn (a button press is, unless stale), and each reply not
-    stored as a turn (command replies, notices, an apology for a turn that failed)."""
+    """What the page keeps in memory beside the stored turns: the typed line unless it
+    was stored as the member's turn (a button press is, unless stale), and a command's
+    reply. (Other replies — notices, an apology for a turn that failed — are read back
+    from the outbox with what else was sent.)"""
     stored = await _stored_since(sessions, member_id, before)
     shown: list[Aside] = []
     member = Speaker.MEMBER.value
     if said.choice is None and (result.command or not any(s == member for s, _ in stored)):
-        shown.append(Aside(after=before, speaker=member, text=said.text))
-    told = [r.text for r in result.replies if (Speaker.AGENT.value, r.text) not in stored]
-    if told:
+        shown.append(Aside(after=before, at=at, speaker=member, text=said.text))
+    if result.command:
         after = max([before, *stored.values()])
-        shown.extend(Aside(after=after, speaker=Speaker.AGENT.value, text=t) for t in told)
+        agent = Speaker.AGENT.value
+        shown.extend(Aside(after=after, at=at, speaker=agent, text=r.text) for r in result.replies)
     return shown
 
 
@@ -159,7 +200,8 @@ async def _stored_since(
 
 
 async def _chat_json(db: AsyncSession, member_id: int, *, now: datetime) -> dict[str, Any]:
-    """The member's recent check-ins, oldest first, with buttons on the open question."""
+    """The member's recent check-ins, oldest first, with buttons on the open question, and
+    `since`: when the oldest of them was delivered (None: no check-in yet)."""
     recent = list(
         await db.scalars(
             select(CheckinSession)
@@ -168,7 +210,10 @@ async def _chat_json(db: AsyncSession, member_id: int, *, now: datetime) -> dict
             .limit(5)
         )
     )
-    return {"sessions": [_session_json(await view_session(db, s, now)) for s in reversed(recent)]}
+    return {
+        "sessions": [_session_json(await view_session(db, s, now)) for s in reversed(recent)],
+        "since": recent[-1].delivered_at if recent else None,
+    }
 
 
 def _session_json(view: SessionView) -> dict[str, Any]:

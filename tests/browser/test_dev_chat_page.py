@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from bot.demo import create_demo
+from core.store.models import Member
 from tests.browser.conftest import DevServer
 
 pytestmark = pytest.mark.browser
@@ -133,3 +135,26 @@ async def test_on_a_phone_the_members_appear_without_a_reload_and_nothing_is_cli
     assert width <= PHONE["width"]
     for control in ("#text", "#say button", "#pick"):
         await see(page.locator(control)).to_be_in_viewport(ratio=1)
+
+
+async def test_a_german_speaking_member_gets_the_page_in_german_with_their_nudge(
+    dev_server: DevServer, browser: Any, see: Any, screenshots: Path
+) -> None:
+    services = dev_server.services
+    await create_demo(services)
+    async with services.sessions.begin() as db:
+        ben = update(Member).where(Member.email == "ben@demo.vizdots.dev")
+        await db.execute(ben.values(language="de"))
+    dev_server.clock.advance(timedelta(hours=2))  # the 14:00 slot: the silent are nudged
+    assert services.reminders is not None
+    assert (await services.reminders.remind(now=dev_server.clock.now())).nudged == 5
+    page = await open_chat(browser, dev_server, DESKTOP)
+    await page.locator(".member", has_text="Ben Berlin").click()  # reopens in German
+    await see(page.locator("html")).to_have_attribute("lang", "de")
+    await see(page.locator("#text")).to_have_attribute("placeholder", "Antworte, oder schreib help")
+    await see(page.locator("#say button")).to_have_text("Senden")
+    await see(page.locator("#log .bubble")).to_have_count(2)  # the question, then the nudge
+    await page.screenshot(path=screenshots / "german-nudge.png", full_page=True)
+    assert "Kleine Erinnerung" in (await texts(page, "#log .bubble"))[-1]
+    await page.reload()
+    await see(page.locator("#log .bubble")).to_have_count(2)

@@ -259,3 +259,45 @@ async def test_the_open_questions_buttons_come_in_the_members_language(
     await say(client, ben, "/vizdots language de")
     [session] = (await client.get(f"/dev/api/members/{ben}/chat")).json()["sessions"]
     assert session["buttons"][-1]["label"] == "Heute überspringen"
+
+
+async def test_the_page_opened_for_a_german_speaking_member_speaks_german(
+    client: httpx.AsyncClient,
+) -> None:
+    ben = await member_id(client, "ben@demo.vizdots.dev")
+    await say(client, ben, "/vizdots language de")
+    page = (await client.get(f"/dev?member={ben}")).text
+    assert '<html lang="de">' in page and ">Senden</button>" in page
+    assert 'placeholder="Antworte, oder schreib help"' in page
+    assert "Lokaler Chat. Wähle ein Mitglied" in page and '"Mitglied wählen…"' in page
+    assert "Pick a member" not in page and "No member selected" not in page
+
+
+async def test_a_german_speaking_members_check_ins_are_headed_in_german(
+    client: httpx.AsyncClient,
+) -> None:
+    ben = await member_id(client, "ben@demo.vizdots.dev")
+    await say(client, ben, "/vizdots language de")
+    chat = (await client.get(f"/dev/api/members/{ben}/chat")).json()
+    titles = [item["title"] for item in chat["timeline"] if item["kind"] == "session"]
+    assert chat["language"] == "de"
+    assert titles[-1] == "Tages-Check-in · 2026-11-25 · zugestellt"
+
+
+async def test_the_page_without_a_member_or_for_an_unknown_one_is_english(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in ("/dev", "/dev?member=999999"):
+        page = await client.get(path)
+        assert page.status_code == 200 and '<html lang="en">' in page.text
+        assert ">Send</button>" in page.text
+
+
+async def test_the_digests_page_speaks_the_language_of_the_member_it_is_opened_for(
+    client: httpx.AsyncClient,
+) -> None:
+    ben = await member_id(client, "ben@demo.vizdots.dev")
+    await say(client, ben, "/vizdots language fr")
+    page = (await client.get(f"/dev/digests?member={ben}")).text
+    assert '<html lang="fr">' in page and "<h1>Résumés d&#x27;équipe</h1>" in page
+    assert f'<a href="/dev?member={ben}">Retour au chat</a>' in page
