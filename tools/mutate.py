@@ -3,6 +3,7 @@
     python tools/mutate.py [--since REV | --all | PATH ...] [--jobs N] [--minutes M]
                            [--postgres] [--tests TEST_PATH ...]
     python tools/mutate.py --resume | --again [--tests TEST_PATH ...] [--workspace DIR] ...
+    python tools/mutate.py --report [--workspace DIR]
 
 Mutates the Python files of core/ and adapters/ changed since REV (default origin/main,
 else HEAD~1), the whole of core/ with --all, or the files named. mutmut records which
@@ -62,9 +63,13 @@ def main() -> int:
     global WORKSPACE
     args = _arguments()
     WORKSPACE = ROOT / args.workspace
-    if (args.again or args.resume) and not (WORKSPACE / "mutants").is_dir():
+    if (args.again or args.resume or args.report) and not (WORKSPACE / "mutants").is_dir():
         print(f"no earlier run in {args.workspace}: run tools/mutate.py first", file=sys.stderr)
         return 1
+    if args.report:
+        results = _results()
+        kept = {name: v for name, v in _kept().items() if results.get(name, "") in NOT_RUN}
+        return _report(results | kept)
     if args.again:
         return _again(args)
     if args.resume:
@@ -167,6 +172,9 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--again", action="store_true", help="run the last run's survivors again (new tests)"
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="the last run's kill rates so far; run nothing"
     )
     return parser.parse_args()
 
