@@ -34,6 +34,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -102,19 +103,60 @@ def _run(args: argparse.Namespace, mutants: list[str] | None = None) -> None:
 
 
 def _again(args: argparse.Namespace) -> int:
-    """The last run's survivors, run again against the tests as they are now."""
+    """The last run's survivors, run again against the tests as they are now: each against
+    the tests mutmut recorded as running its function, plus the test files named with
+    `--tests`, in the mutated copy with that mutant switched on. (Through mutmut itself, a
+    changed test selection would mean its whole first run again.)"""
     before = _kept() or _results()
     survivors = [name for name, status in before.items() if status not in KILLED | NOT_RUN]
     if not survivors:
         return _report(before)
-    _refresh_tests(args.tests or [])
+    _refresh_tests()
+    covering = _covering_tests()
     print(f"running the {len(survivors)} survivors of the last run again")
-    _run(args, survivors)
-    after = _results()
-    again = {
-        name: after[name] for name in survivors if after.get(name, "not checked") not in NOT_RUN
-    }
+    deadline = time.monotonic() + args.minutes * 60
+    with ExitStack() as stack, ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+        env = dict(os.environ)
+        if args.postgres:
+            env["TEST_DATABASE_URL"] = stack.enter_context(_cluster())
+        verdicts = pool.map(
+            lambda name: _verdict(name, covering, args, env=env, deadline=deadline), survivors
+        )
+        again = {name: v for name, v in zip(survivors, verdicts, strict=True) if v}
     return _report(_keep(before | again))
+
+
+def _covering_tests() -> dict[str, list[str]]:
+    """mutmut's record of which tests run each function."""
+    stats = json.loads((WORKSPACE / "mutants" / "mutmut-stats.json").read_text())
+    return {name: sorted(tests) for name, tests in stats["tests_by_mangled_function_name"].items()}
+
+
+def _verdict(
+    mutant: str,
+    covering: dict[str, list[str]],
+    args: argparse.Namespace,
+    *,
+    env: dict[str, str],
+    deadline: float,
+) -> str | None:
+    """'killed' when a test fails with the mutant on, 'survived' when all pass, None when
+    the time is up before it ran."""
+    if time.monotonic() > deadline:
+        return None
+    tests = covering.get(mutant.rsplit("__mutmut_", 1)[0], []) + (args.tests or [])
+    if not tests:
+        return "no tests"
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    if not args.postgres:
+        command += ["-k", "not postgresql"]
+    done = subprocess.run(
+        ["nice", "-n", "10", *command],
+        cwd=WORKSPACE / "mutants",
+        env=env | {"MUTANT_UNDER_TEST": mutant},
+        capture_output=True,
+    )
+    return {0: "survived", 5: "no tests"}.get(done.returncode, "killed")
 
 
 def _kept() -> dict[str, str]:
@@ -133,23 +175,14 @@ def _keep(verdicts: dict[str, str]) -> dict[str, str]:
     return verdicts
 
 
-def _refresh_tests(extra: list[str]) -> None:
-    """The checkout's tests copied over the workspace's; new test files join the selection
-    (which makes mutmut forget its verdicts: `_again` keeps them itself)."""
+def _refresh_tests() -> None:
+    """The checkout's tests copied over the mutated copy's."""
     files = _git("ls-files", "--cached", "--others", "--exclude-standard", "--", "tests")
     for name in files.splitlines():
         if (ROOT / name).is_file() and not name.startswith("tests/browser/"):
-            (WORKSPACE / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, WORKSPACE / name)
-    pyproject = WORKSPACE / "pyproject.toml"
-    text = pyproject.read_text()
-    key = "pytest_add_cli_args_test_selection"
-    match = re.search(rf"^{key} = (\[.*\])$", text, re.M)
-    if match is None or not extra:
-        return
-    selected = re.findall(r'"([^"]+)"', match[1])
-    selected += [test for test in extra if test not in selected]
-    pyproject.write_text(text.replace(match[0], f"{key} = {_toml(selected)}"))
+            target = WORKSPACE / "mutants" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target)
 
 
 def _arguments() -> argparse.Namespace:

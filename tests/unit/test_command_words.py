@@ -57,6 +57,11 @@ def told(text: str) -> str:
          f"Use either 'everyone' or mentions, not both.\n{SCHEDULE_SET}"),
         ("schedule set daily mon-fri 09:00 bob",
          f"'bob' is not a mention (use @person, #channel or everyone).\n{SCHEDULE_SET}"),
+        ("schedule set daily mon-tue-wed 09:00",
+         f"'tue-wed' is not a day (use mon, tue, … sun).\n{SCHEDULE_SET}"),
+        ("report week week", "'week' was not expected here.\nFor example: report daily month"),
+        ("report Bad!",
+         "'bad!' is not an agent name (`agents` lists them).\nFor example: report daily month"),
         ("schedule show daily", "'daily' was not expected here.\nFor example: schedule show"),
         ("token revoke",
          "Give the token's prefix, as `token` showed it.\nFor example: token revoke vzd_1a2b3c4d"),
@@ -86,6 +91,11 @@ def test_a_malformed_command_is_told_the_problem_and_its_verbs_example(
 
 def test_days_written_apart_by_spaced_commas_are_read() -> None:
     assert parse_command("schedule set daily mon , wed 09:00").weekdays == {0, 2}
+
+
+def test_mentions_written_apart_by_spaced_commas_are_read() -> None:
+    command = parse_command("schedule set daily mon 09:00 @a , @b")
+    assert command.participants.users == ("a", "b")
 
 
 @pytest.mark.parametrize(
