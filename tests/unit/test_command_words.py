@@ -43,6 +43,8 @@ def told(text: str) -> str:
         ("schedule set",
          f"`schedule set` needs an agent, the days and a time.\n{SCHEDULE_SET}"),
         ("schedule set daily", f"The time is missing (use HH:MM, like 09:30).\n{SCHEDULE_SET}"),
+        ("schedule set retro 09:00",
+         f"The days are missing (like mon-fri or mon,wed,fri).\n{SCHEDULE_SET}"),
         ("schedule set daily 09:00",
          f"Give the agent, then the days, then the time.\n{SCHEDULE_SET}"),
         ("schedule set Daily! mon 09:00",
