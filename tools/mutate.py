@@ -144,7 +144,8 @@ def _verdict(
     the time is up before it ran."""
     if time.monotonic() > deadline:
         return None
-    tests = covering.get(mutant.rsplit("__mutmut_", 1)[0], []) + (args.tests or [])
+    # the new test files first: a mutant they kill stops there (-x)
+    tests = (args.tests or []) + covering.get(mutant.rsplit("__mutmut_", 1)[0], [])
     if not tests:
         return "no tests"
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
