@@ -17,13 +17,14 @@ from core.inbound import CommandRequest, Sender
 from core.store.models import (
     AdminToken,
     AuditEntry,
+    CheckinSession,
     Installation,
     Member,
     Organization,
     Schedule,
     ScheduleParticipant,
 )
-from tests.integration.test_commands import ANA, BO, CY, World, world
+from tests.integration.test_commands import ANA, BO, CY, World, add_session, world
 
 __all__ = ["world"]
 _TOKEN = re.compile(r"`(vzd_[^`]+)`")
@@ -183,6 +184,26 @@ async def test_slack_user_ids_in_mentions_are_matched_exactly_as_written(world: 
     assert [p.member_id for p in participants] == [world.ids[BO]]
 
 
+# --- a member's own check-ins --------------------------------------------------------------
+async def states_of(world: World, email: str) -> list[str]:
+    rows = await world.rows(CheckinSession, CheckinSession.member_id == world.ids[email])
+    return [row.state for row in rows]
+
+
+async def test_skip_leaves_other_members_check_ins_alone(world: World) -> None:
+    await add_session(world, BO)
+    await add_session(world, CY)
+    await world.say(BO, "skip")
+    assert (await states_of(world, BO), await states_of(world, CY)) == (["skipped"], ["scheduled"])
+
+
+async def test_vacation_leaves_other_members_check_ins_alone(world: World) -> None:
+    await add_session(world, BO)
+    await add_session(world, CY)
+    await world.say(BO, "vacation until 2026-11-27")
+    assert (await states_of(world, BO), await states_of(world, CY)) == (["skipped"], ["scheduled"])
+
+
 # --- exact replies ---------------------------------------------------------------------------
 async def test_a_vacation_in_the_past_names_the_day_that_has_passed(world: World) -> None:
     reply = await world.say(BO, "vacation until 2026-11-24")
@@ -194,3 +215,17 @@ async def test_disabling_an_agent_says_how_to_turn_it_back_on(world: World) -> N
     assert reply == (
         "retro is disabled: no new check-ins from it. `agents enable retro` turns it on."
     )
+
+
+async def test_resuming_a_running_schedule_says_it_already_is(world: World) -> None:
+    await world.say(ANA, "schedule set daily mon-fri 09:30")
+    assert await world.say(ANA, "schedule resume daily") == "The daily schedule is already resumed."
+    assert await world.audit_actions() == ["schedule.set"]
+
+
+async def test_a_region_without_public_holidays_in_the_coming_year_names_no_next_one(
+    world: World,
+) -> None:
+    reply = await world.say(BO, "holidays BV")  # Bouvet Island: uninhabited, no holidays
+    assert reply.rstrip() == "Done: no check-ins on public holidays of BV."
+    assert (await world.member(BO)).holiday_region == "BV"
