@@ -142,6 +142,17 @@ async def test_an_admin_is_also_told_the_orgs_language_and_how_to_change_it(
     )
 
 
+async def test_changing_ones_own_language_audits_the_new_and_the_old_one(world: World) -> None:
+    await set_languages(world, org="en", bo="es")
+    await world.say(BO, "language de")
+    (entry,) = await world.rows(AuditEntry)
+    assert (entry.action, entry.actor_member_id, entry.detail) == (
+        "member.language",
+        world.ids[BO],
+        {"language": "de", "before": "es"},
+    )
+
+
 async def test_changing_the_orgs_language_audits_the_one_it_replaced(world: World) -> None:
     await set_languages(world, org="de")
     await world.say(ANA, "language org fr")
