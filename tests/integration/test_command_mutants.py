@@ -8,9 +8,15 @@ Acme has Ana (owner), Bo and Cy (members); the clock says Wednesday 2026-11-25, 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from sqlalchemy import update
 
+from bot.bootstrap import Services, build_services
+from bot.settings import load_settings
 from core.commands.service import run_command
 from core.domain import Provider
 from core.inbound import CommandRequest, Sender
@@ -24,7 +30,11 @@ from core.store.models import (
     Schedule,
     ScheduleParticipant,
 )
-from tests.integration.test_commands import ANA, BO, CY, World, add_session, world
+from tests.fakes.clock import FakeClock
+from tests.fakes.http_server import serving
+from tests.fakes.stripe_api import BASE_PRICE, SEAT_PRICE, FakeStripe
+from tests.fakes.world import add_member, add_org
+from tests.integration.test_commands import ANA, BO, CY, NOW, World, add_session, world
 
 __all__ = ["world"]
 _TOKEN = re.compile(r"`(vzd_[^`]+)`")
@@ -193,6 +203,80 @@ async def test_slack_user_ids_in_mentions_are_matched_exactly_as_written(world: 
     await say_from_slack(world, "UANA", "schedule set daily mon-fri 09:30 <@UBO>")
     participants = await world.rows(ScheduleParticipant)
     assert [p.member_id for p in participants] == [world.ids[BO]]
+
+
+# --- billing --------------------------------------------------------------------------------
+SEATS_AND_NO_STRIPE = (
+    "**Seats:** 3 active members (billed: 2) — $29 a month plus $3 per active member.\n"
+    "Billing is not set up on this VizDots server (an operator sets STRIPE_SECRET_KEY)."
+)
+
+
+async def set_plan(world: World, **values: Any) -> None:
+    async with world.sessions.begin() as db:
+        await db.execute(update(Organization).values(billed_seats=2, **values))
+
+
+async def test_billing_on_an_active_plan_names_the_next_invoice_and_the_seats(
+    world: World,
+) -> None:
+    await set_plan(
+        world, plan_status="active", current_period_end=datetime(2026, 12, 20, tzinfo=UTC)
+    )
+    reply = await world.say(ANA, "billing")
+    assert reply == "**Plan:** active, next invoice 2026-12-20\n" + SEATS_AND_NO_STRIPE
+
+
+async def test_billing_with_a_payment_overdue_says_until_when_check_ins_go_on(
+    world: World,
+) -> None:
+    grace_end = datetime(2026, 11, 30, tzinfo=UTC)
+    await set_plan(world, plan_status="past_due", grace_ends_at=grace_end)
+    reply = await world.say(ANA, "billing")
+    assert reply == (
+        "**Plan:** payment overdue — check-ins go on until 2026-11-30\n" + SEATS_AND_NO_STRIPE
+    )
+
+
+async def test_billing_on_a_canceled_plan_says_check_ins_are_paused_and_nothing_is_deleted(
+    world: World,
+) -> None:
+    await set_plan(world, plan_status="canceled")
+    reply = await world.say(ANA, "billing")
+    assert reply == (
+        "**Plan:** canceled\n"
+        "**Check-ins are paused:** the subscription is canceled. Nothing is deleted.\n"
+        + SEATS_AND_NO_STRIPE
+    )
+
+
+@pytest.fixture
+async def with_stripe(db_url: str) -> AsyncIterator[tuple[Services, FakeStripe]]:
+    """The app's services with Stripe (the local fake) set up; Ann owns Acme."""
+    stripe = FakeStripe()
+    async with serving(stripe.app()) as base:
+        settings = load_settings(
+            database_url=db_url, stripe_api_key="sk_test_fake", stripe_api_base=base,
+            stripe_base_price_id=BASE_PRICE, stripe_seat_price_id=SEAT_PRICE,
+            stripe_webhook_secret="whsec_test_secret_for_vizdots",
+        )  # fmt: skip
+        services = build_services(settings, clock=FakeClock(NOW), loop_interval=None)
+        async with services.sessions.begin() as db:
+            await add_member(db, await add_org(db, "acme"), "ann@acme.test", role="owner")
+        yield services, stripe
+        await services.engine.dispose()
+
+
+async def test_billing_when_stripe_cannot_be_reached_says_so_and_gives_no_link(
+    with_stripe: tuple[Services, FakeStripe],
+) -> None:
+    services, stripe = with_stripe
+    stripe.fail_next("/v1/customers", times=5, status=429)
+    sender = Sender(Provider.DEV, "acme", "ann@acme.test")
+    reply = await services.run_command(CommandRequest(sender=sender, text="billing"))
+    last = reply.splitlines()[-1]
+    assert last.startswith("I couldn't reach the billing provider (HTTP 429: ")
+    assert last.endswith("). Try again soon.") and "](" not in reply
 
 
 # --- a member's own check-ins --------------------------------------------------------------
