@@ -252,7 +252,7 @@ async def test_billing_on_a_canceled_plan_says_check_ins_are_paused_and_nothing_
 
 @pytest.fixture
 async def with_stripe(db_url: str) -> AsyncIterator[tuple[Services, FakeStripe]]:
-    """The app's services with Stripe (the local fake) set up; Ann owns Acme."""
+    """The app's services with Stripe (the local fake) set up; Ann owns Acme, Bob is a member."""
     stripe = FakeStripe()
     async with serving(stripe.app()) as base:
         settings = load_settings(
@@ -262,7 +262,9 @@ async def with_stripe(db_url: str) -> AsyncIterator[tuple[Services, FakeStripe]]
         )  # fmt: skip
         services = build_services(settings, clock=FakeClock(NOW), loop_interval=None)
         async with services.sessions.begin() as db:
-            await add_member(db, await add_org(db, "acme"), "ann@acme.test", role="owner")
+            acme = await add_org(db, "acme")
+            await add_member(db, acme, "ann@acme.test", role="owner")
+            await add_member(db, acme, "bob@acme.test")
         yield services, stripe
         await services.engine.dispose()
 
@@ -277,6 +279,24 @@ async def test_billing_when_stripe_cannot_be_reached_says_so_and_gives_no_link(
     last = reply.splitlines()[-1]
     assert last.startswith("I couldn't reach the billing provider (HTTP 429: ")
     assert last.endswith("). Try again soon.") and "](" not in reply
+
+
+async def test_a_member_asking_for_billing_never_reaches_stripe(
+    with_stripe: tuple[Services, FakeStripe],
+) -> None:
+    services, stripe = with_stripe
+    sender = Sender(Provider.DEV, "acme", "bob@acme.test")
+    reply = await services.run_command(CommandRequest(sender=sender, text="billing"))
+    assert reply.startswith("Sorry, only admins can use `billing`.") and stripe.made("/v1") == []
+
+
+async def test_an_admins_other_commands_never_reach_stripe(
+    with_stripe: tuple[Services, FakeStripe],
+) -> None:
+    services, stripe = with_stripe
+    sender = Sender(Provider.DEV, "acme", "ann@acme.test")
+    await services.run_command(CommandRequest(sender=sender, text="members"))
+    assert stripe.made("/v1") == []
 
 
 # --- a member's own check-ins --------------------------------------------------------------
