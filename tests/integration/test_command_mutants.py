@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.bootstrap import Services, build_services
 from bot.settings import load_settings
@@ -251,14 +251,16 @@ async def test_billing_on_a_canceled_plan_says_check_ins_are_paused_and_nothing_
 
 
 @pytest.fixture
-async def with_stripe(db_url: str) -> AsyncIterator[tuple[Services, FakeStripe]]:
-    """The app's services with Stripe (the local fake) set up; Ann owns Acme, Bob is a member."""
+async def app_services(db_url: str) -> AsyncIterator[tuple[Services, FakeStripe]]:
+    """The app's services with Stripe (the local fake) and dashboard links set up; Ann owns
+    Acme, Bob is a member."""
     stripe = FakeStripe()
     async with serving(stripe.app()) as base:
         settings = load_settings(
             database_url=db_url, stripe_api_key="sk_test_fake", stripe_api_base=base,
             stripe_base_price_id=BASE_PRICE, stripe_seat_price_id=SEAT_PRICE,
             stripe_webhook_secret="whsec_test_secret_for_vizdots",
+            link_signing_secret="s" * 32, app_base_url="https://vizdots.example",
         )  # fmt: skip
         services = build_services(settings, clock=FakeClock(NOW), loop_interval=None)
         async with services.sessions.begin() as db:
@@ -270,9 +272,9 @@ async def with_stripe(db_url: str) -> AsyncIterator[tuple[Services, FakeStripe]]
 
 
 async def test_billing_when_stripe_cannot_be_reached_says_so_and_gives_no_link(
-    with_stripe: tuple[Services, FakeStripe],
+    app_services: tuple[Services, FakeStripe],
 ) -> None:
-    services, stripe = with_stripe
+    services, stripe = app_services
     stripe.fail_next("/v1/customers", times=5, status=429)
     sender = Sender(Provider.DEV, "acme", "ann@acme.test")
     reply = await services.run_command(CommandRequest(sender=sender, text="billing"))
@@ -282,21 +284,49 @@ async def test_billing_when_stripe_cannot_be_reached_says_so_and_gives_no_link(
 
 
 async def test_a_member_asking_for_billing_never_reaches_stripe(
-    with_stripe: tuple[Services, FakeStripe],
+    app_services: tuple[Services, FakeStripe],
 ) -> None:
-    services, stripe = with_stripe
+    services, stripe = app_services
     sender = Sender(Provider.DEV, "acme", "bob@acme.test")
     reply = await services.run_command(CommandRequest(sender=sender, text="billing"))
     assert reply.startswith("Sorry, only admins can use `billing`.") and stripe.made("/v1") == []
 
 
 async def test_an_admins_other_commands_never_reach_stripe(
-    with_stripe: tuple[Services, FakeStripe],
+    app_services: tuple[Services, FakeStripe],
 ) -> None:
-    services, stripe = with_stripe
+    services, stripe = app_services
     sender = Sender(Provider.DEV, "acme", "ann@acme.test")
     await services.run_command(CommandRequest(sender=sender, text="members"))
     assert stripe.made("/v1") == []
+
+
+# --- dashboard ------------------------------------------------------------------------------
+async def test_dashboard_where_none_is_served_says_so(world: World) -> None:
+    reply = await world.say(ANA, "dashboard")
+    assert reply == "The dashboard is not served by this VizDots installation."
+    assert await world.rows(AuditEntry) == []
+
+
+async def test_a_dashboard_link_is_given_once_and_audited_as_the_admins(
+    app_services: tuple[Services, FakeStripe],
+) -> None:
+    services, _stripe = app_services
+    sender = Sender(Provider.DEV, "acme", "ann@acme.test")
+    reply = await services.run_command(CommandRequest(sender=sender, text="dashboard"))
+    url = re.search(r"https://vizdots\.example/\S+", reply)
+    assert url is not None and reply == (
+        f"Your dashboard link, for you only: {url[0]}\n"
+        "It works once, within 10 minutes. Type `dashboard` again for a new one."
+    )
+    async with services.sessions() as db:
+        (entry,) = (await db.scalars(select(AuditEntry))).all()
+        ann = await db.scalar(select(Member.id).where(Member.email == "ann@acme.test"))
+    assert (entry.action, entry.actor_member_id, entry.detail) == (
+        "dashboard.link",
+        ann,
+        {"via": "chat", "actor": "Ann"},
+    )
 
 
 # --- a member's own check-ins --------------------------------------------------------------
