@@ -41,7 +41,7 @@ async def show_holidays(ctx: CommandContext, command: c.HolidaysShow) -> str:
     if region is None:
         return f"{_(NO_HOLIDAYS)} {_(HOW_TO_SET)}"
     shown = OWN_REGION if member.holiday_region else ORG_REGION
-    return _(shown, region=region, next=_next_holiday(region, ctx.today()))
+    return _(shown, region=region, next=_next_holiday(region, ctx.today())).rstrip()
 
 
 async def set_holidays(ctx: CommandContext, command: c.HolidaysSet) -> str:
@@ -51,7 +51,7 @@ async def set_holidays(ctx: CommandContext, command: c.HolidaysSet) -> str:
         return _(NOTHING_CHANGED, problem=error)
     ctx.member.holiday_region, ctx.member.holidays_off = region, False
     ctx.audit("member.holidays", region=region)
-    return _(SET_OWN, region=region, next=_next_holiday(region, ctx.today()))
+    return _(SET_OWN, region=region, next=_next_holiday(region, ctx.today())).rstrip()
 
 
 async def holidays_off(ctx: CommandContext, command: c.HolidaysOff) -> str:
@@ -71,7 +71,7 @@ async def set_org_holidays(ctx: CommandContext, command: c.HolidaysOrg) -> str:
         return _(NOTHING_CHANGED, problem=error)
     ctx.org.holiday_region = region
     ctx.audit("org.holidays", region=region)
-    return _(SET_ORG, region=region, next=_next_holiday(region, ctx.today()))
+    return _(SET_ORG, region=region, next=_next_holiday(region, ctx.today())).rstrip()
 
 
 async def forget(ctx: CommandContext, command: c.Forget) -> str:

@@ -372,5 +372,5 @@ async def test_a_region_without_public_holidays_in_the_coming_year_names_no_next
     world: World,
 ) -> None:
     reply = await world.say(BO, "holidays BV")  # Bouvet Island: uninhabited, no holidays
-    assert reply.rstrip() == "Done: no check-ins on public holidays of BV."
+    assert reply == "Done: no check-ins on public holidays of BV."
     assert (await world.member(BO)).holiday_region == "BV"
