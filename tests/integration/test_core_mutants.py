@@ -6,15 +6,22 @@ Ana (Europe/Berlin) at Acme; the clock says Wednesday 2026-11-25, 09:00 UTC.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.domain import Provider
-from core.inbound import Sender
+from core.inbound import IncomingMessage, Sender
+from core.rendering import encode_choice
 from core.scripted_brain import ScriptedBrain
-from tests.fakes.world import add_member, add_org
-from tests.integration.test_conversation import ANA, build
+from core.store.models import CheckinSession, Message
+from tests.fakes.world import add_member, add_org, add_schedule
+from tests.integration.test_conversation import ANA, NOW, build, delivered
 
-SENDER = Sender(Provider.DEV, "acme", ANA)
+BOB = "bob@acme.io"
+SENDER, BOBS = Sender(Provider.DEV, "acme", ANA), Sender(Provider.DEV, "acme", BOB)
+TODAY = date(2026, 11, 25)
 
 
 async def test_a_member_whose_message_is_given_up_is_told_in_their_language(
@@ -26,3 +33,45 @@ async def test_a_member_whose_message_is_given_up_is_told_in_their_language(
     await world.conversations.could_not_process(SENDER, event_id="Ev1")
     [notice] = world.channel.texts_to(1)
     assert notice.startswith("Sorry, ich konnte deine letzte Nachricht nicht verarbeiten.")
+
+
+async def test_a_press_on_another_members_question_is_not_stored_in_their_check_in(
+    engine: AsyncEngine,
+) -> None:
+    """Bob sends a button value naming Ana's open check-in (a forged or misrouted press)."""
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        org = await add_org(db)
+        await add_member(db, org, ANA, timezone="Europe/Berlin")
+        await add_member(db, org, BOB, timezone="Europe/Berlin")
+    anas = await delivered(world)
+    press = IncomingMessage(BOBS, "5", choice=encode_choice(anas, "mood", "5"))
+    await world.conversations.handle_message(press)
+    assert await world.count(Message, speaker="member") == 0
+    assert (await world.session(anas)).brain_state.get("answers", {}) == {}
+
+
+async def test_an_answer_goes_to_the_check_in_due_last_when_two_are_open(
+    engine: AsyncEngine,
+) -> None:
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        org = await add_org(db)
+        ana = await add_member(db, org, ANA, timezone="Europe/Berlin")
+        ids = []
+        for slug, due in (("daily", NOW - timedelta(hours=1)), ("retro", NOW)):
+            schedule = await add_schedule(db, org, slug)
+            session = CheckinSession(
+                org_id=org.id, member_id=ana.id, schedule_id=schedule.id,
+                agent_id=schedule.agent_id, local_date=TODAY, due_at=due,
+                expires_at=NOW + timedelta(hours=8),
+            )  # fmt: skip
+            db.add(session)
+            await db.flush()
+            ids.append(session.id)
+    for _ in ids:  # one at a time, the earlier first
+        assert (await world.delivery.deliver_due(now=NOW, limit=1)).delivered == 1
+    await world.say("4")
+    async with world.sessions() as db:
+        [answered] = await db.scalars(select(Message.session_id).where(Message.speaker == "member"))
+    assert answered == ids[1]
