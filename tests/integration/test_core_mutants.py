@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.domain import Provider
-from core.inbound import IncomingMessage, Sender
+from core.inbound import EditedMessage, IncomingMessage, Sender
 from core.rendering import encode_choice
 from core.scripted_brain import ScriptedBrain
 from core.store.models import CheckinSession, Message
 from tests.fakes.world import add_member, add_org, add_schedule
-from tests.integration.test_conversation import ANA, NOW, build, delivered
+from tests.integration.test_conversation import ANA, NOW, Engine, build, delivered
 
 BOB = "bob@acme.io"
 SENDER, BOBS = Sender(Provider.DEV, "acme", ANA), Sender(Provider.DEV, "acme", BOB)
@@ -75,3 +75,42 @@ async def test_an_answer_goes_to_the_check_in_due_last_when_two_are_open(
     async with world.sessions() as db:
         [answered] = await db.scalars(select(Message.session_id).where(Message.speaker == "member"))
     assert answered == ids[1]
+
+
+async def test_an_edit_by_another_member_of_a_message_id_of_anas_changes_nothing(
+    engine: AsyncEngine,
+) -> None:
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        org = await add_org(db)
+        await add_member(db, org, ANA, timezone="Europe/Berlin")
+        await add_member(db, org, BOB, timezone="Europe/Berlin")
+    anas = await delivered(world)
+    await world.conversations.handle_message(IncomingMessage(SENDER, "2", message_id="msg-1"))
+    assert not await world.conversations.handle_edit(EditedMessage(BOBS, "msg-1", "5"))
+    assert await member_texts(world) == ["2"]
+    assert (await world.session(anas)).brain_state["answers"] == {"mood": 2}
+
+
+async def test_an_edit_naming_the_agents_question_changes_neither_it_nor_the_answers(
+    engine: AsyncEngine,
+) -> None:
+    """The bot's own message edited (a chat reports its update of the question as one)."""
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
+    anas = await delivered(world)
+    async with world.sessions() as db:
+        [question] = await db.scalars(select(Message).where(Message.speaker == "agent"))
+    assert question.channel_message_id is not None  # the id the chat gave the opening
+    edit = EditedMessage(SENDER, question.channel_message_id, "5")
+    assert not await world.conversations.handle_edit(edit)
+    async with world.sessions() as db:
+        assert (await db.get_one(Message, question.id)).text == question.text
+    assert (await world.session(anas)).brain_state.get("answers", {}) == {}
+
+
+async def member_texts(world: Engine) -> list[str]:
+    async with world.sessions() as db:
+        query = select(Message.text).where(Message.speaker == "member").order_by(Message.id)
+        return list(await db.scalars(query))
