@@ -114,3 +114,20 @@ async def member_texts(world: Engine) -> list[str]:
     async with world.sessions() as db:
         query = select(Message.text).where(Message.speaker == "member").order_by(Message.id)
         return list(await db.scalars(query))
+
+
+async def test_a_press_on_a_re_asked_question_marks_the_latest_asking(engine: AsyncEngine) -> None:
+    """The opening asked the mood; an unreadable answer made the agent ask again: the
+    press on the second asking marks that message, not the first."""
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
+    await delivered(world)
+    [reask] = await world.say("meh, somewhere between")
+    four = next(b for b in reask.buttons if b.label.startswith("4"))
+    await world.say("4", choice=four.value)
+    async with world.sessions() as db:
+        query = select(Message.channel_message_id).where(Message.speaker == "agent")
+        first, second, *_ = await db.scalars(query.order_by(Message.id))
+    assert [message_id for message_id, _marked in world.channel.updated] == [second]
+    assert second != first
