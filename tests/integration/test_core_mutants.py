@@ -131,3 +131,14 @@ async def test_a_press_on_a_re_asked_question_marks_the_latest_asking(engine: As
         first, second, *_ = await db.scalars(query.order_by(Message.id))
     assert [message_id for message_id, _marked in world.channel.updated] == [second]
     assert second != first
+
+
+async def test_a_check_in_delivered_through_the_chat_records_the_chat_as_its_channel(
+    engine: AsyncEngine,
+) -> None:
+    """Reminders read it: a session delivered by email gets its check-in link by email."""
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
+    session = await world.session(await delivered(world))
+    assert (session.state, session.channel) == ("delivered", Provider.DEV.value)
