@@ -142,3 +142,21 @@ async def test_a_check_in_delivered_through_the_chat_records_the_chat_as_its_cha
         await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
     session = await world.session(await delivered(world))
     assert (session.state, session.channel) == ("delivered", Provider.DEV.value)
+
+
+async def test_a_sender_not_known_yet_is_spoken_to_in_their_orgs_language(
+    engine: AsyncEngine,
+) -> None:
+    """What a typed chat says to someone it cannot place yet (a command's reply)."""
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        await add_org(db, language="fr")
+    assert await world.conversations.language_for(BOBS) == "fr"
+
+
+async def test_a_sender_of_a_workspace_not_installed_is_spoken_to_in_english(
+    engine: AsyncEngine,
+) -> None:
+    world = build(engine, ScriptedBrain())
+    stranger = Sender(Provider.DEV, "not-installed", BOB)
+    assert await world.conversations.language_for(stranger) == "en"
