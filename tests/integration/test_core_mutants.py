@@ -160,3 +160,14 @@ async def test_a_sender_of_a_workspace_not_installed_is_spoken_to_in_english(
     world = build(engine, ScriptedBrain())
     stranger = Sender(Provider.DEV, "not-installed", BOB)
     assert await world.conversations.language_for(stranger) == "en"
+
+
+async def test_a_sender_not_known_yet_is_told_how_to_join_in_their_orgs_language(
+    engine: AsyncEngine,
+) -> None:
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        await add_org(db, language="fr")
+    await world.conversations.handle_message(IncomingMessage(BOBS, "bonjour"))
+    [(_to, told)] = world.channel.sent
+    assert told.text.startswith("Salut ! Je ne te connais pas encore dans VizDots.")
