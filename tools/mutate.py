@@ -68,14 +68,12 @@ def main() -> int:
         print(f"no earlier run in {args.workspace}: run tools/mutate.py first", file=sys.stderr)
         return 1
     if args.report:
-        results = _results()
-        kept = {name: v for name, v in _kept().items() if results.get(name, "") in NOT_RUN}
-        return _report(results | kept)
+        return _report(_verdicts())
     if args.again:
         return _again(args)
     if args.resume:
         _run(args)
-        return _report(_keep(_kept() | _checked(_results())))
+        return _report(_verdicts())
     since = args.since or _default_since()
     targets = _targets(args, since)
     if not targets:
@@ -91,7 +89,7 @@ def main() -> int:
         return 0
     _prepare(targets, tests, postgres=args.postgres)
     _run(args)
-    return _report(_keep(_results()))
+    return _report(_verdicts())
 
 
 def _run(args: argparse.Namespace, mutants: list[str] | None = None) -> None:
@@ -107,7 +105,7 @@ def _again(args: argparse.Namespace) -> int:
     the tests mutmut recorded as running its function, plus the test files named with
     `--tests`, in the mutated copy with that mutant switched on. (Through mutmut itself, a
     changed test selection would mean its whole first run again.)"""
-    before = _kept() or _results()
+    before = _verdicts()
     survivors = [name for name, status in before.items() if status not in KILLED | NOT_RUN]
     if not survivors:
         return _report(before)
@@ -123,7 +121,8 @@ def _again(args: argparse.Namespace) -> int:
             lambda name: _verdict(name, covering, args, env=env, deadline=deadline), survivors
         )
         again = {name: v for name, v in zip(survivors, verdicts, strict=True) if v}
-    return _report(_keep(before | again))
+    _write_rerun(_rerun() | again)
+    return _report(_verdicts())
 
 
 def _covering_tests() -> dict[str, list[str]]:
@@ -157,23 +156,23 @@ def _verdict(
         env=env | {"MUTANT_UNDER_TEST": mutant},
         capture_output=True,
     )
-    return {0: "survived", 5: "no tests"}.get(done.returncode, "killed")
+    # 1: a test failed; anything else but a pass or nothing collected (2 interrupted, 3
+    # internal error, 4 a test id gone since mutmut's first run) decides nothing
+    return {0: "survived", 1: "killed", 5: "no tests"}.get(done.returncode, "suspicious")
 
 
-def _kept() -> dict[str, str]:
-    kept = WORKSPACE / "verdicts.json"
+def _verdicts() -> dict[str, str]:
+    """mutmut's verdicts, with those of later `--again` runs over them."""
+    return _results() | _rerun()
+
+
+def _rerun() -> dict[str, str]:
+    kept = WORKSPACE / "again.json"
     return dict(json.loads(kept.read_text())) if kept.exists() else {}
 
 
-def _checked(results: dict[str, str]) -> dict[str, str]:
-    return {name: status for name, status in results.items() if status not in NOT_RUN}
-
-
-def _keep(verdicts: dict[str, str]) -> dict[str, str]:
-    """Write the verdicts where `--again` finds them (mutmut forgets its own when the test
-    selection changes)."""
-    (WORKSPACE / "verdicts.json").write_text(json.dumps(verdicts, indent=0, sort_keys=True))
-    return verdicts
+def _write_rerun(verdicts: dict[str, str]) -> None:
+    (WORKSPACE / "again.json").write_text(json.dumps(verdicts, indent=0, sort_keys=True))
 
 
 def _refresh_tests() -> None:
