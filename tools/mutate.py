@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -110,6 +111,10 @@ def _again(args: argparse.Namespace) -> int:
     if not survivors:
         return _report(before)
     _refresh_tests()
+    if args.tests and _verdict("", {}, args, env=dict(os.environ), deadline=math.inf) != "survived":
+        print("the tests named fail on the run's own copy of the code (the code changed since",
+              "the run?): start a new run", file=sys.stderr)  # fmt: skip
+        return 1
     covering = _covering_tests()
     print(f"running the {len(survivors)} survivors of the last run again")
     deadline = time.monotonic() + args.minutes * 60
