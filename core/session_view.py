@@ -10,10 +10,28 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import SessionState, Speaker
+from core.i18n import N_, _
 from core.ports import Button
 from core.records import agent_spec, pending_question
 from core.rendering import question_buttons
 from core.store.models import Agent, CheckinSession, Message
+
+#: A check-in's state in words, as the App Home and the dev chat's headings name it.
+_STATE_WORDS = {
+    "scheduled": N_("scheduled"),
+    "delivering": N_("delivering"),
+    "delivered": N_("delivered"),
+    "in_progress": N_("in progress"),
+    "completed": N_("completed"),
+    "expired": N_("expired"),
+    "skipped": N_("skipped"),
+    "failed": N_("failed"),
+}
+
+
+def state_in_words(state: str) -> str:
+    """The state's words in the current language."""
+    return _(_STATE_WORDS[state]) if state in _STATE_WORDS else state.replace("_", " ")
 
 
 @dataclass(frozen=True, slots=True)

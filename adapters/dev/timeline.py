@@ -20,20 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.i18n import N_, _
+from core.i18n import _
 from core.markup import to_html
-
-#: A check-in's state as its heading names it (the same words as Slack's App Home).
-STATE_WORDS = {
-    "scheduled": N_("scheduled"),
-    "delivering": N_("delivering"),
-    "delivered": N_("delivered"),
-    "in_progress": N_("in progress"),
-    "completed": N_("completed"),
-    "expired": N_("expired"),
-    "skipped": N_("skipped"),
-    "failed": N_("failed"),
-}
+from core.session_view import state_in_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +84,7 @@ def _asides_up_to(waiting: deque[Aside], message_id: int) -> Iterator[dict[str, 
 
 def _heading(session: Mapping[str, Any]) -> dict[str, Any]:
     state = str(session["state"])
-    shown = _(STATE_WORDS[state]) if state in STATE_WORDS else state.replace("_", " ")
+    shown = state_in_words(state)
     return {
         "kind": "session",
         "session": session["id"],

@@ -13,9 +13,10 @@ from typing import Any
 
 from adapters.slack.mrkdwn import escape, to_mrkdwn
 from core.home import MemberHome, NextCheckin, RecentCheckin
-from core.i18n import N_, _, speaking
+from core.i18n import _, speaking
 from core.ports import Button, OutgoingMessage
 from core.rendering import decode_choice
+from core.session_view import state_in_words
 
 Block = dict[str, Any]
 
@@ -139,22 +140,9 @@ def _recent_blocks(recent: tuple[RecentCheckin, ...]) -> list[Block]:
     return [_section(shorten(_recent_text(checkin), SECTION_TEXT)) for checkin in recent]
 
 
-#: A session's state as the App Home shows it.
-_STATE_WORDS = {
-    "scheduled": N_("scheduled"),
-    "delivering": N_("delivering"),
-    "delivered": N_("delivered"),
-    "in_progress": N_("in progress"),
-    "completed": N_("completed"),
-    "expired": N_("expired"),
-    "skipped": N_("skipped"),
-    "failed": N_("failed"),
-}
-
-
 def _recent_text(checkin: RecentCheckin) -> str:
     state = checkin.state.value
-    shown = _(_STATE_WORDS[state]) if state in _STATE_WORDS else state.replace("_", " ")
+    shown = state_in_words(state)
     lines = [f"*{escape(_(checkin.agent))}* · {checkin.local_date.isoformat()} · {shown}"]
     if checkin.dots:
         lines.append(" · ".join(_dot_text(key, value) for key, value in checkin.dots))
