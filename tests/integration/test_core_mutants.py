@@ -24,6 +24,16 @@ SENDER, BOBS = Sender(Provider.DEV, "acme", ANA), Sender(Provider.DEV, "acme", B
 TODAY = date(2026, 11, 25)
 
 
+async def ana_and_bob_with_anas_check_in(engine: AsyncEngine) -> tuple[Engine, int]:
+    """Ana and Bob in one org; Ana's check-in delivered (its session id returned)."""
+    world = build(engine, ScriptedBrain())
+    async with world.sessions.begin() as db:
+        org = await add_org(db)
+        await add_member(db, org, ANA, timezone="Europe/Berlin")
+        await add_member(db, org, BOB, timezone="Europe/Berlin")
+    return world, await delivered(world)
+
+
 async def test_a_member_whose_message_is_given_up_is_told_in_their_language(
     engine: AsyncEngine,
 ) -> None:
@@ -39,12 +49,7 @@ async def test_a_press_on_another_members_question_is_not_stored_in_their_check_
     engine: AsyncEngine,
 ) -> None:
     """Bob sends a button value naming Ana's open check-in (a forged or misrouted press)."""
-    world = build(engine, ScriptedBrain())
-    async with world.sessions.begin() as db:
-        org = await add_org(db)
-        await add_member(db, org, ANA, timezone="Europe/Berlin")
-        await add_member(db, org, BOB, timezone="Europe/Berlin")
-    anas = await delivered(world)
+    world, anas = await ana_and_bob_with_anas_check_in(engine)
     press = IncomingMessage(BOBS, "5", choice=encode_choice(anas, "mood", "5"))
     await world.conversations.handle_message(press)
     assert await world.count(Message, speaker="member") == 0
@@ -80,12 +85,7 @@ async def test_an_answer_goes_to_the_check_in_due_last_when_two_are_open(
 async def test_an_edit_by_another_member_of_a_message_id_of_anas_changes_nothing(
     engine: AsyncEngine,
 ) -> None:
-    world = build(engine, ScriptedBrain())
-    async with world.sessions.begin() as db:
-        org = await add_org(db)
-        await add_member(db, org, ANA, timezone="Europe/Berlin")
-        await add_member(db, org, BOB, timezone="Europe/Berlin")
-    anas = await delivered(world)
+    world, anas = await ana_and_bob_with_anas_check_in(engine)
     await world.conversations.handle_message(IncomingMessage(SENDER, "2", message_id="msg-1"))
     assert not await world.conversations.handle_edit(EditedMessage(BOBS, "msg-1", "5"))
     assert await member_texts(world) == ["2"]
