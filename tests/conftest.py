@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,8 @@ from core.store.migrate import upgrade_to_head
 from tests.postgres import find_bindir, throwaway_cluster
 
 _counter = itertools.count()
+#: Tells this import's test databases from an earlier pytest session's in the same process.
+_RUN = secrets.token_hex(3)
 
 
 @pytest.fixture(autouse=True)
@@ -69,13 +72,16 @@ def _create_database(admin_url: str, name: str, template: str | None = None) -> 
 
 
 @pytest.fixture(scope="session")
-def postgres_template(postgres_server: str | None) -> str | None:
-    """A database migrated to head once, cloned for each test."""
+def postgres_template(postgres_server: str | None) -> Iterator[str | None]:
+    """A database migrated to head once, cloned for each test, dropped at the end. Its
+    name is new for each pytest session: `make mutate` runs several in one process."""
     if postgres_server is None:
-        return None
-    name = f"vizdots_template_{os.getpid()}"
+        yield None
+        return
+    name = f"vizdots_template_{os.getpid()}_{secrets.token_hex(4)}"
     upgrade_to_head(_create_database(postgres_server, name))
-    return name
+    yield name
+    _drop_database(postgres_server, name)
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +110,7 @@ def _fresh_database(
         if os.environ.get("VIZDOTS_REQUIRE_POSTGRES") == "1":
             pytest.fail("PostgreSQL is required (VIZDOTS_REQUIRE_POSTGRES=1) but unavailable")
         pytest.skip("no PostgreSQL: install its binaries or set TEST_DATABASE_URL")
-    name = f"vizdots_t{os.getpid()}_{next(_counter)}"
+    name = f"vizdots_t{os.getpid()}_{_RUN}_{next(_counter)}"
     yield _create_database(server, name, template)
     _drop_database(server, name)
 

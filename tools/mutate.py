@@ -2,7 +2,8 @@
 
     python tools/mutate.py [--since REV | --all | PATH ...] [--jobs N] [--minutes M]
                            [--postgres] [--tests TEST_PATH ...]
-    python tools/mutate.py --resume | --again [--tests TEST_PATH ...] [--workspace DIR] ...
+    python tools/mutate.py --resume | --again [--tests TEST_PATH ...] [--mutants GLOB ...]
+                           [--workspace DIR] ...
     python tools/mutate.py --report [--workspace DIR]
 
 Mutates the Python files of core/ and adapters/ changed since REV (default origin/main,
@@ -18,7 +19,8 @@ throwaway PostgreSQL cluster serves the whole run).
 --resume goes on with the mutants the last run did not reach, in its workspace (mutmut
 keeps which tests cover what, so nothing is collected twice). --again runs only the
 survivors of the last run once more, against the checkout's tests as they are now (test
-files named with --tests join the selection); the other mutants keep their verdicts.
+files named with --tests join the selection; --mutants names some survivors only, e.g.
+`'*_agent_for__mutmut_21'` with --postgres); the other mutants keep their verdicts.
 Write tests from the survivors, then check that they kill them.
 """
 
@@ -37,6 +39,7 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,12 +96,12 @@ def main() -> int:
     return _report(_verdicts())
 
 
-def _run(args: argparse.Namespace, mutants: list[str] | None = None) -> None:
+def _run(args: argparse.Namespace) -> None:
     with ExitStack() as stack:
         env = dict(os.environ)
         if args.postgres:
             env["TEST_DATABASE_URL"] = stack.enter_context(_cluster())
-        _run_mutmut(env, jobs=args.jobs, minutes=args.minutes, mutants=mutants or [])
+        _run_mutmut(env, jobs=args.jobs, minutes=args.minutes, resume=args.resume)
 
 
 def _again(args: argparse.Namespace) -> int:
@@ -108,6 +111,8 @@ def _again(args: argparse.Namespace) -> int:
     changed test selection would mean its whole first run again.)"""
     before = _verdicts()
     survivors = [name for name, status in before.items() if status not in KILLED | NOT_RUN]
+    if args.mutants:
+        survivors = [name for name in survivors if any(fnmatch(name, g) for g in args.mutants)]
     if not survivors:
         return _report(before)
     _refresh_tests()
@@ -196,6 +201,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--since", help="mutate what changed since this git revision")
     parser.add_argument("--all", action="store_true", help="mutate the whole of core/")
     parser.add_argument("--tests", nargs="+", help="the tests to run (default: found)")
+    parser.add_argument("--mutants", nargs="+", help="with --again: only the survivors matching")
     parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once")
     parser.add_argument("--minutes", type=float, default=60, help="stop after this long")
     parser.add_argument("--list", action="store_true", help="say what would run, run nothing")
@@ -299,13 +305,12 @@ def _cluster():  # type: ignore[no-untyped-def]
     return throwaway_cluster(bindir)
 
 
-def _run_mutmut(env: dict[str, str], *, jobs: int, minutes: float, mutants: list[str]) -> None:
-    """mutmut (on `mutants` only, if named), niced, stopped (its results kept) once
-    `minutes` have passed."""
+def _run_mutmut(env: dict[str, str], *, jobs: int, minutes: float, resume: bool) -> None:
+    """mutmut, niced, stopped (its results kept) once `minutes` have passed."""
     mutmut = Path(sys.executable).with_name("mutmut")
     env = env | {"PATH": f"{mutmut.parent}{os.pathsep}{env.get('PATH', '')}"}  # its mypy
-    command = ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(jobs), *mutants]
-    log = (WORKSPACE / "mutmut.log").open("a" if mutants else "w")
+    command = ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(jobs)]
+    log = (WORKSPACE / "mutmut.log").open("a" if resume else "w")
     process = subprocess.Popen(command, cwd=WORKSPACE, env=env, stdout=log, stderr=log)
     try:
         process.wait(timeout=minutes * 60)

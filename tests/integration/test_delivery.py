@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.channels import ChannelSet
 from core.delivery import Delivery
 from core.outbox import Outbox
-from core.ports import Brain, DeliveryError
+from core.ports import Brain, DeliveryError, Signals
 from core.scripted_brain import ScriptedBrain
 from core.store.engine import make_async_engine, make_sessionmaker
 from core.store.models import (
@@ -30,7 +30,13 @@ from tests.fakes.world import add_due_session, add_member, add_org
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
 
-def delivery_on(engine: AsyncEngine, channel: FakeChannel, brain: Brain | None = None) -> Delivery:
+def delivery_on(
+    engine: AsyncEngine,
+    channel: FakeChannel,
+    brain: Brain | None = None,
+    *,
+    signals: Signals | None = None,
+) -> Delivery:
     sessions, channels, clock = make_sessionmaker(engine), ChannelSet([channel]), FakeClock(NOW)
     return Delivery(
         sessions=sessions,
@@ -39,6 +45,7 @@ def delivery_on(engine: AsyncEngine, channel: FakeChannel, brain: Brain | None =
         clock=clock,
         grace=timedelta(hours=2),
         outbox=Outbox(sessions=sessions, channels=channels, clock=clock),
+        signals=signals,
     )
 
 

@@ -78,8 +78,9 @@ async def test_a_worker_left_idling_takes_an_event_that_arrives_later(
             if recorder.taken:
                 break
             await asyncio.sleep(0.01)
-    finally:
+    finally:  # the worker stops before the test's database goes
         worker.cancel()
+        await asyncio.wait({worker})
     assert recorder.taken == [(ANA, "4")]
 
 
