@@ -278,6 +278,9 @@ def _prepare(targets: list[str], tests: list[str], *, postgres: bool) -> None:
         "pytest_add_cli_args_test_selection": tests,
         "pytest_add_cli_args": pytest_args,
         "use_git_change_detection": False,
+        # a mutant that makes its tests hang (a future never set) is cut off after 4x their
+        # usual time, not mutmut's 15x: minutes per hanging mutant instead of ten
+        "timeout_multiplier": 4.0,
         # mypy (strict, core/ only, as in `make test`) rejects some mutants outright: a
         # mutant `make test` would fail without running a test
         "type_check_command": ["mypy", "--output", "json", "--no-warn-unused-ignores"],
