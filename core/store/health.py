@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -37,14 +38,33 @@ class Unreachable(Exception):
     """No connection, or none that answered within the probe's time."""
 
 
+#: How long a failed probe waits for a thread the driver started to end (see below).
+_DRIVER_THREAD_SECONDS = 2.0
+
+
 async def _probe(engine: AsyncEngine, work: Callable[[Connection], T], *, within: float) -> T:
+    running_before = set(threading.enumerate())
     try:
         async with asyncio.timeout(within), engine.connect() as connection:
             return await connection.run_sync(work)
     except TimeoutError:
         raise Unreachable(f"no answer within {within:g} s") from None
     except Exception as error:  # any driver error means "unreachable"
+        await _driver_threads_ended(running_before)
         raise Unreachable(failure_reason(error, secret=engine.url.password)) from None
+
+
+async def _driver_threads_ended(running_before: set[threading.Thread]) -> None:
+    """Let the threads a failed connect started end while the loop still runs. aiosqlite
+    stops the worker of a connection that could not open by handing a result back to the
+    event loop; a command that exits on the failure would otherwise close the loop first
+    and the thread would print `Event loop is closed` (omnilib/aiosqlite#389)."""
+    started = set(threading.enumerate()) - running_before
+    deadline = asyncio.get_running_loop().time() + _DRIVER_THREAD_SECONDS
+    while any(thread.is_alive() for thread in started):
+        if asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.005)
 
 
 def _select_one(connection: Connection) -> None:

@@ -70,7 +70,8 @@ async def test_a_bug_is_logged_with_its_traceback_at_each_backed_off_try(
 ) -> None:
     tried = await failing_rounds(f"sqlite:///{tmp_path}/up.db", caplog)
     failures = [r for r in caplog.records if r.getMessage() == "test round failed"]
-    assert 3 <= tried <= 60 and len(failures) == tried  # 10 ms doubling to 40 ms, not a spin
+    assert 3 <= tried <= 60  # 10 ms doubling to 40 ms, not a spin
+    assert len(failures) in (tried, tried - 1)  # the last round may be cut off mid-query
     assert all(record.exc_info for record in failures)
     assert not any("unreachable" in r.getMessage() for r in caplog.records)
 
