@@ -9,14 +9,21 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from core.commands.service import run_command
 from core.domain import Provider
 from core.identity import email_sender
 from core.inbound import CommandRequest, Sender
 from core.ports import MemberProfile
-from core.store.models import AuditEntry, CheckinSession, Member, Organization, Schedule
+from core.store.models import (
+    AuditEntry,
+    CheckinSession,
+    Member,
+    Organization,
+    Schedule,
+    ScheduleParticipant,
+)
 from tests.integration.test_commands import (
     ANA,
     BO,
@@ -412,6 +419,31 @@ async def test_schedule_show_names_five_people_then_how_many_more(world: World) 
     await world.say(ANA, f"schedule set pulse fri 16:00 @bo@example.com @cy@example.com {mentions}")
     reply = await world.say(BO, "schedule show")
     assert "• pulse: Fri at 16:00, 6 people: Bo, Cy, Di, Ed, Flo and 1 more (active)" in reply
+
+
+async def test_schedule_show_names_exactly_five_people_and_no_more(world: World) -> None:
+    await add_people(world, ["Di", "Ed", "Flo"])
+    mentions = " ".join(f"@{name}@x.io" for name in ["Di", "Ed", "Flo"])
+    await world.say(ANA, f"schedule set pulse fri 16:00 @bo@example.com @cy@example.com {mentions}")
+    reply = await world.say(BO, "schedule show")
+    assert "• pulse: Fri at 16:00, 5 people: Bo, Cy, Di, Ed, Flo (active)" in reply
+
+
+async def test_schedule_show_names_the_people_in_name_order(world: World) -> None:
+    await add_people(world, ["Gus", "Di", "Flo"])
+    await world.say(ANA, "schedule set pulse fri 16:00 @gus@x.io @di@x.io @flo@x.io")
+    reply = await world.say(BO, "schedule show")
+    assert "• pulse: Fri at 16:00, 3 people: Di, Flo, Gus (active)" in reply
+
+
+async def test_schedule_show_says_nobody_is_listed_once_its_people_are_erased(
+    world: World,
+) -> None:
+    await world.say(ANA, "schedule set pulse fri 16:00 @bo@example.com")
+    async with world.sessions.begin() as db:  # as erasing Bo's data does
+        await db.execute(delete(ScheduleParticipant))
+    reply = await world.say(ANA, "schedule show")
+    assert "• pulse: Fri at 16:00, nobody listed (active)" in reply
 
 
 async def test_schedule_show_marks_a_disabled_agents_schedule(world: World) -> None:
