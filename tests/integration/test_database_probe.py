@@ -10,7 +10,11 @@ the thread prints `RuntimeError: Event loop is closed` under the command's one l
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.engine import make_async_engine
 from core.store.health import schema_problem, unreachable
@@ -20,25 +24,15 @@ def worker_threads() -> set[threading.Thread]:
     return {thread for thread in threading.enumerate() if thread.is_alive()}
 
 
+@pytest.mark.parametrize("probe", [unreachable, schema_problem])
 async def test_an_unopenable_sqlite_file_is_unreachable_with_no_thread_left(
-    tmp_path: Path,
+    probe: Callable[[AsyncEngine], Awaitable[str | None]], tmp_path: Path
 ) -> None:
     engine = make_async_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/x.db")
     before = worker_threads()
     try:
-        problem = await unreachable(engine)
+        problem = await probe(engine)
         assert worker_threads() - before == set()
     finally:
         await engine.dispose()
     assert problem is not None and problem.startswith("database unreachable: OperationalError")
-
-
-async def test_the_schema_check_of_an_unopenable_file_leaves_no_thread(tmp_path: Path) -> None:
-    engine = make_async_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/x.db")
-    before = worker_threads()
-    try:
-        problem = await schema_problem(engine)
-        assert worker_threads() - before == set()
-    finally:
-        await engine.dispose()
-    assert problem is not None and problem.startswith("database unreachable: ")
