@@ -446,6 +446,15 @@ async def test_schedule_show_says_nobody_is_listed_once_its_people_are_erased(
     assert "• pulse: Fri at 16:00, nobody listed (active)" in reply
 
 
+async def test_setting_one_schedules_people_keeps_another_schedules(world: World) -> None:
+    await world.say(ANA, "schedule set pulse fri 16:00 @bo@example.com")
+    await world.say(ANA, "schedule set retro fri 15:00 @cy@example.com")
+    await world.say(ANA, "schedule set retro fri 15:00 @bo@example.com")
+    reply = await world.say(ANA, "schedule show")
+    assert "• pulse: Fri at 16:00, 1 people: Bo (active)" in reply
+    assert "• retro: Fri at 15:00, 1 people: Bo (active)" in reply
+
+
 async def test_schedule_show_marks_a_disabled_agents_schedule(world: World) -> None:
     await world.say(ANA, "schedule set retro fri 16:00")
     await world.say(ANA, "agents disable retro")

@@ -190,6 +190,13 @@ async def test_a_message_with_nothing_open_gets_a_friendly_offer(world: Engine) 
     assert await world.count(Message) == 0
 
 
+async def test_an_offer_for_an_event_taken_again_is_sent_once(world: Engine) -> None:
+    await world.say("hello?", event="Ev7")
+    await world.say("hello?", event="Ev7")  # the inbox takes the event again after a crash
+    [(_to, offer)] = world.channel.sent
+    assert offer.text == f"{NOTHING_OPEN} {CAN_START}"
+
+
 async def test_a_start_whose_worker_died_resumes_the_same_check_in(engine: AsyncEngine) -> None:
     brain = GatedOpeningBrain()
     world = build(engine, brain)
