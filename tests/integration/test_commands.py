@@ -33,6 +33,7 @@ from core.store.models import (
 )
 from tests.fakes.clock import FakeClock
 from tests.fakes.directory import FakeDirectory
+from tests.fakes.world import add_member, add_org
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 TODAY = date(2026, 11, 25)
@@ -241,6 +242,40 @@ async def test_an_unknown_mention_is_reported_and_changes_nothing(world: World) 
     (schedule,) = await world.rows(Schedule)
     assert (schedule.weekdays, schedule.participants) == (0b11111, "everyone")
     assert await world.audit_actions() == ["schedule.set"]
+
+
+async def test_mentions_and_a_channel_are_listed_together(world: World) -> None:
+    world.directory.add_channel("acme", "team", [CY])
+    await world.say(ANA, "schedule set daily mon-fri 09:30 @bo@example.com #team")
+    participants = await world.rows(ScheduleParticipant)
+    assert {p.member_id for p in participants} == {world.ids[BO], world.ids[CY]}
+
+
+async def test_every_problem_of_a_schedule_set_is_reported(world: World) -> None:
+    world.directory.add_channel("acme", "empty", ["zed@example.com"])
+    reply = await world.say(ANA, "schedule set daily mon-fri 09:30 @zed@example.com #empty")
+    assert reply == (
+        "Nothing changed: @zed@example.com is not a member here; #empty has no members I know."
+    )
+    assert await world.rows(Schedule) == []
+
+
+async def test_an_inactive_member_is_not_a_member_here(world: World) -> None:
+    async with world.sessions.begin() as db:
+        bo = await db.get(Member, world.ids[BO])
+        assert bo is not None
+        bo.active = False
+    reply = await world.say(ANA, "schedule set daily mon-fri 09:30 @bo@example.com")
+    assert reply == "Nothing changed: @bo@example.com is not a member here."
+    assert await world.rows(Schedule) == []
+
+
+async def test_a_member_of_another_org_is_not_a_member_here(world: World) -> None:
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db, "globex"), "dee@example.com")
+    reply = await world.say(ANA, "schedule set daily mon-fri 09:30 @dee@example.com")
+    assert reply == "Nothing changed: @dee@example.com is not a member here."
+    assert await world.rows(Schedule) == []
 
 
 # --- agents and members ----------------------------------------------------------------------
