@@ -27,6 +27,7 @@ from core.store.models import (
 from tests.integration.test_commands import (
     ANA,
     BO,
+    CY,
     TODAY,
     World,
     add_session,
@@ -453,6 +454,15 @@ async def test_setting_one_schedules_people_keeps_another_schedules(world: World
     reply = await world.say(ANA, "schedule show")
     assert "• pulse: Fri at 16:00, 1 people: Bo (active)" in reply
     assert "• retro: Fri at 15:00, 1 people: Bo (active)" in reply
+
+
+async def test_schedule_set_audits_who_was_named_and_who_it_became(world: World) -> None:
+    world.directory.add_channel("acme", "team", [CY])
+    await world.say(ANA, "schedule set pulse fri 16:00 @bo@example.com #team")
+    [(action, detail)] = await details(world)
+    assert action == "schedule.set"
+    assert detail["users"] == ["bo@example.com"] and detail["channels"] == ["team"]
+    assert detail["member_ids"] == sorted([world.ids[BO], world.ids[CY]])
 
 
 async def test_schedule_show_marks_a_disabled_agents_schedule(world: World) -> None:
