@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, update
 
 from core.commands.service import run_command
@@ -414,20 +415,21 @@ async def test_schedule_show_ends_with_the_time_zone_note_and_the_askers_next_ch
     ]
 
 
-async def test_schedule_show_names_five_people_then_how_many_more(world: World) -> None:
-    await add_people(world, ["Di", "Ed", "Flo", "Gus"])
-    mentions = " ".join(f"@{name}@x.io" for name in ["Di", "Ed", "Flo", "Gus"])
+@pytest.mark.parametrize(
+    ("others", "listed"),
+    [
+        (["Di", "Ed", "Flo"], "5 people: Bo, Cy, Di, Ed, Flo (active)"),
+        (["Di", "Ed", "Flo", "Gus"], "6 people: Bo, Cy, Di, Ed, Flo and 1 more (active)"),
+    ],
+)
+async def test_schedule_show_names_five_people_then_how_many_more(
+    world: World, others: list[str], listed: str
+) -> None:
+    await add_people(world, others)
+    mentions = " ".join(f"@{name}@x.io" for name in others)
     await world.say(ANA, f"schedule set pulse fri 16:00 @bo@example.com @cy@example.com {mentions}")
     reply = await world.say(BO, "schedule show")
-    assert "• pulse: Fri at 16:00, 6 people: Bo, Cy, Di, Ed, Flo and 1 more (active)" in reply
-
-
-async def test_schedule_show_names_exactly_five_people_and_no_more(world: World) -> None:
-    await add_people(world, ["Di", "Ed", "Flo"])
-    mentions = " ".join(f"@{name}@x.io" for name in ["Di", "Ed", "Flo"])
-    await world.say(ANA, f"schedule set pulse fri 16:00 @bo@example.com @cy@example.com {mentions}")
-    reply = await world.say(BO, "schedule show")
-    assert "• pulse: Fri at 16:00, 5 people: Bo, Cy, Di, Ed, Flo (active)" in reply
+    assert f"• pulse: Fri at 16:00, {listed}" in reply
 
 
 async def test_schedule_show_names_the_people_in_name_order(world: World) -> None:
