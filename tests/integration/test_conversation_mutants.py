@@ -7,6 +7,7 @@ Ana (Europe/Berlin) at Acme; the clock says Wednesday 2026-11-25, 09:00 UTC.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -16,15 +17,25 @@ from core.conversation import HELP_HINT, NONE_PLANNED, UNKNOWN_SENDER
 from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
 from core.scripted_brain import ScriptedBrain
-from core.store.models import CheckinSession, Installation, Message, Schedule
+from core.store.models import CheckinSession, Installation, Message, Organization, Schedule
+from tests.fakes.brain import GatedBrain
 from tests.fakes.channel import FakeChannel
 from tests.fakes.clock import FakeClock
 from tests.fakes.core_parts import core_parts
-from tests.fakes.world import add_org
-from tests.integration.test_conversation import ANA, NOW, Engine, delivered, world
+from tests.fakes.world import add_due_session, add_member, add_org
+from tests.integration.test_conversation import (
+    ANA,
+    NOW,
+    Engine,
+    build,
+    delivered,
+    stored,
+    world,
+)
 
 __all__ = ["world"]
 SENDER = Sender(Provider.DEV, "acme", ANA)
+BOB = "bob@acme.io"
 
 
 async def answer_with_id(world: Engine, text: str, message_id: str) -> None:
@@ -173,3 +184,95 @@ async def test_a_slack_stranger_is_told_in_a_dm_to_their_slack_user(engine: Asyn
     await parts.conversations.handle_message(IncomingMessage(stranger, "hi"))
     [(to, told)] = channel.sent
     assert (to.org_id, to.slack_user_id, told.text) == (org.id, "U0WHO", UNKNOWN_SENDER)
+
+
+# --- button presses --------------------------------------------------------------------------
+async def test_the_next_question_comes_with_its_own_buttons(world: Engine) -> None:
+    await delivered(world)
+    [(_to, opening)] = world.channel.sent
+    await world.say("4", choice=opening.buttons[3].value)
+    [(_to, focus)] = world.channel.sent[1:]
+    assert focus.text == "What's your main focus today?"
+    assert [b.label for b in focus.buttons] == ["Skip today"]  # a text question: skip only
+
+
+async def test_a_press_is_read_by_its_buttons_value_not_the_text_it_came_with(
+    world: Engine,
+) -> None:
+    session_id = await delivered(world)
+    [(_to, opening)] = world.channel.sent
+    await world.say("", choice=opening.buttons[3].value)  # a chat may send no label
+    assert (await world.session(session_id)).brain_state["answers"] == {"mood": 4}
+
+
+async def test_a_press_updates_the_pressers_own_question_not_one_asked_later_of_another(
+    world: Engine,
+) -> None:
+    async with world.sessions.begin() as db:
+        await add_member(db, await db.get_one(Organization, 1), BOB)
+    await delivered(world)  # Ana's question: the first message sent
+    await add_due_session(world.sessions, BOB, due=NOW)
+    await world.delivery.deliver_due(now=NOW)  # Bob's, asked after Ana's
+    [(_to, opening), (to_bob, _)] = world.channel.sent
+    assert to_bob.email == BOB
+    await world.say("4", choice=opening.buttons[3].value)
+    [(message_id, updated)] = world.channel.updated
+    assert message_id == "m0" and updated.text.endswith("You chose 4")
+
+
+async def test_a_press_that_brings_its_own_message_id_updates_the_question_not_the_press(
+    world: Engine,
+) -> None:
+    await delivered(world)
+    [(_to, opening)] = world.channel.sent
+    press = IncomingMessage(SENDER, "4 🙂", message_id="press-1", choice=opening.buttons[3].value)
+    await world.conversations.handle_message(press)  # Teams gives each press an activity id
+    [(message_id, updated)] = world.channel.updated
+    assert message_id == "m0" and updated.text.startswith("Hi Ana!")
+
+
+async def test_a_press_taken_over_from_a_dead_worker_still_marks_its_question(
+    engine: AsyncEngine,
+) -> None:
+    brain = GatedBrain()
+    world = build(engine, brain)
+    async with world.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
+    await delivered(world)
+    [(_to, opening)] = world.channel.sent
+    press = IncomingMessage(SENDER, "4 🙂", event_id="Ev1", choice=opening.buttons[3].value)
+    dying = asyncio.create_task(world.conversations.handle_message(press))
+    await brain.asked.wait()  # the press is stored; the worker dies waiting on the model
+    dying.cancel()
+    await asyncio.wait({dying})
+    brain.gate.set()
+    await world.conversations.handle_message(press)  # the inbox takes the event again
+    [(message_id, updated)] = world.channel.updated
+    assert message_id == "m0" and updated.text.endswith("You chose 4")
+
+
+async def test_a_press_on_a_closed_check_ins_button_leaves_todays_open_one_alone(
+    world: Engine,
+) -> None:
+    yesterday = await add_due_session(world.sessions, ANA, due=NOW - timedelta(days=1))
+    await world.delivery.deliver_due(now=NOW - timedelta(days=1))
+    [(_to, old_opening)] = world.channel.sent
+    async with world.sessions.begin() as db:
+        (await db.get_one(CheckinSession, yesterday)).state = "expired"
+    today = await delivered(world)  # the same question, "mood", waits in today's
+    before = await stored(world, today)
+    await world.say("4", choice=old_opening.buttons[3].value)
+    assert await stored(world, today) == before
+
+
+# --- events taken again ----------------------------------------------------------------------
+async def test_the_last_answer_taken_again_after_the_check_in_ended_says_nothing_more(
+    world: Engine,
+) -> None:
+    await delivered(world)
+    await world.say("4", event="Ev1")
+    await world.say("Ship it", event="Ev2")
+    await world.say("none", event="Ev3")  # the check-in is completed
+    sent = len(world.channel.sent)
+    assert await world.say("none", event="Ev3") == []  # the inbox takes the event again
+    assert len(world.channel.sent) == sent

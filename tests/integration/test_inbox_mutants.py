@@ -123,3 +123,34 @@ async def test_flush_returns_once_every_accepted_event_is_stored(engine: AsyncEn
     await inbox.flush()
     assert [row.event_id for row in await rows(engine)] == ["Ev0", "Ev1", "Ev2"]
     assert await asyncio.gather(*accepting) == [True, True, True]
+
+
+@dataclass
+class CountingRecorder(Recorder):
+    """Records how many turns were under way at once."""
+
+    running: int = 0
+    most_running: int = 0
+
+    async def handle_message(self, incoming: IncomingMessage, *, apologise: bool) -> list[object]:
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            return await super().handle_message(incoming, apologise=apologise)
+        finally:
+            self.running -= 1
+
+
+async def test_no_more_turns_run_at_once_than_the_inboxs_concurrency(engine: AsyncEngine) -> None:
+    recorder = CountingRecorder()
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=recorder,  # type: ignore[arg-type]
+        clock=FakeClock(NOW),
+        concurrency=3,
+    )
+    for n in range(9):
+        await inbox.accept(said(str(n), user=f"m{n}@acme.io", event=f"Ev{n}"))
+    assert await inbox.drain(limit=None) == 9
+    assert len(recorder.taken) == 9
+    assert recorder.most_running == 3

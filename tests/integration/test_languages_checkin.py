@@ -127,6 +127,8 @@ async def test_a_member_without_a_language_is_spoken_to_in_the_orgs(
     await delivered(world)
     [(_to, opening)] = world.channel.sent
     assert opening.text.startswith("Salut Ana ! C'est l'heure de ton check-in quotidien.")
+    [focus] = await world.say("4")
+    assert focus.text == "Quelle est ta priorité aujourd'hui ?"
 
 
 async def test_a_reply_not_understood_is_asked_again_in_the_members_language(
