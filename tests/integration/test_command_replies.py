@@ -50,6 +50,16 @@ async def set_bo(world: World, **values: Any) -> None:
 
 
 # --- help ------------------------------------------------------------------------------------
+async def test_a_command_it_cannot_read_says_why_then_points_to_help(world: World) -> None:
+    reply = await world.say(ANA, "vacation until someday")
+    assert reply == (
+        "'someday' is not a date (use YYYY-MM-DD).\n"
+        "For example: vacation until 2030-08-31\n"
+        "Type `help` to see what you can ask."
+    )
+    assert await details(world) == []  # nothing done, nothing audited
+
+
 async def test_help_for_a_member_is_a_heading_then_one_line_per_command(world: World) -> None:
     lines = (await world.say(BO, "help")).split("\n")
     assert lines[:2] == ["Here's what you can ask me:", "- `skip` — skip today's check-in"]
