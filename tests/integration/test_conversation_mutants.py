@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.conversation import HELP_HINT, NONE_PLANNED, UNKNOWN_SENDER
 from core.domain import Provider
 from core.inbound import EditedMessage, IncomingMessage, Sender
+from core.ports import OutgoingMessage
 from core.scripted_brain import ScriptedBrain
 from core.store.models import CheckinSession, Installation, Message, Organization, Schedule
 from tests.fakes.brain import GatedBrain
@@ -251,18 +252,33 @@ async def test_a_press_taken_over_from_a_dead_worker_still_marks_its_question(
     assert message_id == "m0" and updated.text.endswith("You chose 4")
 
 
-async def test_a_press_on_a_closed_check_ins_button_leaves_todays_open_one_alone(
-    world: Engine,
-) -> None:
+async def closed_and_open(world: Engine) -> tuple[OutgoingMessage, int]:
+    """Yesterday's check-in, closed with its first question unanswered, and today's, open
+    and waiting on the same question: (yesterday's opening, today's session)."""
     yesterday = await add_due_session(world.sessions, ANA, due=NOW - timedelta(days=1))
     await world.delivery.deliver_due(now=NOW - timedelta(days=1))
     [(_to, old_opening)] = world.channel.sent
     async with world.sessions.begin() as db:
         (await db.get_one(CheckinSession, yesterday)).state = "expired"
-    today = await delivered(world)  # the same question, "mood", waits in today's
+    return old_opening, await delivered(world)
+
+
+async def test_a_press_on_a_closed_check_ins_button_leaves_todays_open_one_alone(
+    world: Engine,
+) -> None:
+    old_opening, today = await closed_and_open(world)
     before = await stored(world, today)
     await world.say("4", choice=old_opening.buttons[3].value)
     assert await stored(world, today) == before
+
+
+async def test_a_press_on_a_closed_check_ins_button_is_not_told_nothing_is_open(
+    world: Engine,
+) -> None:
+    old_opening, _today = await closed_and_open(world)
+    sent = len(world.channel.sent)
+    assert await world.say("4", choice=old_opening.buttons[3].value) == []
+    assert len(world.channel.sent) == sent  # ignored like any stale press; today's waits
 
 
 # --- events taken again ----------------------------------------------------------------------
