@@ -192,7 +192,7 @@ class Conversations:
         )
         async with self.sessions() as db:
             session_id = await self._target_session(db, found[1], choice) if found else None
-            if found and session_id is None and await self._open_elsewhere(db, found[1], choice):
+            if found and session_id is None and await self._open_elsewhere(db, found[1]):
                 return []  # a closed check-in's button, ignored like any stale press
         if found is None:
             return await self._stranger(incoming.sender)
@@ -305,12 +305,10 @@ class Conversations:
             return None
         return session.id
 
-    async def _open_elsewhere(
-        self, db: AsyncSession, member: Member, choice: Choice | None
-    ) -> bool:
-        """A button of a closed check-in was pressed while another one is open."""
-        now = self.clock.now()
-        return choice is not None and await self.open_session_of(db, member, now) is not None
+    async def _open_elsewhere(self, db: AsyncSession, member: Member) -> bool:
+        """Another check-in is open than the one a turn targeted (only a press can target a
+        closed one: a typed turn goes to the open one)."""
+        return await self.open_session_of(db, member, self.clock.now()) is not None
 
     async def _store_member_turn(
         self, session_id: int, incoming: IncomingMessage, choice: Choice | None
