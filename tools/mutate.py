@@ -2,7 +2,8 @@
 
     python tools/mutate.py [--since REV | --all | PATH ...] [--jobs N] [--minutes M]
                            [--postgres] [--tests TEST_PATH ...]
-    python tools/mutate.py --resume | --again [--tests TEST_PATH ...] [--mutants GLOB ...]
+    python tools/mutate.py --resume | --again [--unreached] [--tests TEST_PATH ...]
+                           [--mutants GLOB ...]
                            [--workspace DIR] ...
     python tools/mutate.py --report [--workspace DIR]
 
@@ -20,7 +21,9 @@ throwaway PostgreSQL cluster serves the whole run).
 keeps which tests cover what, so nothing is collected twice). --again runs only the
 survivors of the last run once more, against the checkout's tests as they are now (test
 files named with --tests join the selection; --mutants names some survivors only, e.g.
-`'*_agent_for__mutmut_21'` with --postgres); the other mutants keep their verdicts.
+`'*_agent_for__mutmut_21'` with --postgres; --unreached adds the mutants the run did
+not reach, the quick way to finish a module whose slowest mutants hang most of its tests);
+the other mutants keep their verdicts.
 Write tests from the survivors, then check that they kill them.
 """
 
@@ -28,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import shutil
@@ -60,6 +62,14 @@ STARTS_PROCESSES = re.compile(r"\bprocesses\(|subprocess|sys\.executable")
 #: Tests of the source text rather than of what it does: the catalog test extracts the
 #: marked texts from the (mutated) source and would fail on every mutated text.
 READS_SOURCE = {"tests/unit/test_catalogs.py"}
+#: A mutant whose tests outlast this many times their usual time is cut off (counted as
+#: killed: it hangs them), never sooner than MIN_TIMEOUT seconds (pytest's start-up).
+TIMEOUT_MULTIPLIER = 4.0
+MIN_TIMEOUT = 60.0
+#: --again: one test a mutant hangs fails after this long at least (pytest-timeout).
+MIN_TEST_TIMEOUT = 30.0
+#: --again's clean run of the named tests: a test that hangs there is flaky, not mutated.
+CHECK_TIMEOUT = 120.0
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 NOT_RUN = {"not checked", "skipped", "check was interrupted by user"}
 
@@ -108,31 +118,57 @@ def _again(args: argparse.Namespace) -> int:
     """The last run's survivors, run again against the tests as they are now: each against
     the tests mutmut recorded as running its function, plus the test files named with
     `--tests`, in the mutated copy with that mutant switched on. (Through mutmut itself, a
-    changed test selection would mean its whole first run again.)"""
+    changed test selection would mean its whole first run again.) With `--unreached`, the
+    mutants the run never reached go too: the named tests first, so a mutant they kill
+    costs seconds, and a mutant that hangs them is cut off like mutmut cuts it off."""
     before = _verdicts()
-    survivors = [name for name, status in before.items() if status not in KILLED | NOT_RUN]
+    chosen = [name for name, status in before.items() if _again_wanted(status, args)]
     if args.mutants:
-        survivors = [name for name in survivors if any(fnmatch(name, g) for g in args.mutants)]
-    if not survivors:
+        chosen = [name for name in chosen if any(fnmatch(name, g) for g in args.mutants)]
+    if not chosen:
         return _report(before)
     _refresh_tests()
-    if args.tests and _verdict("", {}, args, env=dict(os.environ), deadline=math.inf) != "survived":
+    started = time.monotonic()
+    if args.tests and not _named_tests_pass(args):
         print("the tests named fail on the run's own copy of the code (the code changed since",
               "the run?): start a new run", file=sys.stderr)  # fmt: skip
         return 1
-    covering = _covering_tests()
-    print(f"running the {len(survivors)} survivors of the last run again")
+    named_seconds = time.monotonic() - started if args.tests else 0.0
+    covering, seconds = _covering_tests(), _test_seconds()
+    print(f"running {len(chosen)} mutants of the last run again")
     deadline = time.monotonic() + args.minutes * 60
+
+    def verdict(name: str) -> str | None:
+        if time.monotonic() > deadline:
+            return None
+        usual = [seconds.get(test, 0.0) for test in covering.get(_function_of(name), [])]
+        budget = max(MIN_TIMEOUT, TIMEOUT_MULTIPLIER * (named_seconds + sum(usual)))
+        each = max(MIN_TEST_TIMEOUT, TIMEOUT_MULTIPLIER * max(usual, default=0.0))
+        return _verdict(name, covering, args, env=env, budget=budget, test_timeout=each)
+
+    env = dict(os.environ)
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
-        env = dict(os.environ)
         if args.postgres:
             env["TEST_DATABASE_URL"] = stack.enter_context(_cluster())
-        verdicts = pool.map(
-            lambda name: _verdict(name, covering, args, env=env, deadline=deadline), survivors
-        )
-        again = {name: v for name, v in zip(survivors, verdicts, strict=True) if v}
+        again = {name: v for name, v in zip(chosen, pool.map(verdict, chosen), strict=True) if v}
     _write_rerun(_rerun() | again)
     return _report(_verdicts())
+
+
+def _named_tests_pass(args: argparse.Namespace) -> bool:
+    """The named tests pass on the run's own copy of the code, none of them hanging."""
+    env = dict(os.environ)
+    return _verdict("", {}, args, env=env, budget=None, test_timeout=CHECK_TIMEOUT) == "survived"
+
+
+def _again_wanted(status: str, args: argparse.Namespace) -> bool:
+    if status in NOT_RUN:
+        return bool(args.unreached)
+    return status not in KILLED
+
+
+def _function_of(mutant: str) -> str:
+    return mutant.rsplit("__mutmut_", 1)[0]
 
 
 def _covering_tests() -> dict[str, list[str]]:
@@ -141,34 +177,56 @@ def _covering_tests() -> dict[str, list[str]]:
     return {name: sorted(tests) for name, tests in stats["tests_by_mangled_function_name"].items()}
 
 
+def _test_seconds() -> dict[str, float]:
+    """How long each test took in mutmut's clean run."""
+    stats = json.loads((WORKSPACE / "mutants" / "mutmut-stats.json").read_text())
+    return {test: float(seconds) for test, seconds in stats.get("duration_by_test", {}).items()}
+
+
 def _verdict(
     mutant: str,
     covering: dict[str, list[str]],
     args: argparse.Namespace,
     *,
     env: dict[str, str],
-    deadline: float,
-) -> str | None:
-    """'killed' when a test fails with the mutant on, 'survived' when all pass, None when
-    the time is up before it ran."""
-    if time.monotonic() > deadline:
-        return None
+    budget: float | None,
+    test_timeout: float | None = None,
+) -> str:
+    """'killed' when a test fails with the mutant on, 'timeout' when one test outlasts
+    `test_timeout` seconds or all of them `budget`, 'survived' when all pass."""
     # the new test files first: a mutant they kill stops there (-x)
-    tests = (args.tests or []) + covering.get(mutant.rsplit("__mutmut_", 1)[0], [])
+    tests = (args.tests or []) + covering.get(_function_of(mutant), [])
     if not tests:
         return "no tests"
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
     if not args.postgres:
         command += ["-k", "not postgresql"]
-    done = subprocess.run(
-        ["nice", "-n", "10", *command],
-        cwd=WORKSPACE / "mutants",
-        env=env | {"MUTANT_UNDER_TEST": mutant},
-        capture_output=True,
-    )
+    if test_timeout is not None:  # pytest-timeout ends the process at a hanging test
+        command += ["--timeout", f"{test_timeout:.0f}", "--timeout-method", "thread"]
+    try:
+        done = subprocess.run(
+            ["nice", "-n", "10", *command],
+            cwd=WORKSPACE / "mutants",
+            env=env | {"MUTANT_UNDER_TEST": mutant},
+            capture_output=True,
+            timeout=budget,
+        )
+    except subprocess.TimeoutExpired as stopped:  # the child is killed; a hang is a kill
+        _keep_output(mutant, (stopped.stdout or b"") + (stopped.stderr or b""))
+        return "timeout"
+    _keep_output(mutant, done.stdout + done.stderr)
+    if b"+ Timeout +" in done.stdout + done.stderr:
+        return "timeout"
     # 1: a test failed; anything else but a pass or nothing collected (2 interrupted, 3
     # internal error, 4 a test id gone since mutmut's first run) decides nothing
     return {0: "survived", 1: "killed", 5: "no tests"}.get(done.returncode, "suspicious")
+
+
+def _keep_output(mutant: str, output: bytes) -> None:
+    """What pytest said about the mutant (which test failed or hung), for a second look."""
+    logs = WORKSPACE / "again-logs"
+    logs.mkdir(exist_ok=True)
+    (logs / f"{mutant or 'clean'}.log").write_bytes(output[-20_000:])
 
 
 def _verdicts() -> dict[str, str]:
@@ -216,6 +274,11 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--again", action="store_true", help="run the last run's survivors again (new tests)"
+    )
+    parser.add_argument(
+        "--unreached",
+        action="store_true",
+        help="with --again: the mutants the last run did not reach too",
     )
     parser.add_argument(
         "--report", action="store_true", help="the last run's kill rates so far; run nothing"
@@ -280,7 +343,7 @@ def _prepare(targets: list[str], tests: list[str], *, postgres: bool) -> None:
         "use_git_change_detection": False,
         # a mutant that makes its tests hang (a future never set) is cut off after 4x their
         # usual time, not mutmut's 15x: minutes per hanging mutant instead of ten
-        "timeout_multiplier": 4.0,
+        "timeout_multiplier": TIMEOUT_MULTIPLIER,
         # mypy (strict, core/ only, as in `make test`) rejects some mutants outright: a
         # mutant `make test` would fail without running a test
         "type_check_command": ["mypy", "--output", "json", "--no-warn-unused-ignores"],
