@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -154,3 +155,111 @@ async def test_no_more_turns_run_at_once_than_the_inboxs_concurrency(engine: Asy
     assert await inbox.drain(limit=None) == 9
     assert len(recorder.taken) == 9
     assert recorder.most_running == 3
+
+
+@dataclass
+class HeldRecorder(Recorder):
+    """Holds the turn of one text until the test lets it go (a slow model call)."""
+
+    held: str = "slow"
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle_message(self, incoming: IncomingMessage, *, apologise: bool) -> list[object]:
+        if incoming.text == self.held:
+            self.started.set()
+            await self.release.wait()
+        return await super().handle_message(incoming, apologise=apologise)
+
+
+async def test_a_turn_held_up_does_not_hold_back_the_others_when_every_slot_is_taken(
+    engine: AsyncEngine,
+) -> None:
+    recorder = HeldRecorder()
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=recorder,  # type: ignore[arg-type]
+        clock=FakeClock(NOW),
+        concurrency=2,
+    )
+    await inbox.accept(said("slow", user="held@acme.io", event="Ev0"))
+    for n in range(1, 5):
+        await inbox.accept(said(str(n), user=f"m{n}@acme.io", event=f"Ev{n}"))
+    draining = asyncio.create_task(inbox.drain(limit=None))
+    try:
+        for _ in range(500):  # the other four go through the one free slot meanwhile
+            if len(recorder.taken) == 4:
+                break
+            await asyncio.sleep(0.01)
+        assert sorted(text for _who, text in recorder.taken) == ["1", "2", "3", "4"]
+    finally:
+        recorder.release.set()
+        await draining
+    assert len(recorder.taken) == 5
+
+
+@pytest.mark.parametrize(
+    "other",
+    [Sender(Provider.DEV, "globex", ANA), Sender(Provider.SLACK, "acme", ANA)],
+    ids=["another workspace", "another chat"],
+)
+async def test_the_same_user_id_elsewhere_is_another_sender_and_does_not_wait(
+    engine: AsyncEngine, other: Sender
+) -> None:
+    recorder = Recorder(failing={"boom"})
+    inbox = inbox_on(engine, recorder)
+    await inbox.accept(said("boom", event="Ev1"))  # Ana's, backing off after its first try
+    await inbox.accept(IncomingMessage(sender=other, text="4", event_id="Ev2"))
+    assert await inbox.drain() == 2
+    assert recorder.taken == [(ANA, "boom"), (ANA, "4")]
+
+
+async def test_by_default_a_failing_event_is_tried_ten_times_then_given_up(
+    engine: AsyncEngine,
+) -> None:
+    recorder = Recorder(failing={"boom"})
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=recorder,  # type: ignore[arg-type]
+        clock=FakeClock(NOW),
+    )
+    await inbox.accept(said("boom", event="Ev1"))
+    await drain_all(inbox)  # ten tries fit in well under half an hour of back-off
+    [row] = await rows(engine)
+    assert (row.attempts, row.given_up) == (10, True)
+
+
+async def test_by_default_an_event_first_tried_half_an_hour_late_is_given_up_at_once(
+    engine: AsyncEngine,
+) -> None:
+    clock = FakeClock(NOW)
+    recorder = Recorder(failing={"boom"})
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=recorder,  # type: ignore[arg-type]
+        clock=clock,
+    )
+    await inbox.accept(said("boom", event="Ev1"))
+    clock.advance(timedelta(minutes=30))  # no worker ran meanwhile
+    assert await inbox.drain() == 1
+    [row] = await rows(engine)
+    assert (row.attempts, row.given_up) == (1, True)
+
+
+async def test_a_drain_takes_no_more_events_than_its_limit(engine: AsyncEngine) -> None:
+    recorder = HeldRecorder()
+    inbox = Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=recorder,  # type: ignore[arg-type]
+        clock=FakeClock(NOW),
+        concurrency=4,
+    )
+    await inbox.accept(said("slow", user="held@acme.io", event="Ev0"))
+    draining = asyncio.create_task(inbox.drain(limit=3))
+    await recorder.started.wait()  # one taken, two to go; then five more arrive
+    for n in range(1, 6):
+        await inbox.accept(said(str(n), user=f"m{n}@acme.io", event=f"Ev{n}"))
+    recorder.release.set()  # four slots free at once: two of them are taken
+    assert await draining == 3
+    assert len(recorder.taken) == 3
+    assert sum(row.processed_at is None for row in await rows(engine)) == 3
