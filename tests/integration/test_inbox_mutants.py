@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,6 +26,18 @@ from tests.integration.test_inbox import (
     rows,
     said,
 )
+
+
+def inbox_with(
+    engine: AsyncEngine, recorder: Recorder, clock: FakeClock | None = None, **options: Any
+) -> Inbox:
+    """An inbox with its own defaults (back-off, concurrency) but for the options named."""
+    return Inbox(
+        sessions=make_sessionmaker(engine),
+        conversations=recorder,  # type: ignore[arg-type]
+        clock=clock or FakeClock(NOW),
+        **options,
+    )
 
 
 @dataclass
@@ -52,12 +65,7 @@ async def test_a_typed_chats_messages_go_to_its_typed_chat_and_others_to_the_eng
     engine: AsyncEngine,
 ) -> None:
     recorder, typed = Recorder(), TypedRecorder()
-    inbox = Inbox(
-        sessions=make_sessionmaker(engine),
-        conversations=recorder,  # type: ignore[arg-type]
-        clock=FakeClock(NOW),
-        typed={Provider.TEAMS: typed},  # type: ignore[dict-item]
-    )
+    inbox = inbox_with(engine, recorder, typed={Provider.TEAMS: typed})
     teams = Sender(Provider.TEAMS, "tenant", "aad-1")
     await inbox.accept(IncomingMessage(sender=teams, text="skip", event_id="T1"))
     await inbox.accept(said("4", event="D1"))
@@ -113,12 +121,7 @@ async def test_a_notice_that_cannot_be_sent_still_gives_the_event_up_and_later_o
 
 async def test_flush_returns_once_every_accepted_event_is_stored(engine: AsyncEngine) -> None:
     """A graceful shutdown: accepts still waiting for their group's INSERT are stored."""
-    inbox = Inbox(
-        sessions=make_sessionmaker(engine),
-        conversations=Recorder(),  # type: ignore[arg-type]
-        clock=FakeClock(NOW),
-        accept_window=0.05,
-    )
+    inbox = inbox_with(engine, Recorder(), accept_window=0.05)
     accepting = [asyncio.create_task(inbox.accept(said(str(n), event=f"Ev{n}"))) for n in range(3)]
     await asyncio.sleep(0)  # each accept is waiting for the window to close
     await inbox.flush()
@@ -144,12 +147,7 @@ class CountingRecorder(Recorder):
 
 async def test_no_more_turns_run_at_once_than_the_inboxs_concurrency(engine: AsyncEngine) -> None:
     recorder = CountingRecorder()
-    inbox = Inbox(
-        sessions=make_sessionmaker(engine),
-        conversations=recorder,  # type: ignore[arg-type]
-        clock=FakeClock(NOW),
-        concurrency=3,
-    )
+    inbox = inbox_with(engine, recorder, concurrency=3)
     for n in range(9):
         await inbox.accept(said(str(n), user=f"m{n}@acme.io", event=f"Ev{n}"))
     assert await inbox.drain(limit=None) == 9
@@ -176,12 +174,7 @@ async def test_a_turn_held_up_does_not_hold_back_the_others_when_every_slot_is_t
     engine: AsyncEngine,
 ) -> None:
     recorder = HeldRecorder()
-    inbox = Inbox(
-        sessions=make_sessionmaker(engine),
-        conversations=recorder,  # type: ignore[arg-type]
-        clock=FakeClock(NOW),
-        concurrency=2,
-    )
+    inbox = inbox_with(engine, recorder, concurrency=2)
     await inbox.accept(said("slow", user="held@acme.io", event="Ev0"))
     for n in range(1, 5):
         await inbox.accept(said(str(n), user=f"m{n}@acme.io", event=f"Ev{n}"))
@@ -218,11 +211,7 @@ async def test_by_default_a_failing_event_is_tried_ten_times_then_given_up(
     engine: AsyncEngine,
 ) -> None:
     recorder = Recorder(failing={"boom"})
-    inbox = Inbox(
-        sessions=make_sessionmaker(engine),
-        conversations=recorder,  # type: ignore[arg-type]
-        clock=FakeClock(NOW),
-    )
+    inbox = inbox_with(engine, recorder)
     await inbox.accept(said("boom", event="Ev1"))
     await drain_all(inbox)  # ten tries fit in well under half an hour of back-off
     [row] = await rows(engine)
@@ -234,11 +223,7 @@ async def test_by_default_an_event_first_tried_half_an_hour_late_is_given_up_at_
 ) -> None:
     clock = FakeClock(NOW)
     recorder = Recorder(failing={"boom"})
-    inbox = Inbox(
-        sessions=make_sessionmaker(engine),
-        conversations=recorder,  # type: ignore[arg-type]
-        clock=clock,
-    )
+    inbox = inbox_with(engine, recorder, clock)
     await inbox.accept(said("boom", event="Ev1"))
     clock.advance(timedelta(minutes=30))  # no worker ran meanwhile
     assert await inbox.drain() == 1
@@ -248,12 +233,7 @@ async def test_by_default_an_event_first_tried_half_an_hour_late_is_given_up_at_
 
 async def test_a_drain_takes_no_more_events_than_its_limit(engine: AsyncEngine) -> None:
     recorder = HeldRecorder()
-    inbox = Inbox(
-        sessions=make_sessionmaker(engine),
-        conversations=recorder,  # type: ignore[arg-type]
-        clock=FakeClock(NOW),
-        concurrency=4,
-    )
+    inbox = inbox_with(engine, recorder, concurrency=4)
     await inbox.accept(said("slow", user="held@acme.io", event="Ev0"))
     draining = asyncio.create_task(inbox.drain(limit=3))
     await recorder.started.wait()  # one taken, two to go; then five more arrive
