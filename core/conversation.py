@@ -192,7 +192,7 @@ class Conversations:
         )
         async with self.sessions() as db:
             session_id = await self._target_session(db, found[1], choice) if found else None
-            if found and session_id is None and await self._open_elsewhere(db, found[1]):
+            if found and choice and session_id is None and await self._open_elsewhere(db, found[1]):
                 return []  # a closed check-in's button, ignored like any stale press
         if found is None:
             return await self._stranger(incoming.sender)
@@ -306,8 +306,7 @@ class Conversations:
         return session.id
 
     async def _open_elsewhere(self, db: AsyncSession, member: Member) -> bool:
-        """Another check-in is open than the one a turn targeted (only a press can target a
-        closed one: a typed turn goes to the open one)."""
+        """Another check-in is open than the closed one a press targeted."""
         return await self.open_session_of(db, member, self.clock.now()) is not None
 
     async def _store_member_turn(
