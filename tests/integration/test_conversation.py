@@ -85,6 +85,15 @@ async def delivered(world: Engine) -> int:
     return session_id
 
 
+async def delivered_on(engine: AsyncEngine, brain: Brain) -> Engine:
+    """The world of `world` on another brain, Ana's check-in delivered."""
+    built = build(engine, brain)
+    async with built.sessions.begin() as db:
+        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
+    await delivered(built)
+    return built
+
+
 async def test_opening_greets_and_asks_the_first_question_with_buttons(world: Engine) -> None:
     await delivered(world)
     [(_to, opening)] = world.channel.sent

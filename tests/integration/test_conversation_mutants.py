@@ -28,8 +28,8 @@ from tests.integration.test_conversation import (
     ANA,
     NOW,
     Engine,
-    build,
     delivered,
+    delivered_on,
     stored,
     world,
 )
@@ -236,10 +236,7 @@ async def test_a_press_taken_over_from_a_dead_worker_still_marks_its_question(
     engine: AsyncEngine,
 ) -> None:
     brain = GatedBrain()
-    world = build(engine, brain)
-    async with world.sessions.begin() as db:
-        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
-    await delivered(world)
+    world = await delivered_on(engine, brain)
     [(_to, opening)] = world.channel.sent
     press = IncomingMessage(SENDER, "4 🙂", event_id="Ev1", choice=opening.buttons[3].value)
     dying = asyncio.create_task(world.conversations.handle_message(press))

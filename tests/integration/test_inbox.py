@@ -25,7 +25,14 @@ from tests.fakes.brain import BuggyBrain, CrowdBrain, GatedBrain
 from tests.fakes.clock import FakeClock
 from tests.fakes.world import add_due_session, add_member, add_org
 from tests.faults import inserts_refused
-from tests.integration.test_conversation import ANA, NOW, Engine, build, delivered
+from tests.integration.test_conversation import (
+    ANA,
+    NOW,
+    Engine,
+    build,
+    delivered,
+    delivered_on,
+)
 
 BACKOFF = Backoff(max_attempts=5, give_up_after=timedelta(minutes=30))
 
@@ -305,10 +312,7 @@ async def test_a_turn_whose_worker_died_before_the_agent_answered_is_taken_over(
     engine: AsyncEngine,
 ) -> None:
     brain = GatedBrain()
-    built = build(engine, brain)
-    async with built.sessions.begin() as db:
-        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
-    await delivered(built)
+    built = await delivered_on(engine, brain)
     inbox = Inbox(sessions=built.sessions, conversations=built.conversations, clock=built.clock)
     await inbox.accept(said("4", event="Ev1"))
     dying = asyncio.create_task(inbox.drain())
@@ -365,10 +369,7 @@ async def test_a_reply_that_failed_to_send_is_retried_by_the_outbox(
 
 
 async def test_a_member_whose_message_is_given_up_is_told_once(engine: AsyncEngine) -> None:
-    built = build(engine, BuggyBrain())
-    async with built.sessions.begin() as db:
-        await add_member(db, await add_org(db), ANA, timezone="Europe/Berlin")
-    await delivered(built)
+    built = await delivered_on(engine, BuggyBrain())
     inbox = Inbox(
         sessions=built.sessions,
         conversations=built.conversations,
