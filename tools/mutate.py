@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = ROOT / "build" / "mutation"
@@ -134,9 +135,11 @@ def _again(args: argparse.Namespace) -> int:
               "the run?): start a new run", file=sys.stderr)  # fmt: skip
         return 1
     named_seconds = time.monotonic() - started if args.tests else 0.0
-    covering, seconds = _covering_tests(), _test_seconds()
+    stats = _mutmut_stats()
+    covering, seconds = _covering_tests(stats), _test_seconds(stats)
     print(f"running {len(chosen)} mutants of the last run again")
     deadline = time.monotonic() + args.minutes * 60
+    env = dict(os.environ)
 
     def verdict(name: str) -> str | None:
         if time.monotonic() > deadline:
@@ -146,7 +149,6 @@ def _again(args: argparse.Namespace) -> int:
         each = max(MIN_TEST_TIMEOUT, TIMEOUT_MULTIPLIER * max(usual, default=0.0))
         return _verdict(name, covering, args, env=env, budget=budget, test_timeout=each)
 
-    env = dict(os.environ)
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
         if args.postgres:
             env["TEST_DATABASE_URL"] = stack.enter_context(_cluster())
@@ -171,15 +173,19 @@ def _function_of(mutant: str) -> str:
     return mutant.rsplit("__mutmut_", 1)[0]
 
 
-def _covering_tests() -> dict[str, list[str]]:
+def _mutmut_stats() -> dict[str, Any]:
+    """What mutmut recorded in its clean run: the tests of each function, their times."""
+    stats: dict[str, Any] = json.loads((WORKSPACE / "mutants" / "mutmut-stats.json").read_text())
+    return stats
+
+
+def _covering_tests(stats: dict[str, Any]) -> dict[str, list[str]]:
     """mutmut's record of which tests run each function."""
-    stats = json.loads((WORKSPACE / "mutants" / "mutmut-stats.json").read_text())
     return {name: sorted(tests) for name, tests in stats["tests_by_mangled_function_name"].items()}
 
 
-def _test_seconds() -> dict[str, float]:
+def _test_seconds(stats: dict[str, Any]) -> dict[str, float]:
     """How long each test took in mutmut's clean run."""
-    stats = json.loads((WORKSPACE / "mutants" / "mutmut-stats.json").read_text())
     return {test: float(seconds) for test, seconds in stats.get("duration_by_test", {}).items()}
 
 
